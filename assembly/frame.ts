@@ -1,7 +1,7 @@
 // Writing frame records, key entries and the per-call RESULT block. Shared by every framer so the
 // record layout lives in one place (layout.ts) and is written in one place (here).
 import {
-  KEY_SIZE, REC_SIZE, RES_CONSUMED, RES_ERR_CODE, RES_ERR_POS, RES_FLAGS, RES_NEED, RES_NKEYS,
+  KEY_SIZE, REC_SIZE, RES_CONSUMED, RES_ERR_CODE, RES_ERR_POS, RES_FLAGS, RES_NEED, RES_NKEYS, RES_COUNT,
   CONN_SIZE,
 } from './layout';
 import { connCap, connPtr, keyCap, keyPtr, recCap, recPtr, resPtr } from './state';
@@ -21,6 +21,7 @@ export function beginCall(): void {
   store<i32>(resPtr, 0, RES_ERR_CODE);
   store<i32>(resPtr, 0, RES_NKEYS);
   store<i32>(resPtr, 0, RES_FLAGS);
+  store<i32>(resPtr, 0, RES_COUNT);
 }
 
 /** Ends a framing call: records how far it got. Returns the record count. */
@@ -29,15 +30,20 @@ export function endCall(consumed: i32, need: i32, flags: i32): i32 {
   store<i32>(resPtr, need, RES_NEED);
   store<i32>(resPtr, nkey, RES_NKEYS);
   store<i32>(resPtr, flags, RES_FLAGS);
+  store<i32>(resPtr, nrec, RES_COUNT);
   return nrec;
 }
 
-/** Ends a framing call with a protocol error. Returns ST_PROTOCOL (-1). */
+/**
+ * Ends a framing call with a protocol error. Returns ST_PROTOCOL (-1). The records of the complete
+ * messages before the error stay valid (RES_COUNT, RES_CONSUMED): the host answers them first.
+ */
 export function failCall(consumed: i32, pos: i32, code: i32): i32 {
   store<i32>(resPtr, consumed, RES_CONSUMED);
   store<i32>(resPtr, pos, RES_ERR_POS);
   store<i32>(resPtr, code, RES_ERR_CODE);
   store<i32>(resPtr, nkey, RES_NKEYS);
+  store<i32>(resPtr, nrec, RES_COUNT);
   return -1;
 }
 

@@ -26,8 +26,10 @@ export const RES_ERR_POS: i32 = 8;
 export const RES_ERR_CODE: i32 = 12;
 /** Key table entries written by this call. */
 export const RES_NKEYS: i32 = 16;
-/** RES_MORE_* bits. */
+/** RES_MORE bits. */
 export const RES_FLAGS: i32 = 20;
+/** Records written by the call; also valid when it failed (the complete messages before the error). */
+export const RES_COUNT: i32 = 24;
 export const RES_SIZE: i32 = 64;
 
 /** RES_FLAGS: the record or key table filled up; call again from RES_CONSUMED. */

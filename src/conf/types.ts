@@ -1,0 +1,135 @@
+// The typed result of loading a Netflix-compatible dynomite YAML file.
+//
+// Naming rule: every YAML key `snake_case` becomes the field `camelCase` (`dyn_seeds` -> `dynSeeds`,
+// `read_consistency` -> `readConsistency`). Durations are integers in milliseconds, sizes in bytes.
+// Addresses are parsed once here so no consumer re-splits "host:port" strings.
+
+/** The 14 token hashes, in Netflix `HASH_CODEC` order plus the Rust port's murmur3_x64_64. */
+export const HASH_NAMES = [
+  'one_at_a_time',
+  'md5',
+  'crc16',
+  'crc32',
+  'crc32a',
+  'fnv1_64',
+  'fnv1a_64',
+  'fnv1_32',
+  'fnv1a_32',
+  'hsieh',
+  'murmur',
+  'jenkins',
+  'murmur3',
+  'murmur3_x64_64',
+] as const;
+export type HashName = (typeof HASH_NAMES)[number];
+
+export const CONSISTENCY_LEVELS = ['DC_ONE', 'DC_QUORUM', 'DC_SAFE_QUORUM', 'DC_EACH_SAFE_QUORUM'] as const;
+export type ConsistencyLevel = (typeof CONSISTENCY_LEVELS)[number];
+
+export const SEED_PROVIDERS = ['simple_provider', 'florida_provider', 'dns_provider'] as const;
+export type SeedProvider = (typeof SEED_PROVIDERS)[number];
+
+export const SECURE_SERVER_OPTIONS = ['none', 'rack', 'datacenter', 'all'] as const;
+export type SecureServerOption = (typeof SECURE_SERVER_OPTIONS)[number];
+
+export const ENVS = ['aws', 'network'] as const;
+export type Env = (typeof ENVS)[number];
+
+/** `0` = redis, `1` = memcache (Netflix), `memory` = our embedded in-memory datastore. */
+export type DataStore = 'redis' | 'memcache' | 'memory';
+
+/** A parsed `host:port`. `text` is the value as written in the file (for logs and stats keys). */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+  readonly text: string;
+}
+
+/** One `servers:` entry, `host:port:weight [name]`: the node's local datastore. */
+export interface ServerSpec extends HostPort {
+  readonly weight: number;
+  /** The optional ` name` suffix, else null. */
+  readonly name: string | null;
+}
+
+/** One `dyn_seeds:` entry, `host:port:rack:dc:tokens [name]`. */
+export interface SeedSpec extends HostPort {
+  readonly rack: string;
+  readonly dc: string;
+  /** Ring points (u32), in the order written. Several tokens = vnodes. */
+  readonly tokens: readonly number[];
+  readonly name: string | null;
+}
+
+/** Every value a YAML key sets. Keys marked "ours" are not Netflix keys. */
+export interface ConfigValues {
+  /** Client listen address (required). */
+  readonly listen: HostPort;
+  /** Peer (dnode) listen address; null = this node accepts no peer connections. */
+  readonly dynListen: HostPort | null;
+  readonly dynSeeds: readonly SeedSpec[];
+  readonly dynSeedProvider: SeedProvider;
+  /** The local datastore: exactly one entry, or none when `dataStore` is `memory`. */
+  readonly servers: readonly ServerSpec[];
+  /** This node's ring points (u32). */
+  readonly tokens: readonly number[];
+  readonly datacenter: string;
+  readonly rack: string;
+  readonly dataStore: DataStore;
+  readonly readConsistency: ConsistencyLevel;
+  readonly writeConsistency: ConsistencyLevel;
+  readonly statsListen: HostPort;
+  /** ms */
+  readonly statsInterval: number;
+  readonly hash: HashName;
+  /** Two characters, e.g. "{}", or null when unset. */
+  readonly hashTag: string | null;
+  /** ms */
+  readonly timeout: number;
+  readonly backlog: number;
+  /** Accepted for compatibility; has no effect (Netflix forces 0). */
+  readonly clientConnections: number;
+  readonly preconnect: boolean;
+  readonly autoEjectHosts: boolean;
+  /** ms */
+  readonly serverRetryTimeout: number;
+  readonly serverFailureLimit: number;
+  /** ms */
+  readonly dynReadTimeout: number;
+  /** ms */
+  readonly dynWriteTimeout: number;
+  /** Legacy; null when unset. */
+  readonly dynPort: number | null;
+  readonly dynConnections: number;
+  /** ms */
+  readonly gosInterval: number;
+  readonly enableGossip: boolean;
+  readonly secureServerOption: SecureServerOption;
+  readonly pemKeyFile: string;
+  readonly reconKeyFile: string;
+  readonly reconIvFile: string;
+  readonly env: Env;
+  /** Messages per second per connection. */
+  readonly connMsgRate: number;
+  /** bytes */
+  readonly mbufSize: number;
+  readonly maxMsgs: number;
+  readonly datastoreConnections: number;
+  readonly localPeerConnections: number;
+  readonly remotePeerConnections: number;
+  readonly readRepairsEnabled: boolean;
+  /** Password sent with AUTH on every new redis connection; null = none. */
+  readonly redisRequirepass: string | null;
+  /** Ours: the largest request or reply the proxy frames, in bytes. */
+  readonly maxMessageBytes: number;
+}
+
+/** The loaded, validated and frozen configuration of one node. */
+export interface NodeConfig extends ConfigValues {
+  /** The file it came from (as given to loadConfig / parseConfig). */
+  readonly file: string;
+  /** The single top-level key, e.g. "dyn_o_mite" (the stats JSON is keyed by it). */
+  readonly pool: string;
+  /** Non-fatal findings, e.g. deprecated keys that were ignored. Each names file and key. */
+  readonly warnings: readonly string[];
+}

@@ -1,0 +1,271 @@
+// One client connection: socket -> framer (one WASM call per read) -> per-request decision ->
+// backend, and replies back in request order through a sequence-numbered reply queue.
+//
+//   socket 'data' ─► Framer.feed ─► onFrames: for each record
+//        ├─ framer flagged an error (unknown / unsupported / arity / ...) ─► error in its slot
+//        ├─ pseudo-command (DYNO_CONFIG:*, QUIT) ─► answered here
+//        └─ backend.forward(bytes, slot)  ···  complete(slot) ─► reply queue ─► OutBuffer ─► socket
+//
+// Replies may complete out of order (several datastore connections, peers); the queue holds early
+// ones until every earlier slot is answered. Memory is bounded: reading pauses while too many
+// requests are pending or the socket's unsent bytes pass the high-water mark.
+import type { Socket } from 'node:net';
+import { ABI } from '../wasm/abi.js';
+import type { Core } from '../wasm/core.js';
+import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
+import { type DynErrorCode, mcError, REPLY_OK, respError, respErrorText } from '../errors.js';
+import type { Backend, FramedRequest, ReplyTarget } from '../store/backend.js';
+import type { Flushable, Flusher } from './flusher.js';
+import { OutBuffer } from './out-buffer.js';
+import { Ring } from './ring.js';
+
+export type ClientProtocol = 'redis' | 'memcache';
+export type Consistency = 'DC_ONE' | 'DC_QUORUM' | 'DC_SAFE_QUORUM' | 'DC_EACH_SAFE_QUORUM';
+const LEVELS: readonly Consistency[] = ['DC_ONE', 'DC_QUORUM', 'DC_SAFE_QUORUM', 'DC_EACH_SAFE_QUORUM'];
+
+/** What a client connection needs from its node. */
+export interface ClientContext {
+  readonly core: Core;
+  readonly backend: Backend;
+  readonly flusher: Flusher;
+  readonly protocol: ClientProtocol;
+  readonly maxMessage: number;
+  /** Called once when the connection is gone. */
+  onClosed(conn: ClientConn): void;
+  /** Counts a request (for stats): read or write, and its bytes. */
+  onRequest?(isWrite: boolean, bytes: number): void;
+  onProtocolError?(conn: ClientConn, err: FramingError): void;
+}
+
+/** Pause reading above this many unanswered requests, resume below half. */
+const MAX_PENDING = 16384;
+/** Pause reading while the socket holds more unsent bytes than this. */
+const HIGH_WATER = 8 * 1024 * 1024;
+/** Memcached flag set by the framer for `noreply` requests. */
+const MF_NOREPLY = 1 << 18;
+
+const PENDING = null;
+
+export class ClientConn implements FrameSink, ReplyTarget, Flushable {
+  flushQueued = false;
+  readonly id: number;
+  private readonly framer: Framer;
+  private readonly out: OutBuffer;
+  /** Replies of slots headSeq, headSeq+1, ...: PENDING until answered. */
+  private readonly replies = new Ring<Buffer | null>(64);
+  private headSeq = 0;
+  private nextSeq = 0;
+  /** Slot after which the connection closes (QUIT), or -1. */
+  private quitSeq = -1;
+  private paused = false;
+  private closed = false;
+  /** Per-connection consistency set by DYNO_CONFIG:CONN_CONSISTENCY, or undefined for the node's. */
+  consistency: Consistency | undefined;
+  private readonly req: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true };
+
+  constructor(
+    readonly socket: Socket,
+    private readonly ctx: ClientContext,
+    id: number,
+  ) {
+    this.id = id;
+    this.framer = new Framer(ctx.core, ctx.protocol === 'redis' ? 'resp-request' : 'mc-request', ctx.maxMessage);
+    this.out = new OutBuffer(socket);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.maybeResume());
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+  }
+
+  /** Unanswered requests. */
+  get pending(): number {
+    return this.nextSeq - this.headSeq;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed || this.quitSeq >= 0) return;
+    try {
+      this.framer.feed(chunk, this);
+    } catch (err) {
+      if (!(err instanceof FramingError)) throw err;
+      this.protocolError(err);
+      return;
+    }
+    this.ctx.flusher.mark(this);
+    if (!this.paused && (this.pending > MAX_PENDING || this.socket.writableLength > HIGH_WATER)) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  onFrames(_f: Framer, base: number, count: number): void {
+    const i32 = this.ctx.core.i32;
+    const recBase = this.ctx.core.recPtr >> 2;
+    for (let i = 0; i < count; i++) {
+      const r = recBase + i * ABI.REC_WORDS;
+      const start = base + i32[r + ABI.REC_START];
+      const len = i32[r + ABI.REC_LEN];
+      const flags = i32[r + ABI.REC_FLAGS];
+      const argc = i32[r + ABI.REC_ARGC];
+      if (argc === 0) continue; // empty multibulk: Redis ignores it, so do we
+      const seq = this.nextSeq++;
+      this.replies.push(PENDING);
+      const err = i32[r + ABI.REC_ERR];
+      if (err !== ABI.ERR_NONE) {
+        this.completeBuffer(seq, this.requestError(err, r, base));
+        continue;
+      }
+      if ((flags & ABI.CF_PSEUDO) !== 0) {
+        this.pseudo(seq, flags, r, base);
+        continue;
+      }
+      const req = this.req;
+      req.off = start;
+      req.len = len;
+      req.rec = r;
+      req.base = base;
+      req.expectReply = (flags & MF_NOREPLY) === 0;
+      this.ctx.onRequest?.((flags & ABI.CF_WRITE) !== 0, len);
+      this.ctx.backend.forward(this, seq, req, this.id);
+    }
+  }
+
+  /** The error reply for a request the framer flagged. */
+  private requestError(err: number, r: number, base: number): Buffer {
+    const core = this.ctx.core;
+    const nameOff = base + core.i32[r + ABI.REC_NAME_OFF];
+    const nameLen = core.i32[r + ABI.REC_NAME_LEN];
+    const name = core.buf.toString('latin1', nameOff, nameOff + Math.min(nameLen, 128));
+    if (this.ctx.protocol === 'memcache') {
+      if (err === ABI.ERR_UNKNOWN_CMD) return MC_ERROR;
+      return MC_BAD_FORMAT;
+    }
+    switch (err) {
+      case ABI.ERR_UNKNOWN_CMD:
+      case ABI.ERR_UNSUPPORTED:
+        return respErrorText(`unknown or unsupported command '${name}'`);
+      case ABI.ERR_ARITY:
+        return respErrorText(`wrong number of arguments for '${name.toLowerCase()}' command`);
+      case ABI.ERR_EVAL_NOKEYS:
+        return respError('DYN_ERR_NO_KEYS');
+      case ABI.ERR_TOO_MANY_KEYS:
+        return respError('DYN_ERR_TOO_MANY_KEYS');
+      case ABI.ERR_BAD_NUMBER:
+        return respErrorText('value is not an integer or out of range');
+      default:
+        return respErrorText(`request refused (code ${err})`);
+    }
+  }
+
+  /** Commands the proxy answers itself. */
+  private pseudo(seq: number, flags: number, r: number, base: number): void {
+    if ((flags & ABI.CF_QUIT) !== 0) {
+      this.quitSeq = seq;
+      // memcached's quit closes without a reply; Redis's QUIT answers +OK first.
+      this.completeBuffer(seq, this.ctx.protocol === 'redis' ? REPLY_OK : Buffer.alloc(0));
+      return;
+    }
+    // DYNO_CONFIG:CONN_CONSISTENCY <level>
+    const core = this.ctx.core;
+    const off = core.i32[r + ABI.REC_ARG1_OFF];
+    const len = core.i32[r + ABI.REC_ARG1_LEN];
+    const level = off < 0 ? '' : core.buf.toString('latin1', base + off, base + off + Math.min(len, 64)).toUpperCase();
+    const found = LEVELS.find((l) => l === level);
+    if (!found) {
+      this.completeBuffer(seq, respErrorText(`Dynomite: invalid consistency level '${level}'`));
+      return;
+    }
+    this.consistency = found;
+    this.completeBuffer(seq, REPLY_OK);
+  }
+
+  complete(seq: number, src: Uint8Array, off: number, len: number): void {
+    if (this.closed) return;
+    if (seq === this.headSeq) {
+      this.out.append(src, off, len);
+      this.advance();
+    } else {
+      this.replies.set(seq - this.headSeq, Buffer.from(src.subarray(off, off + len)));
+    }
+  }
+
+  completeBuffer(seq: number, b: Buffer): void {
+    if (this.closed) return;
+    if (seq === this.headSeq) {
+      if (b.length > 0) this.out.appendBuffer(b);
+      this.advance();
+    } else {
+      this.replies.set(seq - this.headSeq, b);
+    }
+  }
+
+  fail(seq: number, code: DynErrorCode): void {
+    this.completeBuffer(seq, this.ctx.protocol === 'redis' ? respError(code) : mcError(code));
+  }
+
+  /** The head slot was answered: move past it and every answered slot after it. */
+  private advance(): void {
+    if (this.headSeq === this.quitSeq) return this.finishQuit();
+    this.replies.shift();
+    this.headSeq++;
+    while (this.replies.length > 0) {
+      const next = this.replies.peek();
+      if (next === PENDING || next === undefined) break;
+      if (next.length > 0) this.out.appendBuffer(next);
+      if (this.headSeq === this.quitSeq) return this.finishQuit();
+      this.replies.shift();
+      this.headSeq++;
+    }
+    this.ctx.flusher.mark(this);
+    if (this.paused) this.maybeResume();
+  }
+
+  private finishQuit(): void {
+    this.out.flush();
+    this.socket.end();
+    this.closed = true;
+    this.cleanup();
+  }
+
+  private maybeResume(): void {
+    if (this.paused && !this.closed && this.pending < MAX_PENDING / 2 && this.socket.writableLength < HIGH_WATER / 2) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  flush(): void {
+    if (!this.closed) this.out.flush();
+  }
+
+  private protocolError(err: FramingError): void {
+    this.ctx.onProtocolError?.(this, err);
+    // Everything framed before the error is still answered (in order); then the error; then close.
+    const text = this.ctx.protocol === 'redis'
+      ? respErrorText(`Protocol error: ${err.reason}`)
+      : Buffer.from(`CLIENT_ERROR ${err.reason}\r\n`);
+    const seq = this.nextSeq++;
+    this.replies.push(PENDING);
+    this.quitSeq = seq;
+    this.completeBuffer(seq, text);
+  }
+
+  /** Closes the connection now, dropping pending replies. */
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    this.framer.close();
+    this.out.reset();
+    this.replies.clear();
+    this.ctx.onClosed(this);
+  }
+}
+
+const MC_ERROR = Buffer.from('ERROR\r\n');
+const MC_BAD_FORMAT = Buffer.from('CLIENT_ERROR bad command line format\r\n');

@@ -1,0 +1,76 @@
+// Batches the bytes bound for one socket during an event-loop turn and writes them with one
+// socket.write() per turn (the lever at pipeline 1 is fewer syscalls, not faster parsing).
+// Buffers in flight are recycled when their write completes, so steady state allocates nothing.
+import type { Socket } from 'node:net';
+
+const DEFAULT_CHUNK = 16 * 1024;
+
+export class OutBuffer {
+  private buf: Buffer;
+  private used = 0;
+  /** Buffers handed to the socket and not yet written, oldest first (writes complete in order). */
+  private readonly inFlight: Buffer[] = [];
+  private readonly spare: Buffer[] = [];
+  private readonly onWritten = (): void => {
+    const done = this.inFlight.shift();
+    if (done && done.length === this.chunk && this.spare.length < 4) this.spare.push(done);
+  };
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly chunk = DEFAULT_CHUNK,
+  ) {
+    this.buf = Buffer.allocUnsafe(chunk);
+  }
+
+  /** Bytes queued and not yet handed to the socket. */
+  get pending(): number {
+    return this.used;
+  }
+
+  /** Copies len bytes of src (e.g. the core's memory) starting at off. */
+  append(src: Uint8Array, off: number, len: number): void {
+    if (len > this.chunk) {
+      // Large payloads: flush what is queued, then hand over one exact-size copy.
+      this.flush();
+      const big = Buffer.allocUnsafe(len);
+      big.set(src.subarray(off, off + len));
+      this.socket.write(big);
+      return;
+    }
+    if (this.used + len > this.buf.length) this.flush();
+    const dst = this.buf;
+    if (len <= 32) {
+      // Short replies (+OK, :1, small bulks): a byte loop beats allocating a subarray view.
+      let at = this.used;
+      for (let i = off, end = off + len; i < end; i++) dst[at++] = src[i];
+    } else {
+      dst.set(src.subarray(off, off + len), this.used);
+    }
+    this.used += len;
+  }
+
+  /** Queues a whole Buffer (synthesized replies, stored out-of-order replies). */
+  appendBuffer(b: Buffer): void {
+    this.append(b, 0, b.length);
+  }
+
+  /** Hands the queued bytes to the socket. Called once per event-loop turn. */
+  flush(): void {
+    if (this.used === 0) return;
+    if (this.socket.destroyed) {
+      this.used = 0;
+      return;
+    }
+    const out = this.used === this.buf.length ? this.buf : this.buf.subarray(0, this.used);
+    this.inFlight.push(this.buf);
+    this.socket.write(out, this.onWritten);
+    this.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.chunk);
+    this.used = 0;
+  }
+
+  /** Drops everything queued (the socket is gone). */
+  reset(): void {
+    this.used = 0;
+  }
+}

@@ -1,0 +1,69 @@
+// The embedded datastore as a Backend: requests are decoded into arguments and answered
+// synchronously by the in-process MemoryStore (no socket, no datastore to run).
+import { ABI } from '../wasm/abi.js';
+import type { Core } from '../wasm/core.js';
+import { decodeInline, decodeMultibulk } from '../dispatch/args.js';
+import { respErrorText } from '../errors.js';
+import { MemoryStore } from './memory/index.js';
+import type { Backend, FramedRequest, ReplyTarget } from './backend.js';
+
+export class MemoryBackend implements Backend {
+  readonly name = 'memory';
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly core: Core,
+    private readonly protocol: 'redis' | 'memcache',
+    readonly store: MemoryStore = new MemoryStore(),
+  ) {}
+
+  async start(): Promise<void> {
+    // Active expiry in small bounded steps, as Redis's activeExpireCycle does.
+    this.sweeper = setInterval(() => this.store.sweep(2), 100);
+    this.sweeper.unref();
+  }
+
+  inflight(): number {
+    return 0;
+  }
+
+  forward(target: ReplyTarget, seq: number, req: FramedRequest): void {
+    const reply = this.protocol === 'redis' ? this.executeRedis(req) : this.executeMemcache(req);
+    target.completeBuffer(seq, req.expectReply ? reply : EMPTY);
+  }
+
+  private executeRedis(req: FramedRequest): Buffer {
+    const u8 = this.core.u8;
+    const inline = (this.core.i32[req.rec + ABI.REC_FLAGS] & ABI.MF_INLINE) !== 0;
+    const args = inline ? decodeInline(u8, req.off, req.len) : decodeMultibulk(u8, req.off, req.len);
+    if (!args || args.length === 0) return respErrorText('Protocol error: bad inline request');
+    return this.store.execute(args);
+  }
+
+  private executeMemcache(req: FramedRequest): Buffer {
+    const u8 = this.core.u8;
+    const end = req.off + req.len;
+    let eol = req.off;
+    while (eol < end && u8[eol] !== 10) eol++;
+    const lineEnd = eol > req.off && u8[eol - 1] === 13 ? eol - 1 : eol;
+    const line = Buffer.from(u8.subarray(req.off, lineEnd));
+    const tokens: Buffer[] = [];
+    let p = 0;
+    while (p < line.length) {
+      while (p < line.length && line[p] === 32) p++;
+      const s = p;
+      while (p < line.length && line[p] !== 32) p++;
+      if (p > s) tokens.push(line.subarray(s, p));
+    }
+    const verb = tokens.length > 0 ? tokens[0].toString('latin1').toLowerCase() : '';
+    const dataStart = eol + 1;
+    const data = dataStart < end ? Buffer.from(u8.subarray(dataStart, end - 2)) : undefined;
+    return this.store.executeMemcache(verb, tokens.slice(1), data);
+  }
+
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

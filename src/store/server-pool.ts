@@ -1,0 +1,169 @@
+// The datastore behind a node (Redis or memcached): `datastore_connections` connections to the one
+// server, reconnect with backoff, fail-fast while down, Netflix's auto-eject rules.
+//
+// A client always uses the same connection (affinity = client id), so its requests reach the
+// datastore in order and replies come back in order without reordering work.
+import type { Logger } from 'pino';
+import type { Core } from '../wasm/core.js';
+import type { Flusher } from '../net/flusher.js';
+import { ServerConn, type ServerConnEvents } from '../net/server-conn.js';
+import type { Backend, FramedRequest, ReplyTarget } from './backend.js';
+
+export interface ServerPoolOptions {
+  host: string;
+  port: number;
+  protocol: 'redis' | 'memcache';
+  connections: number;
+  timeoutMs: number;
+  password?: string;
+  preconnect: boolean;
+  autoEject: boolean;
+  /** Consecutive failures before the server is ejected (Netflix `server_failure_limit`). */
+  failureLimit: number;
+  /** How long an ejected server stays out (Netflix `server_retry_timeout`). */
+  retryTimeoutMs: number;
+  maxMessage: number;
+}
+
+export interface ServerPoolHooks {
+  onEject?(): void;
+  onTimeout?(requests: number): void;
+  onError?(why: string): void;
+  onReply?(latencyUs: number, bytes: number): void;
+}
+
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 2000;
+
+export class ServerPool implements Backend, ServerConnEvents {
+  readonly name: string;
+  private readonly conns: ServerConn[];
+  private failures = 0;
+  /** While now < ejectedUntil requests fail fast. */
+  private ejectedUntil = 0;
+  private readonly backoff: number[];
+  private readonly reconnectTimers: (NodeJS.Timeout | undefined)[];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** When each connection last went down (0 = never). Requests fail fast while it stays down. */
+  private readonly downSince: number[];
+
+  constructor(
+    core: Core,
+    private readonly opts: ServerPoolOptions,
+    flusher: Flusher,
+    private readonly log: Logger,
+    private readonly hooks: ServerPoolHooks = {},
+  ) {
+    this.name = `${opts.host}:${opts.port}`;
+    const n = Math.max(1, opts.connections);
+    this.conns = [];
+    for (let i = 0; i < n; i++) {
+      this.conns.push(new ServerConn(core, {
+        host: opts.host, port: opts.port, protocol: opts.protocol, timeoutMs: opts.timeoutMs,
+        password: opts.password, maxMessage: opts.maxMessage,
+      }, flusher, this));
+    }
+    this.backoff = this.conns.map(() => BACKOFF_MIN_MS);
+    this.reconnectTimers = this.conns.map(() => undefined);
+    this.downSince = this.conns.map(() => 0);
+  }
+
+  async start(): Promise<void> {
+    // One coarse clock for every request deadline (no timer per request).
+    const tick = Math.max(10, Math.min(100, this.opts.timeoutMs / 4));
+    this.timer = setInterval(() => this.checkTimeouts(), tick);
+    this.timer.unref();
+    if (!this.opts.preconnect) return;
+    await Promise.all(this.conns.map((c, i) => c.open().catch(() => this.scheduleReconnect(i))));
+  }
+
+  inflight(): number {
+    let n = 0;
+    for (const c of this.conns) n += c.inflight;
+    return n;
+  }
+
+  /** True while the datastore is ejected or the connection is down and not reconnecting. */
+  get available(): boolean {
+    return Date.now() >= this.ejectedUntil;
+  }
+
+  forward(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void {
+    if (this.closed || Date.now() < this.ejectedUntil) {
+      target.fail(seq, 'STORAGE_ERR_REFUSED');
+      return;
+    }
+    const i = affinity % this.conns.length;
+    const c = this.conns[i];
+    if (c.state === 'down') {
+      if (this.downSince[i] !== 0) {
+        // Down and waiting to reconnect: fail fast rather than queue behind a dead socket.
+        target.fail(seq, 'STORAGE_ERR_REFUSED');
+        return;
+      }
+      c.open().catch(() => undefined);
+    }
+    c.send(target, seq, req.off, req.len, req.expectReply);
+  }
+
+  onUp(conn: ServerConn): void {
+    const i = this.conns.indexOf(conn);
+    this.failures = 0;
+    this.backoff[i] = BACKOFF_MIN_MS;
+    this.downSince[i] = 0;
+    this.log.info({ server: this.name, conn: i }, 'datastore connected');
+  }
+
+  onDown(conn: ServerConn, why: string): void {
+    if (this.closed) return;
+    const i = this.conns.indexOf(conn);
+    this.failures++;
+    this.hooks.onError?.(why);
+    if (this.downSince[i] === 0) this.downSince[i] = Date.now();
+    this.log.warn({ server: this.name, conn: i, why, failures: this.failures }, 'datastore connection down');
+    if (this.opts.autoEject && this.failures >= this.opts.failureLimit && Date.now() >= this.ejectedUntil) {
+      this.ejectedUntil = Date.now() + this.opts.retryTimeoutMs;
+      this.hooks.onEject?.();
+      this.log.warn({ server: this.name, retryMs: this.opts.retryTimeoutMs }, 'datastore ejected');
+    }
+    this.scheduleReconnect(i);
+  }
+
+  onTimeout(_conn: ServerConn, requests: number): void {
+    this.hooks.onTimeout?.(requests);
+  }
+
+  onReply(_conn: ServerConn, latencyUs: number, bytes: number): void {
+    this.hooks.onReply?.(latencyUs, bytes);
+  }
+
+  private scheduleReconnect(i: number): void {
+    if (this.closed || this.reconnectTimers[i]) return;
+    if (this.downSince[i] === 0) this.downSince[i] = Date.now();
+    const delay = this.backoff[i];
+    this.backoff[i] = Math.min(BACKOFF_MAX_MS, delay * 2);
+    const t = setTimeout(() => {
+      this.reconnectTimers[i] = undefined;
+      if (this.closed) return;
+      this.conns[i].open().then(
+        () => undefined,
+        () => undefined, // onDown already scheduled the next attempt
+      );
+    }, delay);
+    t.unref();
+    this.reconnectTimers[i] = t;
+  }
+
+  private checkTimeouts(): void {
+    const now = performance.now();
+    for (const c of this.conns) c.checkTimeouts(now);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const t of this.reconnectTimers) if (t) clearTimeout(t);
+    for (const c of this.conns) c.close();
+  }
+}

@@ -1,0 +1,85 @@
+// Real datastores for tests: redis-server and memcached on free loopback ports, always stopped.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connect({ host: '127.0.0.1', port }, () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface RunningServer {
+  port: number;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+async function start(cmd: string, args: (port: number) => string[], port?: number): Promise<RunningServer> {
+  const p = port ?? (await freePort());
+  const proc = spawn(cmd, args(p), { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(proc);
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  try {
+    await Promise.race([
+      waitForPort(p),
+      exited.then(() => {
+        throw new Error(`${cmd} exited at start: ${stderr}`);
+      }),
+    ]);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    running.delete(proc);
+    throw e;
+  }
+  return {
+    port: p,
+    proc,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+      running.delete(proc);
+    },
+  };
+}
+
+/** redis-server on a free loopback port, no persistence. */
+export function startRedis(extra: string[] = [], port?: number): Promise<RunningServer> {
+  return start('redis-server', (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], port);
+}
+
+/** memcached on a free loopback port (TCP only). */
+export function startMemcached(port?: number): Promise<RunningServer> {
+  return start('memcached', (p) => ['-U', '0', '-l', '127.0.0.1', '-p', String(p), '-u', 'root'], port);
+}
