@@ -26,7 +26,7 @@ export function replyLength(b: Buffer, off = 0): number {
 }
 
 export class RawClient {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
   closed = false;
 

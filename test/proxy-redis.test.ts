@@ -1,0 +1,216 @@
+// A single node in front of a real redis-server: what a Redis client sees, byte for byte.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningNode } from '../src/node.js';
+import { startTestNode } from './helpers/node.js';
+import { cmd, RawClient } from './helpers/resp-client.js';
+import { startRedis, type RunningServer } from './helpers/servers.js';
+
+let redis: RunningServer;
+let node: RunningNode;
+const clients: RawClient[] = [];
+
+async function client(port = node.port): Promise<RawClient> {
+  const c = await RawClient.connect(port);
+  clients.push(c);
+  return c;
+}
+
+/** Sends the same commands to redis directly and through the proxy; returns both reply lists. */
+async function both(commands: Buffer[]): Promise<[string[], string[]]> {
+  const direct = await client(redis.port);
+  const proxied = await client();
+  direct.write(Buffer.concat(commands));
+  const a = (await direct.replies(commands.length)).map((b) => b.toString('latin1'));
+  proxied.write(Buffer.concat(commands));
+  const b = (await proxied.replies(commands.length)).map((b) => b.toString('latin1'));
+  return [a, b];
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  node = await startTestNode({ dataStore: 'redis', server: { host: '127.0.0.1', port: redis.port }, datastoreConnections: 2 });
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await node?.close('test done', 100);
+  await redis?.stop();
+});
+
+describe('single node proxy over redis', () => {
+  it('answers SET/GET and stores the value in redis', async () => {
+    const c = await client();
+    c.write(cmd('SET', 'k1', 'v1'));
+    c.write(cmd('GET', 'k1'));
+    const r = await c.replies(2);
+    expect(r.map(String)).toEqual(['+OK\r\n', '$2\r\nv1\r\n']);
+    const d = await client(redis.port);
+    d.write(cmd('GET', 'k1'));
+    expect(String((await d.replies(1))[0])).toBe('$2\r\nv1\r\n');
+  });
+
+  it('answers a pipeline of 1000 in request order', async () => {
+    const c = await client();
+    const reqs: Buffer[] = [];
+    for (let i = 0; i < 500; i++) reqs.push(cmd('SET', `p${i}`, `value-${i}`), cmd('GET', `p${i}`));
+    c.write(Buffer.concat(reqs));
+    const r = await c.replies(1000);
+    for (let i = 0; i < 500; i++) {
+      expect(String(r[2 * i])).toBe('+OK\r\n');
+      expect(String(r[2 * i + 1])).toBe(`$${`value-${i}`.length}\r\nvalue-${i}\r\n`);
+    }
+  });
+
+  it('answers unknown, unsupported and wrong-arity commands in their slot and stays usable', async () => {
+    const c = await client();
+    c.write(Buffer.concat([cmd('FOOBAR', 'x'), cmd('MULTI'), cmd('GET'), cmd('GET', 'a', 'b'), cmd('PING')]));
+    const r = (await c.replies(5)).map(String);
+    expect(r[0]).toBe("-ERR unknown or unsupported command 'FOOBAR'\r\n");
+    expect(r[1]).toBe("-ERR unknown or unsupported command 'MULTI'\r\n");
+    expect(r[2]).toBe("-ERR wrong number of arguments for 'get' command\r\n");
+    expect(r[3]).toBe("-ERR wrong number of arguments for 'get' command\r\n");
+    expect(r[4]).toBe('+PONG\r\n');
+  });
+
+  it('passes datastore errors through byte for byte', async () => {
+    const [a, b] = await both([cmd('SET', 'str', 'x'), cmd('LPUSH', 'str', 'y'), cmd('INCR', 'str'), cmd('SET', 'k')]);
+    expect(b).toEqual(a);
+    expect(b[1]).toBe('-WRONGTYPE Operation against a key holding the wrong kind of value\r\n');
+  });
+
+  it('handles inline commands', async () => {
+    const c = await client();
+    c.write('PING\r\nSET inl "hello world"\r\nGET inl\r\n');
+    expect((await c.replies(3)).map(String)).toEqual(['+PONG\r\n', '+OK\r\n', '$11\r\nhello world\r\n']);
+  });
+
+  it('moves multi-MB values through SET/GET and MSET/MGET', async () => {
+    const big = Buffer.alloc(4 * 1024 * 1024, 'a');
+    big.write('start', 0);
+    big.write('end', big.length - 3);
+    const big2 = Buffer.alloc(3 * 1024 * 1024 + 7, 'b');
+    const c = await client();
+    c.write(cmd('SET', 'big', big));
+    c.write(cmd('GET', 'big'));
+    c.write(cmd('MSET', 'b1', big, 'b2', big2, 'b3', 'small'));
+    c.write(cmd('MGET', 'b1', 'b2', 'b3', 'missing'));
+    const r = await c.replies(4, 30000);
+    expect(String(r[0])).toBe('+OK\r\n');
+    expect(r[1].equals(Buffer.concat([Buffer.from(`$${big.length}\r\n`), big, Buffer.from('\r\n')]))).toBe(true);
+    expect(String(r[2])).toBe('+OK\r\n');
+    const expected = Buffer.concat([
+      Buffer.from(`*4\r\n$${big.length}\r\n`), big, Buffer.from(`\r\n$${big2.length}\r\n`), big2,
+      Buffer.from('\r\n$5\r\nsmall\r\n$-1\r\n'),
+    ]);
+    expect(r[3].equals(expected)).toBe(true);
+  });
+
+  it('answers DYNO_CONFIG:CONN_CONSISTENCY and rejects a bad level', async () => {
+    const c = await client();
+    c.write(Buffer.concat([cmd('DYNO_CONFIG:CONN_CONSISTENCY', 'dc_quorum'), cmd('dyno_config:conn_consistency', 'bogus'), cmd('PING')]));
+    const r = (await c.replies(3)).map(String);
+    expect(r[0]).toBe('+OK\r\n');
+    expect(r[1]).toMatch(/^-ERR .*bogus/i);
+    expect(r[2]).toBe('+PONG\r\n');
+  });
+
+  it('closes after answering QUIT', async () => {
+    const c = await client();
+    c.write(Buffer.concat([cmd('SET', 'q', '1'), cmd('QUIT'), cmd('GET', 'q')]));
+    expect((await c.replies(2)).map(String)).toEqual(['+OK\r\n', '+OK\r\n']);
+    await c.waitClosed();
+  });
+
+  it('answers malformed RESP with a protocol error, closes that client only', async () => {
+    const bad = await client();
+    const good = await client();
+    bad.write(Buffer.concat([cmd('PING'), Buffer.from('*2\r\n$3\r\nGET\r\n$x\r\n')]));
+    const r = (await bad.replies(2)).map(String);
+    expect(r[0]).toBe('+PONG\r\n');
+    expect(r[1]).toMatch(/^-ERR Protocol error: /);
+    await bad.waitClosed();
+    good.write(cmd('PING'));
+    expect(String((await good.replies(1))[0])).toBe('+PONG\r\n');
+  });
+
+  it('replays the conformance corpus with the same replies as redis', async () => {
+    const { readFileSync } = await import('node:fs');
+    const lines = readFileSync(new URL('../../shared/reference/conformance/commands.txt', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('*'))
+      .map((l) => Buffer.from(l.replace(/\\r\\n/g, '\r\n'), 'latin1'));
+    expect(lines.length).toBeGreaterThan(50);
+    const d = await client(redis.port);
+    d.write(cmd('FLUSHALL'));
+    await d.replies(1);
+    const direct: string[] = [];
+    for (const l of lines) {
+      d.write(l);
+      direct.push(String((await d.replies(1))[0]));
+    }
+    d.write(cmd('FLUSHALL'));
+    await d.replies(1);
+    const p = await client();
+    const proxied: string[] = [];
+    for (const l of lines) {
+      p.write(l);
+      proxied.push(String((await p.replies(1))[0]));
+    }
+    expect(proxied).toEqual(direct);
+  });
+});
+
+describe('datastore failures', () => {
+  it('answers the Storage error while redis is down and recovers when it is back', async () => {
+    const own = await startRedis();
+    const n = await startTestNode({ dataStore: 'redis', server: { host: '127.0.0.1', port: own.port }, retryTimeoutMs: 200, failureLimit: 100 });
+    try {
+      const c = await RawClient.connect(n.port);
+      clients.push(c);
+      c.write(cmd('SET', 'x', '1'));
+      expect(String((await c.replies(1))[0])).toBe('+OK\r\n');
+      const port = own.port;
+      await own.stop();
+      await new Promise((r) => setTimeout(r, 100));
+      c.write(cmd('GET', 'x'));
+      expect(String((await c.replies(1))[0])).toBe('-ERR Storage: Datastore refused connection\r\n');
+      const again = await startRedis([], port);
+      try {
+        // Reconnect happens in the background with backoff (<= 2 s).
+        const deadline = Date.now() + 8000;
+        let last = '';
+        while (Date.now() < deadline) {
+          c.write(cmd('SET', 'x', '2'));
+          last = String((await c.replies(1))[0]);
+          if (last === '+OK\r\n') break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(last).toBe('+OK\r\n');
+        c.write(cmd('GET', 'x'));
+        expect(String((await c.replies(1))[0])).toBe('$1\r\n2\r\n');
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await n.close('test', 100);
+      await own.stop();
+    }
+  });
+
+  it('times out a request the datastore does not answer', async () => {
+    const own = await startRedis();
+    const n = await startTestNode({ dataStore: 'redis', server: { host: '127.0.0.1', port: own.port }, timeoutMs: 300 });
+    try {
+      const c = await RawClient.connect(n.port);
+      clients.push(c);
+      own.proc.kill('SIGSTOP');
+      c.write(cmd('GET', 'x'));
+      expect(String((await c.replies(1, 5000))[0])).toBe('-ERR Storage: Datastore timed out\r\n');
+      own.proc.kill('SIGCONT');
+    } finally {
+      own.proc.kill('SIGCONT');
+      await n.close('test', 100);
+      await own.stop();
+    }
+  });
+});
