@@ -11,7 +11,7 @@ import { createCore } from '../src/wasm/core.js';
 
 interface Vector { algo: string; key_hex: string; token_hex: string }
 
-const REF = new URL('../../shared/reference/', import.meta.url);
+const REF = new URL('./fixtures/reference/', import.meta.url);
 function loadVectors(file: string): Vector[] {
   return JSON.parse(readFileSync(new URL(file, REF), 'utf8')) as Vector[];
 }

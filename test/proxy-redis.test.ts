@@ -135,7 +135,7 @@ describe('single node proxy over redis', () => {
 
   it('replays the conformance corpus with the same replies as redis', async () => {
     const { readFileSync } = await import('node:fs');
-    const lines = readFileSync(new URL('../../shared/reference/conformance/commands.txt', import.meta.url), 'utf8')
+    const lines = readFileSync(new URL('./fixtures/reference/conformance/commands.txt', import.meta.url), 'utf8')
       .split('\n')
       .filter((l) => l.startsWith('*'))
       .map((l) => Buffer.from(l.replace(/\\r\\n/g, '\r\n'), 'latin1'));

@@ -1,5 +1,6 @@
 // CRC token hashes: crc16, crc32 (libmemcached's 15-bit variant) and crc32a (the standard CRC-32).
-// All three are table driven, one byte per step; the tables live in static memory (no start-up work).
+// All three are table driven; the tables live in static memory. The CRC-32 pair reads 4 bytes per
+// step (slicing-by-4: three more 1 KB tables, derived from the first when the module starts).
 
 /** CRC-32 (reflected polynomial 0xedb88320), 256 x u32: entry i is the CRC of the single byte i. */
 const CRC32_TABLE: usize = memory.data<u32>([
@@ -73,6 +74,23 @@ const CRC16_TABLE: usize = memory.data<u16>([
   0x6e17, 0x7e36, 0x4e55, 0x5e74, 0x2e93, 0x3eb2, 0x0ed1, 0x1ef0,
 ]);
 
+/** CRC32_SLICES + (k - 1) * 1024: entry i is the CRC-32 table advanced k more zero bytes. */
+const CRC32_SLICES: usize = memory.data(3 * 1024, 16);
+
+function initCrc32Slices(): void {
+  let prev = CRC32_TABLE;
+  for (let k = 0; k < 3; k++) {
+    const next = CRC32_SLICES + <usize>k * 1024;
+    for (let i: usize = 0; i < 256; i++) {
+      const v = load<u32>(prev + (i << 2));
+      store<u32>(next + (i << 2), (v >> 8) ^ load<u32>(CRC32_TABLE + (<usize>(v & 0xff) << 2)));
+    }
+    prev = next;
+  }
+}
+initCrc32Slices();
+
+// @ts-ignore: decorator
 @inline function crc32Step(crc: u32, byte: u32): u32 {
   return (crc >> 8) ^ load<u32>(CRC32_TABLE + (<usize>((crc ^ byte) & 0xff) << 2));
 }
@@ -81,7 +99,17 @@ const CRC16_TABLE: usize = memory.data<u16>([
 function crc32Register(ptr: usize, len: i32): u32 {
   let crc: u32 = 0xffffffff;
   const end = ptr + <usize>len;
-  for (let p = ptr; p < end; p++) crc = crc32Step(crc, <u32>load<u8>(p));
+  const wordsEnd = ptr + <usize>(len & ~3);
+  let p = ptr;
+  while (p < wordsEnd) {
+    crc ^= load<u32>(p);
+    crc = load<u32>(CRC32_SLICES + 2048 + (<usize>(crc & 0xff) << 2))
+      ^ load<u32>(CRC32_SLICES + 1024 + (<usize>((crc >> 8) & 0xff) << 2))
+      ^ load<u32>(CRC32_SLICES + (<usize>((crc >> 16) & 0xff) << 2))
+      ^ load<u32>(CRC32_TABLE + (<usize>(crc >> 24) << 2));
+    p += 4;
+  }
+  for (; p < end; p++) crc = crc32Step(crc, <u32>load<u8>(p));
   return crc;
 }
 

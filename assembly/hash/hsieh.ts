@@ -1,9 +1,9 @@
 // hsieh: Paul Hsieh's SuperFastHash as Netflix builds it on x86-64 (get16bits = little-endian u16).
 //
-// Two C quirks are reproduced because placement must agree with Netflix nodes:
-//  - an empty key returns before the token is set; the token stays zero (the vectors pin 0);
-//  - with a 3-byte tail, the third byte is read through a plain (signed) `char`, so a byte >= 0x80
-//    is sign-extended before the `<< 18`: its high bits spill over bits 26..31.
+// An empty key returns before the C code sets the token, so its token stays zero (the vectors pin 0).
+// The third byte of a 3-byte tail is added unsigned: the reference vectors (computed by the Netflix C
+// functions) show no sign extension there, unlike one_at_a_time; keys ending in 3 bytes with a byte
+// >= 0x80 in that position are in the binary vectors and pin it.
 
 export function hsieh(ptr: usize, len: i32): u32 {
   if (len <= 0) return 0;

@@ -23,22 +23,29 @@
 //   +--------------+----------------+
 import { tagOpen, tagClose } from '../state';
 
-/** Position of the first byte == c in [p, end), or end. SIMD for 16-byte chunks; no over-read. */
+/**
+ * Position of the first byte == c in [p, end), or end. Spans of 16+ bytes go 16 at a time, the
+ * last (partial) chunk as an overlapping load ending at `end`, its already-seen lanes masked off;
+ * shorter spans byte by byte. Never reads outside [p, end).
+ */
 // @ts-ignore: decorator
 @inline function findByte(p: usize, end: usize, c: i32): usize {
-  if (end - p >= 16) {
-    const needle = i8x16.splat(<i8>c);
-    while (end - p >= 16) {
-      const mask = i8x16.bitmask(i8x16.eq(v128.load(p), needle));
-      if (mask != 0) return p + <usize>ctz<u32>(mask);
-      p += 16;
+  if (end - p < 16) {
+    while (p < end) {
+      if (<i32>load<u8>(p) == c) return p;
+      p++;
     }
+    return end;
   }
-  while (p < end) {
-    if (<i32>load<u8>(p) == c) return p;
-    p++;
+  const needle = i8x16.splat(<i8>c);
+  while (end - p > 16) {
+    const mask = i8x16.bitmask(i8x16.eq(v128.load(p), needle));
+    if (mask != 0) return p + <usize>ctz<u32>(mask);
+    p += 16;
   }
-  return end;
+  const last = end - 16;
+  const mask = i8x16.bitmask(i8x16.eq(v128.load(last), needle)) >> <u32>(p - last);
+  return mask != 0 ? p + <usize>ctz<u32>(mask) : end;
 }
 
 /** A tag needs two byte values; anything else (-1 = none, or out of range) means no tag. */
