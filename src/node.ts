@@ -1,14 +1,21 @@
 // A running node: the client listener, the datastore backend, the stats endpoint, wired together.
 // startNode() is what the CLI and embedding programs call.
 import { createServer, type Server, type Socket } from 'node:net';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { HASH_NAMES } from './wasm/abi.js';
+import { loadCommandTable } from './wasm/commands.js';
 import { sharedCore, type Core } from './wasm/core.js';
 import { ClientConn, type ClientContext, type Consistency } from './net/client-conn.js';
 import { Flusher } from './net/flusher.js';
 import type { Backend } from './store/backend.js';
 import { MemoryBackend } from './store/memory-backend.js';
-import { ServerPool } from './store/server-pool.js';
+import { ServerPool, type ServerPoolHooks } from './store/server-pool.js';
+import { NodeControl } from './control.js';
+import { requestClass, type RequestClass } from './observe/command-class.js';
+import { startStatsServer, type ClusterDescription, type StatsServer } from './observe/http.js';
+import { Stats } from './observe/stats.js';
+import { VERSION } from './version.js';
 
 export interface HostPort {
   host: string;
@@ -38,6 +45,13 @@ export interface NodeOptions {
   writeConsistency: Consistency;
   datacenter: string;
   rack: string;
+  /** This node's ring points (for /cluster_describe). */
+  tokens?: readonly number[];
+  /** The stats / admin HTTP endpoint; none when undefined. */
+  statsListen?: HostPort;
+  readRepairs?: boolean;
+  /** Netflix `-v` verbosity the logger started with (for /loglevelup and /logleveldown). */
+  verbosity?: number;
 }
 
 export interface RunningNode {
@@ -46,6 +60,10 @@ export interface RunningNode {
   readonly port: number;
   readonly core: Core;
   readonly backend: Backend;
+  readonly stats: Stats;
+  readonly control: NodeControl;
+  /** The stats endpoint's port, when it runs. */
+  readonly statsPort: number | undefined;
   /** Open client connections. */
   clients(): number;
   /** Stops accepting, drains in-flight requests (up to drainMs), closes everything. */
@@ -60,22 +78,78 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   const tag = options.hashTag;
   core.exports.configureHash(hashId, tag ? tag.charCodeAt(0) : -1, tag ? tag.charCodeAt(1) : -1);
 
+  const stats = new Stats({ pool: options.poolName, source: hostname(), version: VERSION, rack: options.rack, dc: options.datacenter });
+  const describe = (): ClusterDescription => ({
+    dcs: [{ name: options.datacenter, racks: [{ name: options.rack, servers: [{
+      name: options.listen.host, host: options.listen.host, port: options.listen.port, token: options.tokens?.[0] ?? 0,
+    }] }] }],
+  });
+  const control = new NodeControl(log, {
+    read: options.readConsistency, write: options.writeConsistency, readRepairs: options.readRepairs ?? false,
+    verbosity: options.verbosity,
+  }, describe);
+
   const flusher = new Flusher();
   const protocol = options.dataStore === 'memcache' ? 'memcache' : 'redis';
-  const backend = makeBackend(core, options, flusher, log);
+  const dsName = options.server ? `${options.server.host}:${options.server.port}` : 'memory';
+  const ds = stats.server(dsName);
+  const backend = makeBackend(core, options, flusher, log, {
+    onEject: () => {
+      stats.pool.server_ejects++;
+      ds.server_ejected_at = Math.floor(Date.now() / 1000);
+    },
+    onTimeout: (n) => {
+      ds.server_timedout++;
+      ds.server_timedout_requests += n;
+    },
+    onError: () => ds.server_err++,
+    onReply: (us, bytes) => {
+      stats.serverLatency.record(us);
+      stats.latency.record(us);
+      ds.read_responses++;
+      ds.read_response_bytes += bytes;
+    },
+  });
   await backend.start();
 
+  // redis_req_* class of every command id, computed once (the request path indexes it).
+  const classOf: RequestClass[] = ['redis_req_other'];
+  for (const c of loadCommandTable(core).all()) classOf[c.id] = requestClass(c.name);
+  const mbufs = core.exports.mbuf_count();
+  stats.registerGauge('alloc_mbufs', () => mbufs - core.exports.mbufFreeCount());
+  stats.registerGauge('free_mbufs', () => core.exports.mbufFreeCount());
+
   const clients = new Set<ClientConn>();
+  stats.registerGauge('client_connections', () => clients.size);
   let nextId = 0;
   const ctx: ClientContext = {
     core,
     backend,
     flusher,
     protocol,
+    control,
     maxMessage: options.maxMessageBytes,
-    onClosed: (c) => clients.delete(c),
-    onProtocolError: (c, err) =>
-      log.warn({ client: c.socket.remoteAddress, port: c.socket.remotePort, reason: err.reason, at: err.position }, 'client protocol error'),
+    onClosed: (c) => {
+      clients.delete(c);
+      stats.pool.client_eof++;
+    },
+    onRequest: (cmd, isWrite, bytes) => {
+      if (isWrite) {
+        stats.pool.client_write_requests++;
+        ds.write_requests++;
+        ds.write_request_bytes += bytes;
+      } else {
+        stats.pool.client_read_requests++;
+        ds.read_requests++;
+        ds.read_request_bytes += bytes;
+      }
+      if (protocol === 'redis') ds[classOf[cmd] ?? 'redis_req_other']++;
+      stats.payloadSize.record(bytes);
+    },
+    onProtocolError: (c, err) => {
+      stats.pool.client_err++;
+      log.warn({ client: c.socket.remoteAddress, port: c.socket.remotePort, reason: err.reason, at: err.position }, 'client protocol error');
+    },
   };
 
   const server: Server = createServer({ noDelay: true }, (socket: Socket) => {
@@ -90,7 +164,17 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.listen.port;
-  log.info({ listen: `${options.listen.host}:${port}`, datastore: backend.name, protocol }, 'dynomite-ts node listening');
+  let statsServer: StatsServer | undefined;
+  if (options.statsListen) {
+    try {
+      statsServer = await startStatsServer({ listen: options.statsListen, stats, admin: control, logger: log });
+    } catch (err) {
+      server.close();
+      await backend.close();
+      throw err;
+    }
+  }
+  log.info({ listen: `${options.listen.host}:${port}`, datastore: backend.name, protocol, stats: statsServer?.port }, 'dynomite-ts node listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -98,6 +182,9 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
     port,
     core,
     backend,
+    stats,
+    control,
+    statsPort: statsServer?.port,
     clients: () => clients.size,
     close(reason = 'close', drainMs = 5000) {
       closing ??= (async () => {
@@ -111,13 +198,14 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
         flusher.flushAll();
         for (const c of clients) c.destroy();
         await backend.close();
+        await statsServer?.close();
       })();
       return closing;
     },
   };
 }
 
-function makeBackend(core: Core, o: NodeOptions, flusher: Flusher, log: Logger): Backend {
+function makeBackend(core: Core, o: NodeOptions, flusher: Flusher, log: Logger, hooks: ServerPoolHooks): Backend {
   if (o.dataStore === 'memory') return new MemoryBackend(core, 'redis');
   if (!o.server) throw new Error(`data_store ${o.dataStore} needs a servers entry`);
   return new ServerPool(core, {
@@ -132,5 +220,5 @@ function makeBackend(core: Core, o: NodeOptions, flusher: Flusher, log: Logger):
     failureLimit: o.failureLimit,
     retryTimeoutMs: o.retryTimeoutMs,
     maxMessage: o.maxMessageBytes,
-  }, flusher, log);
+  }, flusher, log, hooks);
 }

@@ -111,6 +111,17 @@ export function text(kind = 'string'): ValueType<string> {
   return { kind, parse: (raw) => scalar(raw, 'expected a non-empty string') };
 }
 
+/** A non-empty string taken as written (no trimming: spaces may be part of a password). */
+export function password(): ValueType<string> {
+  return {
+    kind: 'string',
+    parse(raw) {
+      if (typeof raw !== 'string' || raw === '') throw new BadValue(`expected a non-empty string, got ${describeRaw(raw)}`);
+      return raw;
+    },
+  };
+}
+
 /** A string of exactly two bytes (Netflix `conf_set_hashtag` compares the byte length). */
 export function hashTag(): ValueType<string> {
   const expected = 'expected exactly two characters, e.g. "{}"';

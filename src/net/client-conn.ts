@@ -15,6 +15,7 @@ import type { Core } from '../wasm/core.js';
 import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
 import { type DynErrorCode, mcError, REPLY_OK, respError, respErrorText } from '../errors.js';
 import type { Backend, FramedRequest, ReplyTarget } from '../store/backend.js';
+import type { NodeControl } from '../control.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
 import { Ring } from './ring.js';
@@ -32,13 +33,19 @@ export interface ClientContext {
   readonly maxMessage: number;
   /** Called once when the connection is gone. */
   onClosed(conn: ClientConn): void;
-  /** Counts a request (for stats): read or write, and its bytes. */
-  onRequest?(isWrite: boolean, bytes: number): void;
+  /** Run-time settings: consistency levels, node state. */
+  readonly control: NodeControl;
+  /** Counts a request (for stats): its command id, read or write, and its bytes. */
+  onRequest?(cmd: number, isWrite: boolean, bytes: number): void;
   onProtocolError?(conn: ClientConn, err: FramingError): void;
 }
 
-/** Pause reading above this many unanswered requests, resume below half. */
-const MAX_PENDING = 16384;
+/**
+ * Pause reading above this many unanswered requests, resume below half. Together with HIGH_WATER this
+ * bounds a client that stops reading: at most MAX_PENDING plus one read's worth of requests are in
+ * flight for it, and its unsent replies stop growing once reading is paused.
+ */
+const MAX_PENDING = 1024;
 /** Pause reading while the socket holds more unsent bytes than this. */
 const HIGH_WATER = 8 * 1024 * 1024;
 /** Memcached flag set by the framer for `noreply` requests. */
@@ -61,7 +68,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
   private closed = false;
   /** Per-connection consistency set by DYNO_CONFIG:CONN_CONSISTENCY, or undefined for the node's. */
   consistency: Consistency | undefined;
-  private readonly req: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true };
+  private readonly req: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true, inline: false };
 
   constructor(
     readonly socket: Socket,
@@ -126,7 +133,13 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
       req.rec = r;
       req.base = base;
       req.expectReply = (flags & MF_NOREPLY) === 0;
-      this.ctx.onRequest?.((flags & ABI.CF_WRITE) !== 0, len);
+      req.inline = (flags & ABI.MF_INLINE) !== 0;
+      const isWrite = (flags & ABI.CF_WRITE) !== 0;
+      this.ctx.onRequest?.(i32[r + ABI.REC_CMD], isWrite, len);
+      if (!this.ctx.control.allows(isWrite)) {
+        this.fail(seq, 'DYN_ERR_STATE');
+        continue;
+      }
       this.ctx.backend.forward(this, seq, req, this.id);
     }
   }

@@ -24,6 +24,8 @@ export interface FramedRequest {
   base: number;
   /** False for memcached noreply requests: the datastore sends nothing back. */
   expectReply: boolean;
+  /** An inline (not multibulk) Redis command: arguments must be split as Redis's sdssplitargs does. */
+  inline: boolean;
 }
 
 export interface Backend {

@@ -1,6 +1,5 @@
 // The embedded datastore as a Backend: requests are decoded into arguments and answered
 // synchronously by the in-process MemoryStore (no socket, no datastore to run).
-import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { decodeInline, decodeMultibulk } from '../dispatch/args.js';
 import { respErrorText } from '../errors.js';
@@ -34,8 +33,7 @@ export class MemoryBackend implements Backend {
 
   private executeRedis(req: FramedRequest): Buffer {
     const u8 = this.core.u8;
-    const inline = (this.core.i32[req.rec + ABI.REC_FLAGS] & ABI.MF_INLINE) !== 0;
-    const args = inline ? decodeInline(u8, req.off, req.len) : decodeMultibulk(u8, req.off, req.len);
+    const args = req.inline ? decodeInline(u8, req.off, req.len) : decodeMultibulk(u8, req.off, req.len);
     if (!args || args.length === 0) return respErrorText('Protocol error: bad inline request');
     return this.store.execute(args);
   }

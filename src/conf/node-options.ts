@@ -1,0 +1,30 @@
+// Maps the loaded config (NodeConfig, one field per YAML key) to the options startNode() takes
+// (src/node.ts NodeOptions). The type import makes tsc flag any drift between the two.
+import type { NodeOptions } from '../node.js';
+import type { NodeConfig } from './types.js';
+
+export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
+  const server = c.dataStore === 'memory' ? undefined : c.servers[0];
+  return {
+    poolName: c.pool,
+    listen: { host: c.listen.host, port: c.listen.port },
+    backlog: c.backlog,
+    dataStore: c.dataStore,
+    server: server === undefined ? undefined : { host: server.host, port: server.port },
+    datastoreConnections: c.datastoreConnections,
+    timeoutMs: c.timeout,
+    password: c.redisRequirepass ?? undefined,
+    preconnect: c.preconnect,
+    autoEject: c.autoEjectHosts,
+    failureLimit: c.serverFailureLimit,
+    retryTimeoutMs: c.serverRetryTimeout,
+    hash: c.hash,
+    hashTag: c.hashTag ?? undefined,
+    mbufSize: c.mbufSize,
+    maxMessageBytes: c.maxMessageBytes,
+    readConsistency: c.readConsistency,
+    writeConsistency: c.writeConsistency,
+    datacenter: c.datacenter,
+    rack: c.rack,
+  };
+}

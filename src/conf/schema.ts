@@ -1,0 +1,245 @@
+// The config keys, defined once. This table drives parsing (load.ts), validation, defaults and the
+// generated docs/config.md (docs.ts). Defaults follow Netflix `conf_validate_pool` (src/dyn_conf.c)
+// as observed in reference/netflix-behaviour.md section 3; keys with `netflix: false` are ours.
+import type { ConfigValues } from './types.js';
+import { CONSISTENCY_LEVELS, ENVS, HASH_NAMES, SECURE_SERVER_OPTIONS, SEED_PROVIDERS } from './types.js';
+import {
+  boolean,
+  dataStore,
+  hashTag,
+  hostPort,
+  ignored,
+  integer,
+  oneOf,
+  password,
+  seeds,
+  servers,
+  text,
+  tokens,
+  type ValueType,
+} from './values.js';
+
+/** Marks a key that has no default: a file without it is an error. */
+export const REQUIRED = 'required' as const;
+
+/** A key that sets one field of NodeConfig. */
+export interface KeyDef<F extends keyof ConfigValues = keyof ConfigValues> {
+  readonly field: F;
+  readonly type: ValueType<ConfigValues[F]>;
+  readonly default: ConfigValues[F] | typeof REQUIRED;
+  readonly doc: string;
+  /** true = a Netflix Dynomite key; false = a dynomite-ts extension. */
+  readonly netflix: boolean;
+  /** How docs/config.md shows the default, when the value alone would mislead. */
+  readonly defaultDoc?: string;
+}
+
+/** A key Netflix still accepts but ignores: we accept any value and return a warning. */
+export interface DeprecatedDef {
+  readonly field: null;
+  readonly type: ValueType<null>;
+  readonly default: null;
+  readonly doc: string;
+  readonly netflix: true;
+}
+
+// Checks each entry's parser and default against the field's type.
+function key<F extends keyof ConfigValues>(def: KeyDef<F>): KeyDef<F> {
+  return def;
+}
+
+function deprecated(doc: string): DeprecatedDef {
+  return { field: null, type: ignored(), default: null, doc, netflix: true };
+}
+
+const MS = 'ms';
+const consistency = oneOf(CONSISTENCY_LEVELS);
+
+export const CONFIG_KEYS = {
+  listen: key({
+    field: 'listen', type: hostPort(), default: REQUIRED, netflix: true,
+    doc: 'Client listen address (Redis or Memcached protocol, as `data_store` says).',
+  }),
+  dyn_listen: key({
+    field: 'dynListen', type: hostPort(), default: null, netflix: true,
+    doc: 'Peer (dnode) listen address. Unset: the node accepts no peer connections.',
+  }),
+  dyn_seeds: key({
+    field: 'dynSeeds', type: seeds(), default: [], netflix: true,
+    doc: 'Peers, each `host:port:rack:dc:tokens [name]`; `tokens` may be a comma list (vnodes).',
+  }),
+  dyn_seed_provider: key({
+    field: 'dynSeedProvider', type: oneOf(SEED_PROVIDERS), default: 'simple_provider', netflix: true,
+    doc: 'Where peers come from: `dyn_seeds` (simple), a Florida HTTP seed list, or DNS TXT records.',
+  }),
+  servers: key({
+    field: 'servers', type: servers(), default: [], netflix: true, defaultDoc: 'one entry required (none with `memory`)',
+    doc: 'The local datastore: exactly one `host:port:weight [name]` entry. Required unless `data_store` is `memory`, where it is ignored.',
+  }),
+  tokens: key({
+    field: 'tokens', type: tokens(), default: REQUIRED, netflix: true,
+    doc: "This node's ring points in the 32-bit ring, e.g. `'101134286'` or `'1,2147483648'` (several = vnodes).",
+  }),
+  datacenter: key({
+    field: 'datacenter', type: text(), default: 'localdc', netflix: true,
+    doc: 'Datacenter name.',
+  }),
+  rack: key({
+    field: 'rack', type: text(), default: 'localrack', netflix: true,
+    doc: 'Rack name. Every rack holds a full copy of the data.',
+  }),
+  data_store: key({
+    field: 'dataStore', type: dataStore(), default: 'redis', netflix: true, defaultDoc: '`0` (redis)',
+    doc: '`0` = redis, `1` = memcache (Netflix); `memory` = the embedded in-memory datastore (ours, speaks the redis protocol, needs no `servers`).',
+  }),
+  read_consistency: key({
+    field: 'readConsistency', type: consistency, default: 'DC_ONE', netflix: true,
+    doc: 'Read consistency, case-insensitive. Changeable at run time on the stats port.',
+  }),
+  write_consistency: key({
+    field: 'writeConsistency', type: consistency, default: 'DC_ONE', netflix: true,
+    doc: 'Write consistency (how many acknowledgements the client waits for; every replica is written).',
+  }),
+  stats_listen: key({
+    field: 'statsListen', type: hostPort(), default: { host: '0.0.0.0', port: 22222, text: '0.0.0.0:22222' }, netflix: true,
+    doc: 'HTTP stats and admin endpoint.',
+  }),
+  stats_interval: key({
+    field: 'statsInterval', type: integer({ min: 1, zeroIsDefault: 30000 }), default: 30000, netflix: true,
+    doc: `Stats aggregation interval, ${MS}.`,
+  }),
+  hash: key({
+    field: 'hash', type: oneOf(HASH_NAMES), default: 'murmur', netflix: true,
+    doc: 'Key hash for token placement. `murmur3` is the real MurmurHash3 (Netflix\'s is a no-op); `murmur3_x64_64` comes from the Rust port.',
+  }),
+  hash_tag: key({
+    field: 'hashTag', type: hashTag(), default: null, netflix: true,
+    doc: 'Two characters, e.g. `"{}"`: only the text between them is hashed when present and non-empty.',
+  }),
+  timeout: key({
+    field: 'timeout', type: integer({ zeroIsDefault: 5000 }), default: 5000, netflix: true,
+    doc: `Datastore connect and response timeout, ${MS}.`,
+  }),
+  backlog: key({
+    field: 'backlog', type: integer({ zeroIsDefault: 512 }), default: 512, netflix: true,
+    doc: 'Listen backlog.',
+  }),
+  client_connections: key({
+    field: 'clientConnections', type: integer(), default: 0, netflix: true,
+    doc: 'Accepted for compatibility; no effect (Netflix forces 0 = unlimited).',
+  }),
+  preconnect: key({
+    field: 'preconnect', type: boolean(), default: true, netflix: true,
+    doc: 'Connect to the datastore at startup.',
+  }),
+  auto_eject_hosts: key({
+    field: 'autoEjectHosts', type: boolean(), default: true, netflix: true,
+    doc: 'Eject the datastore after `server_failure_limit` consecutive failures.',
+  }),
+  server_retry_timeout: key({
+    field: 'serverRetryTimeout', type: integer({ zeroIsDefault: 10000 }), default: 10000, netflix: true,
+    doc: `Wait before retrying an ejected datastore, ${MS}.`,
+  }),
+  server_failure_limit: key({
+    field: 'serverFailureLimit', type: integer({ zeroIsDefault: 3 }), default: 3, netflix: true,
+    doc: 'Consecutive failures before the datastore is ejected.',
+  }),
+  dyn_read_timeout: key({
+    field: 'dynReadTimeout', type: integer({ zeroIsDefault: 10000 }), default: 10000, netflix: true,
+    doc: `Peer read timeout, ${MS}.`,
+  }),
+  dyn_write_timeout: key({
+    field: 'dynWriteTimeout', type: integer({ zeroIsDefault: 10000 }), default: 10000, netflix: true,
+    doc: `Peer write timeout, ${MS}.`,
+  }),
+  dyn_port: key({
+    field: 'dynPort', type: integer(), default: null, netflix: true,
+    doc: 'Legacy; accepted and unused (`dyn_listen` gives the peer port).',
+  }),
+  dyn_connections: key({
+    field: 'dynConnections', type: integer({ min: 1 }), default: 100, netflix: true,
+    doc: 'Peer connection limit; 0 is an error, as in Netflix.',
+  }),
+  gos_interval: key({
+    field: 'gosInterval', type: integer({ zeroIsDefault: 30000 }), default: 30000, netflix: true,
+    doc: `Gossip round interval, ${MS}.`,
+  }),
+  enable_gossip: key({
+    field: 'enableGossip', type: boolean(), default: false, netflix: true,
+    doc: 'Run gossip (membership and peer state).',
+  }),
+  secure_server_option: key({
+    field: 'secureServerOption', type: oneOf(SECURE_SERVER_OPTIONS), default: 'none', netflix: true,
+    doc: 'Which peer links are encrypted: none, links to other racks, to other datacenters, or all.',
+  }),
+  pem_key_file: key({
+    field: 'pemKeyFile', type: text('path'), default: 'conf/dynomite.pem', netflix: true,
+    doc: 'RSA private key for the peer AES key exchange.',
+  }),
+  recon_key_file: key({
+    field: 'reconKeyFile', type: text('path'), default: 'conf/recon_key.pem', netflix: true,
+    doc: 'Reconciliation (anti-entropy) key file.',
+  }),
+  recon_iv_file: key({
+    field: 'reconIvFile', type: text('path'), default: 'conf/recon_iv.pem', netflix: true,
+    doc: 'Reconciliation (anti-entropy) IV file.',
+  }),
+  env: key({
+    field: 'env', type: oneOf(ENVS), default: 'aws', netflix: true,
+    doc: 'Deployment environment.',
+  }),
+  conn_msg_rate: key({
+    field: 'connMsgRate', type: integer({ zeroIsDefault: 50000 }), default: 50000, netflix: true,
+    doc: 'Messages per second allowed per connection.',
+  }),
+  mbuf_size: key({
+    field: 'mbufSize', type: integer({ min: 512, max: 512000, multipleOf: 16 }), default: 16384, netflix: true,
+    doc: 'mbuf chunk size in bytes. The command line `-m` sets it when the file does not.',
+  }),
+  max_msgs: key({
+    field: 'maxMsgs', type: integer({ min: 100000, max: 1000000 }), default: 200000, netflix: true,
+    doc: 'Maximum messages allocated. The command line `-M` sets it when the file does not.',
+  }),
+  datastore_connections: key({
+    field: 'datastoreConnections', type: integer({ min: 1 }), default: 1, netflix: true,
+    doc: 'Connections to the local datastore.',
+  }),
+  local_peer_connections: key({
+    field: 'localPeerConnections', type: integer({ min: 1 }), default: 1, netflix: true,
+    doc: 'Connections to each peer in the same datacenter.',
+  }),
+  remote_peer_connections: key({
+    field: 'remotePeerConnections', type: integer({ min: 1 }), default: 1, netflix: true,
+    doc: 'Connections to each peer in another datacenter.',
+  }),
+  read_repairs_enabled: key({
+    field: 'readRepairsEnabled', type: boolean(), default: false, netflix: true,
+    doc: 'Rewrite divergent replicas after quorum reads. Changeable at run time on the stats port.',
+  }),
+  redis_requirepass: key({
+    field: 'redisRequirepass', type: password(), default: null, netflix: false,
+    doc: 'Password sent with `AUTH` on every new redis connection (redis `requirepass`). Ignored for memcache. A key of the Rust port (dynomite-engine), not of Netflix.',
+  }),
+  max_message_bytes: key({
+    field: 'maxMessageBytes', type: integer({ min: 1024, max: 1073741824 }), default: 67108864, netflix: false, defaultDoc: '`67108864` (64 MiB)',
+    doc: 'Largest request or reply the proxy frames, in bytes (64 MiB). A bigger message gets an error reply, never a crash.',
+  }),
+  distribution: deprecated('Deprecated: accepted and ignored, with a warning.'),
+  server_connections: deprecated('Deprecated: accepted and ignored, with a warning (see `datastore_connections`).'),
+} as const;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+export type AnyKeyDef = KeyDef | DeprecatedDef;
+
+/** Every key name, in table order. */
+export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
+
+export function keyDef(name: string): AnyKeyDef | undefined {
+  return Object.hasOwn(CONFIG_KEYS, name) ? (CONFIG_KEYS as Record<string, AnyKeyDef>)[name] : undefined;
+}
+
+// Compile-time check: every field of ConfigValues is set by some key of the table.
+type CoveredFields = (typeof CONFIG_KEYS)[ConfigKey]['field'];
+type Uncovered = Exclude<keyof ConfigValues, CoveredFields>;
+const everyFieldHasAKey: [Uncovered] extends [never] ? true : Uncovered = true;
+void everyFieldHasAKey;
