@@ -6,8 +6,8 @@ import { connAddr } from './frame';
 
 export * from './layout';
 export { respFrameRequests, respFrameReplies } from './resp';
-export { mcFrameRequests, mcFrameReplies } from './memcache';
-export { dnodeFrame, dnodeEncode } from './dnode';
+export * from './memcache';
+export * from './dnode';
 export { cmdLookup, cmdCount, cmdFlags, cmdArity, cmdFirstKey, cmdLastKey, cmdKeyStep, cmdNameCopy } from './commands';
 export { hashToken, hashFull, routingToken, hashKeys } from './hash/index';
 export { ringLookup, ringLookupBatch } from './ring';

@@ -147,6 +147,7 @@ export const CF_KV: i32 = 2048; // key-value pairs (MSET): each key is followed 
 // Message flags (REC_FLAGS high bits, set by the framer)
 export const MF_INLINE: i32 = 1 << 16; // inline command (no multibulk)
 export const MF_EMPTY_TAG: i32 = 1 << 17; // hash_tag configured, present but empty: whole key hashed
+export const MF_NOREPLY: i32 = 1 << 18; // memcached `noreply`: the datastore answers nothing
 
 // ---- Reply kinds for memcached replies (REC_CMD in MC reply mode) ----
 export const MC_REPLY_VALUE: i32 = 1; // VALUE ... END (also a bare END: zero values)

@@ -189,7 +189,8 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
     close(reason = 'close', drainMs = 5000) {
       closing ??= (async () => {
         log.info({ reason }, 'node closing');
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Stop accepting; server.close() resolves only once every connection is gone, so await it last.
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         // Drain: let in-flight requests finish (replies still flow), then close what is left.
         const deadline = Date.now() + drainMs;
         while (Date.now() < deadline && [...clients].some((c) => c.pending > 0)) {
@@ -197,6 +198,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
         }
         flusher.flushAll();
         for (const c of clients) c.destroy();
+        await stopped;
         await backend.close();
         await statsServer?.close();
       })();

@@ -48,8 +48,6 @@ export interface ClientContext {
 const MAX_PENDING = 1024;
 /** Pause reading while the socket holds more unsent bytes than this. */
 const HIGH_WATER = 8 * 1024 * 1024;
-/** Memcached flag set by the framer for `noreply` requests. */
-const MF_NOREPLY = 1 << 18;
 
 const PENDING = null;
 
@@ -120,7 +118,9 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
       this.replies.push(PENDING);
       const err = i32[r + ABI.REC_ERR];
       if (err !== ABI.ERR_NONE) {
-        this.completeBuffer(seq, this.requestError(err, r, base));
+        // memcached says nothing at all to a `noreply` request, errors included.
+        const silent = this.ctx.protocol === 'memcache' && (flags & ABI.MF_NOREPLY) !== 0;
+        this.completeBuffer(seq, silent ? EMPTY : this.requestError(err, r, base));
         continue;
       }
       if ((flags & ABI.CF_PSEUDO) !== 0) {
@@ -132,7 +132,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
       req.len = len;
       req.rec = r;
       req.base = base;
-      req.expectReply = (flags & MF_NOREPLY) === 0;
+      req.expectReply = (flags & ABI.MF_NOREPLY) === 0;
       req.inline = (flags & ABI.MF_INLINE) !== 0;
       const isWrite = (flags & ABI.CF_WRITE) !== 0;
       this.ctx.onRequest?.(i32[r + ABI.REC_CMD], isWrite, len);
@@ -151,8 +151,9 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
     const nameLen = core.i32[r + ABI.REC_NAME_LEN];
     const name = core.buf.toString('latin1', nameOff, nameOff + Math.min(nameLen, 128));
     if (this.ctx.protocol === 'memcache') {
-      if (err === ABI.ERR_UNKNOWN_CMD) return MC_ERROR;
-      return MC_BAD_FORMAT;
+      // As memcached 1.6: an unknown verb or a wrong token count is ERROR; bad numbers or keys are
+      // CLIENT_ERROR.
+      return err === ABI.ERR_BAD_NUMBER || err === ABI.ERR_TOO_MANY_KEYS ? MC_BAD_FORMAT : MC_ERROR;
     }
     switch (err) {
       case ABI.ERR_UNKNOWN_CMD:
@@ -176,7 +177,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
     if ((flags & ABI.CF_QUIT) !== 0) {
       this.quitSeq = seq;
       // memcached's quit closes without a reply; Redis's QUIT answers +OK first.
-      this.completeBuffer(seq, this.ctx.protocol === 'redis' ? REPLY_OK : Buffer.alloc(0));
+      this.completeBuffer(seq, this.ctx.protocol === 'redis' ? REPLY_OK : EMPTY);
       return;
     }
     // DYNO_CONFIG:CONN_CONSISTENCY <level>
@@ -280,5 +281,6 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
 const MC_ERROR = Buffer.from('ERROR\r\n');
 const MC_BAD_FORMAT = Buffer.from('CLIENT_ERROR bad command line format\r\n');

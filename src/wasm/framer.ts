@@ -39,8 +39,8 @@ export class FramingError extends Error {
 /** Human-readable reasons for the core's E_* codes (used in error replies and logs). */
 export const FRAMING_REASONS: Record<number, string> = {
   [ABI.E_BAD_TYPE]: 'unexpected type byte',
-  [ABI.E_BAD_LENGTH]: 'invalid length',
-  [ABI.E_TOO_LARGE]: 'length over the configured limit',
+  [ABI.E_BAD_LENGTH]: 'invalid bulk length',
+  [ABI.E_TOO_LARGE]: 'invalid bulk length (over the configured limit)',
   [ABI.E_EXPECTED_CRLF]: 'expected CRLF',
   [ABI.E_TOO_DEEP]: 'nesting too deep',
   [ABI.E_INLINE_TOO_LONG]: 'too big inline request',
@@ -159,7 +159,12 @@ export class Framer {
           sink.onFrames(this, base + off, before);
         }
         this.closed = true;
-        throw new FramingError(code, pos, FRAMING_REASONS[code] ?? `protocol error ${code}`);
+        let reason = FRAMING_REASONS[code] ?? `protocol error ${code}`;
+        if (code === ABI.E_BAD_TYPE && pos < total && this.mode === 'resp-request') {
+          // Redis's own wording, with the offending byte.
+          reason = `expected '$', got '${String.fromCharCode(this.core.u8[base + pos])}'`;
+        }
+        throw new FramingError(code, pos, reason);
       }
       const consumed = i32[res + (ABI.RES_CONSUMED >> 2)];
       const flags = i32[res + (ABI.RES_FLAGS >> 2)];
