@@ -12,6 +12,7 @@ import type { Backend } from './store/backend.js';
 import { MemoryBackend } from './store/memory-backend.js';
 import { ServerPool, type ServerPoolHooks } from './store/server-pool.js';
 import { NodeControl } from './control.js';
+import { LocalDispatcher } from './dispatch/dispatcher.js';
 import { requestClass, type RequestClass } from './observe/command-class.js';
 import { startStatsServer, type ClusterDescription, type StatsServer } from './observe/http.js';
 import { Stats } from './observe/stats.js';
@@ -124,7 +125,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   let nextId = 0;
   const ctx: ClientContext = {
     core,
-    backend,
+    dispatcher: new LocalDispatcher(backend),
     flusher,
     protocol,
     control,

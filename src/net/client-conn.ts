@@ -4,30 +4,32 @@
 //   socket 'data' ─► Framer.feed ─► onFrames: for each record
 //        ├─ framer flagged an error (unknown / unsupported / arity / ...) ─► error in its slot
 //        ├─ pseudo-command (DYNO_CONFIG:*, QUIT) ─► answered here
-//        └─ backend.forward(bytes, slot)  ···  complete(slot) ─► reply queue ─► OutBuffer ─► socket
+//        └─ dispatcher.dispatch(bytes, slot)  ···  complete(slot) ─► reply queue ─► OutBuffer ─► socket
 //
 // Replies may complete out of order (several datastore connections, peers); the queue holds early
 // ones until every earlier slot is answered. Memory is bounded: reading pauses while too many
 // requests are pending or the socket's unsent bytes pass the high-water mark.
 import type { Socket } from 'node:net';
+import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
 import { type DynErrorCode, mcError, REPLY_OK, respError, respErrorText } from '../errors.js';
-import type { Backend, FramedRequest, ReplyTarget } from '../store/backend.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { FramedRequest, ReplyTarget } from '../store/backend.js';
 import type { NodeControl } from '../control.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
 import { Ring } from './ring.js';
 
 export type ClientProtocol = 'redis' | 'memcache';
-export type Consistency = 'DC_ONE' | 'DC_QUORUM' | 'DC_SAFE_QUORUM' | 'DC_EACH_SAFE_QUORUM';
-const LEVELS: readonly Consistency[] = ['DC_ONE', 'DC_QUORUM', 'DC_SAFE_QUORUM', 'DC_EACH_SAFE_QUORUM'];
+export type Consistency = ConsistencyLevel;
+const LEVELS = CONSISTENCY_LEVELS;
 
 /** What a client connection needs from its node. */
 export interface ClientContext {
   readonly core: Core;
-  readonly backend: Backend;
+  readonly dispatcher: Dispatcher;
   readonly flusher: Flusher;
   readonly protocol: ClientProtocol;
   readonly maxMessage: number;
@@ -140,7 +142,8 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
         this.fail(seq, 'DYN_ERR_STATE');
         continue;
       }
-      this.ctx.backend.forward(this, seq, req, this.id);
+      const level = this.consistency ?? (isWrite ? this.ctx.control.writeConsistency : this.ctx.control.readConsistency);
+      this.ctx.dispatcher.dispatch(this, seq, req, this.id, level);
     }
   }
 
