@@ -164,3 +164,21 @@ export function memEqual(a: usize, b: usize, len: i32): i32 {
   return i32(load<u8>(a) == load<u8>(b) && load<u8>(a + m) == load<u8>(b + m)
     && load<u8>(a + n - 1) == load<u8>(b + n - 1));
 }
+
+let lastHi: i32 = 0;
+
+/**
+ * digest64 as two i32 words without a BigInt on the JS side: returns the low word, and keeps the high
+ * word for digestHi(). The coalescer calls this for replies that did not come through the reply
+ * framer (peer payloads, the embedded datastore's replies).
+ */
+export function digestLo(ptr: usize, len: i32): i32 {
+  const d = digest64(ptr, len);
+  lastHi = <i32>(d >> 32);
+  return <i32>d;
+}
+
+/** High word of the last digestLo() call. */
+export function digestHi(): i32 {
+  return lastHi;
+}

@@ -11,7 +11,7 @@ export * from './dnode';
 export { cmdLookup, cmdCount, cmdFlags, cmdArity, cmdFirstKey, cmdLastKey, cmdKeyStep, cmdNameCopy } from './commands';
 export { hashToken, hashFull, routingToken, hashKeys } from './hash/index';
 export { ringLookup, ringLookupBatch } from './ring';
-export { digest64, memEqual } from './digest';
+export { digest64, digestLo, digestHi, memEqual } from './digest';
 export { mbufAlloc, mbufRelease, mbufReleaseChain, mbufAppend, mbufFreeCount } from './mbuf';
 
 /**

@@ -80,20 +80,23 @@ export class ServerConn implements FrameSink, Flushable {
         this.events.onUp(this);
         resolve();
       });
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      // Events of a socket that was already replaced (reconnect) must not touch the new one.
+      socket.on('data', (chunk: Buffer) => {
+        if (socket === this.socket) this.onData(chunk);
+      });
       socket.on('error', (err: Error) => {
         if (!settled) {
           settled = true;
           reject(err);
         }
-        this.teardown('STORAGE_ERR_REFUSED', err.message);
+        if (socket === this.socket) this.teardown('STORAGE_ERR_REFUSED', err.message);
       });
       socket.on('close', () => {
         if (!settled) {
           settled = true;
           reject(new Error('connection closed'));
         }
-        this.teardown('STORAGE_ERR_CLOSED', 'connection closed');
+        if (socket === this.socket) this.teardown('STORAGE_ERR_CLOSED', 'connection closed');
       });
     });
   }
@@ -180,6 +183,7 @@ export class ServerConn implements FrameSink, Flushable {
   private teardown(code: DynErrorCode, why: string): void {
     if (this.state === 'down' && this.targets.length === 0) return;
     this.state = 'down';
+    this.socket = undefined;
     this.framer?.close();
     this.framer = undefined;
     this.out?.reset();

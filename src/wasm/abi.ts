@@ -70,6 +70,8 @@ export interface CoreExports {
   ringLookup(points: number, n: number, token: number): number;
   ringLookupBatch(points: number, n: number, tokens: number, out: number, count: number): void;
   digest64(ptr: number, len: number): bigint;
+  digestLo(ptr: number, len: number): number;
+  digestHi(): number;
   memEqual(a: number, b: number, len: number): number;
   mbufAlloc(): number; mbufRelease(m: number): number; mbufReleaseChain(m: number): number;
   mbufAppend(tail: number, src: number, len: number): number; mbufFreeCount(): number;
@@ -82,7 +84,7 @@ export const REQUIRED_FUNCTIONS = [
   'respFrameRequests', 'respFrameReplies', 'mcFrameRequests', 'mcFrameReplies', 'dnodeFrame', 'dnodeEncode',
   'cmdLookup', 'cmdCount', 'cmdFlags', 'cmdArity', 'cmdFirstKey', 'cmdLastKey', 'cmdKeyStep', 'cmdNameCopy',
   'hashToken', 'hashFull', 'routingToken', 'hashKeys', 'ringLookup', 'ringLookupBatch', 'digest64',
-  'memEqual', 'mbufAlloc', 'mbufRelease', 'mbufReleaseChain', 'mbufAppend', 'mbufFreeCount',
+  'digestLo', 'digestHi', 'memEqual', 'mbufAlloc', 'mbufRelease', 'mbufReleaseChain', 'mbufAppend', 'mbufFreeCount',
 ] as const;
 
 /** Throws a clear error when the module lacks an export or disagrees on a constant. */

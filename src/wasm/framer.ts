@@ -50,6 +50,19 @@ export const FRAMING_REASONS: Record<number, string> = {
   [ABI.E_EMPTY]: 'empty request',
 };
 
+/** End of the bytes the last framing call staged: staging beyond it is free scratch. */
+let stagedEnd = 0;
+
+/**
+ * An address in staging where len bytes can be written without touching the messages being
+ * dispatched right now, or -1 when they do not fit (the caller then does without).
+ */
+export function stagingScratch(core: Core, len: number): number {
+  const start = Math.max(stagedEnd, core.stagingPtr);
+  const end = core.stagingPtr + core.options.stagingBytes;
+  return start + len <= end ? start : -1;
+}
+
 const FREE_SLOTS: number[] = [];
 let nextSlot = 0;
 
@@ -72,6 +85,8 @@ export class Framer {
   /** Bytes the partial message needs before it is worth framing again (0 = any new byte). */
   private need = 0;
   private closed = false;
+  /** Set after a protocol error: the stream cannot be framed any further. */
+  private broken = false;
   /** Messages framed so far. */
   messages = 0;
 
@@ -101,7 +116,7 @@ export class Framer {
 
   /** Frames what `chunk` completes; throws FramingError on malformed input. */
   feed(chunk: Buffer, sink: FrameSink): void {
-    if (this.closed) throw new Error('framer is closed');
+    if (this.closed || this.broken) throw new Error('framer is closed or its stream is broken');
     const total = this.tailBytes + chunk.length;
     if (total < this.need || (this.need === 0 && total === 0)) {
       this.keep(chunk);
@@ -138,7 +153,7 @@ export class Framer {
     u8.set(chunk, at);
     this.tail = [];
     this.tailBytes = 0;
-    void total;
+    stagedEnd = base + total;
     return base;
   }
 
@@ -146,6 +161,7 @@ export class Framer {
     const i32 = this.core.i32;
     const res = this.res;
     let off = 0;
+    let need = 0;
     for (;;) {
       const n = this.frameFn(this.slot, base + off, total - off);
       if (n < 0) {
@@ -158,7 +174,7 @@ export class Framer {
           this.messages += before;
           sink.onFrames(this, base + off, before);
         }
-        this.closed = true;
+        this.broken = true;
         let reason = FRAMING_REASONS[code] ?? `protocol error ${code}`;
         if (code === ABI.E_BAD_TYPE && pos < total && this.mode === 'resp-request') {
           // Redis's own wording, with the offending byte.
@@ -166,8 +182,10 @@ export class Framer {
         }
         throw new FramingError(code, pos, reason);
       }
+      // Read the whole result before the sink runs: a sink may frame something else (a payload).
       const consumed = i32[res + (ABI.RES_CONSUMED >> 2)];
       const flags = i32[res + (ABI.RES_FLAGS >> 2)];
+      need = i32[res + (ABI.RES_NEED >> 2)];
       if (n > 0) {
         this.messages += n;
         sink.onFrames(this, base + off, n);
@@ -175,7 +193,6 @@ export class Framer {
       off += consumed;
       if ((flags & ABI.RES_MORE) === 0 || consumed === 0) break;
     }
-    const need = i32[res + (ABI.RES_NEED >> 2)];
     if (off < total) {
       const rest = total - off;
       if (need > this.maxMessage || rest > this.maxMessage) {

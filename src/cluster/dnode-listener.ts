@@ -1,0 +1,380 @@
+// The inbound dnode transport: Netflix's dyn_listen. Peers connect here and send REQ (3: run on our
+// datastore) and REQ_FORWARD (4: a remote DC's write to relay to our racks); each gets one RES (5)
+// back with the request's msg_id, in request order, as Netflix's dnode client connection does.
+//
+//   socket 'data' ─► Framer('dnode') ─► onFrames: copy the dnode records, then for each message
+//        ├─ REQ / REQ_FORWARD ─► frame its payload in place (one RESP / memcached request)
+//        │      └─ handler.onPeerRequest(conn, seq, type, req, sameDc)  ···  conn.complete(seq)
+//        ├─ gossip / crypto / debug ─► handler.onOther(conn, type, msgId, payload copy)
+//        └─ encrypted (flags bit 0) ─► not supported yet: log, close this connection
+//   replies ─► ordered queue ─► "   $2014$ <id> 5 0 1 <same_dc> *1 d *<len>\r\n" + reply ─► OutBuffer
+//
+// A malformed stream (bad header after the magic, oversized message) closes that connection only.
+// Garbage before a magic is skipped (the framer resyncs) and logged.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { ABI } from '../wasm/abi.js';
+import type { Core } from '../wasm/core.js';
+import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
+import { type DynErrorCode, mcError, respError, respErrorText } from '../errors.js';
+import type { FramedRequest, ReplyTarget } from '../store/backend.js';
+import type { Flushable, Flusher } from '../net/flusher.js';
+import { OutBuffer } from '../net/out-buffer.js';
+import { NumberRing, Ring } from '../net/ring.js';
+import { DNODE_HEADER_MAX, DnodeRecords, restoreResult, saveResult, writeDnodeHeader } from './peer-conn.js';
+
+/** The peer connection a request came in on: answer its slot through complete / completeBuffer / fail. */
+export interface PeerRequestSource extends ReplyTarget {
+  /** Connection number, unique per listener. */
+  readonly id: number;
+  /** `ip:port` of the peer's socket. */
+  readonly remote: string;
+}
+
+export interface DnodeHandler {
+  /**
+   * A REQ (3) or REQ_FORWARD (4). `req` describes the payload (one complete datastore request framed in
+   * place: req.rec indexes its record in core.i32, offsets relative to req.base); read it before
+   * returning. Answer slot `seq` exactly once, now or later, through conn.
+   */
+  onPeerRequest(conn: PeerRequestSource, seq: number, type: 3 | 4, req: FramedRequest, sameDc: boolean): void;
+  /** Any other message type (gossip 7-13, crypto 6, debug 1, stray RES 5 ...). The payload is a copy. */
+  onOther?(conn: PeerRequestSource, type: number, msgId: bigint, payload: Buffer): void;
+}
+
+export interface DnodeListenerOptions {
+  core: Core;
+  listen: { host: string; port: number };
+  flusher: Flusher;
+  logger: Logger;
+  handler: DnodeHandler;
+  /** Largest dnode message (header + payload) accepted. */
+  maxMessage: number;
+  /** The datastore protocol inside the payloads. @default 'redis' */
+  protocol?: 'redis' | 'memcache';
+  /** Pause reading a connection above this many unanswered requests. @default 1024 */
+  maxPending?: number;
+  /**
+   * Bytes of garbage (no magic) tolerated between two messages before the connection is closed. The
+   * framer resyncs on the magic as Netflix's does; a peer that only sends noise is cut off. @default 65536
+   */
+  maxGarbage?: number;
+}
+
+export interface DnodeListener {
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  /** Open peer connections. */
+  connections(): number;
+  /** Stops listening and closes every connection (unanswered requests are dropped). */
+  close(): Promise<void>;
+}
+
+/** Pause reading while the socket holds more unsent bytes than this. */
+const HIGH_WATER = 8 * 1024 * 1024;
+const PENDING = null;
+/** Reply stored for a slot that sends nothing back (memcached noreply). */
+const NO_REPLY = Buffer.alloc(0);
+
+interface Shared {
+  readonly opts: DnodeListenerOptions;
+  readonly records: DnodeRecords;
+  readonly saved: Int32Array;
+  readonly maxPending: number;
+  readonly maxGarbage: number;
+  readonly conns: Set<DnodePeerConn>;
+}
+
+/** One accepted peer connection. */
+class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable {
+  flushQueued = false;
+  readonly remote: string;
+  private readonly framer: Framer;
+  /** A second framer slot, never fed: the payloads are framed on it in place. */
+  private readonly payloadFramer: Framer;
+  private readonly out: OutBuffer;
+  /** Replies of slots headSeq, headSeq+1, ...: PENDING until answered. */
+  private readonly replies = new Ring<Buffer | null>(64);
+  /** Per pending slot: msg_id halves and same_dc to echo, and whether a reply goes back at all. */
+  private readonly idLo = new NumberRing(64);
+  private readonly idHi = new NumberRing(64);
+  private readonly sameDc = new NumberRing(64);
+  private readonly wantReply = new NumberRing(64);
+  private headSeq = 0;
+  private nextSeq = 0;
+  private paused = false;
+  private closed = false;
+  /** Bytes read, and bytes accounted for by framed messages and the garbage skipped before them. */
+  private received = 0;
+  private accounted = 0;
+  private readonly header = Buffer.allocUnsafe(DNODE_HEADER_MAX);
+  private readonly req: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true, inline: false };
+
+  constructor(
+    readonly socket: Socket,
+    private readonly sh: Shared,
+    readonly id: number,
+  ) {
+    const o = sh.opts;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.framer = new Framer(o.core, 'dnode', o.maxMessage);
+    this.payloadFramer = new Framer(o.core, o.protocol === 'memcache' ? 'mc-request' : 'resp-request', o.maxMessage);
+    this.out = new OutBuffer(socket);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.maybeResume());
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+  }
+
+  get pending(): number {
+    return this.nextSeq - this.headSeq;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.received += chunk.length;
+    try {
+      this.framer.feed(chunk, this);
+    } catch (err) {
+      if (!(err instanceof FramingError)) throw err;
+      this.abort(`malformed dnode stream: ${err.reason} at byte ${err.position}`);
+      return;
+    }
+    if (this.closed) return;
+    // What is neither framed nor held as a partial message was skipped as garbage since the last one.
+    const garbage = this.received - this.accounted - this.framer.pendingBytes;
+    if (garbage > this.sh.maxGarbage) {
+      this.abort(`no dnode message in ${garbage} bytes (not a dnode peer?)`);
+      return;
+    }
+    this.sh.opts.flusher.mark(this);
+    if (!this.paused && (this.pending > this.sh.maxPending || this.socket.writableLength > HIGH_WATER)) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  onFrames(_f: Framer, base: number, count: number): void {
+    const core = this.sh.opts.core;
+    const recs = this.sh.records;
+    // Payload framing below reuses the record table and the result block: copy, and restore after.
+    saveResult(core, this.sh.saved);
+    recs.copy(base, count);
+    for (let i = 0; i < count && !this.closed; i++) {
+      this.accounted += recs.skipped[i] + recs.len[i];
+      if (recs.skipped[i] > 0) {
+        this.sh.opts.logger.warn({ peer: this.remote, bytes: recs.skipped[i] }, 'skipped garbage before a dnode message');
+      }
+      if ((recs.flags[i] & ABI.DN_FLAG_ENCRYPTED) !== 0) {
+        this.abort('encrypted dnode messages are not supported yet (secure_server_option must be none)');
+        break;
+      }
+      const type = recs.type[i];
+      if (type === ABI.DN_TYPE_REQ || type === ABI.DN_TYPE_REQ_FORWARD) this.request(i, type);
+      else this.sh.opts.handler.onOther?.(this, type, recs.msgIdBig(i), recs.payloadCopy(i));
+    }
+    restoreResult(core, this.sh.saved);
+  }
+
+  /** Frames the payload of dnode record i as one datastore request and hands it to the handler. */
+  private request(i: number, type: 3 | 4): void {
+    const o = this.sh.opts;
+    const core = o.core;
+    const recs = this.sh.records;
+    const seq = this.nextSeq++;
+    this.replies.push(PENDING);
+    this.idLo.push(recs.idLo[i]);
+    this.idHi.push(recs.idHi[i]);
+    this.sameDc.push(recs.sameDc[i]);
+    const at = recs.payloadAt[i];
+    const len = recs.payloadLen[i];
+    const slot = this.payloadFramer.slot;
+    const n = o.protocol === 'memcache'
+      ? core.exports.mcFrameRequests(slot, at, len)
+      : core.exports.respFrameRequests(slot, at, len);
+    const consumed = core.i32[(core.resPtr + ABI.RES_CONSUMED) >> 2];
+    const r = core.recPtr >> 2;
+    if (n !== 1 || consumed !== len || core.i32[r + ABI.REC_ARGC] === 0) {
+      // Not exactly one request: answer this slot with an error; the dnode stream itself is fine.
+      core.exports.connReset(slot, o.protocol === 'memcache' ? ABI.FRAMER_MC_REQ : ABI.FRAMER_RESP_REQ);
+      this.wantReply.push(1);
+      o.logger.warn({ peer: this.remote, msgId: recs.msgIdBig(i).toString(), records: n }, 'dnode payload is not one request');
+      this.completeBuffer(seq, this.errorText('Protocol error: dnode payload is not exactly one request'));
+      return;
+    }
+    const flags = core.i32[r + ABI.REC_FLAGS];
+    const expectReply = (flags & ABI.MF_NOREPLY) === 0;
+    this.wantReply.push(expectReply ? 1 : 0);
+    const err = core.i32[r + ABI.REC_ERR];
+    if (err !== ABI.ERR_NONE) {
+      this.completeBuffer(seq, this.requestError(err, r, at));
+      return;
+    }
+    const req = this.req;
+    req.off = at + core.i32[r + ABI.REC_START];
+    req.len = core.i32[r + ABI.REC_LEN];
+    req.rec = r;
+    req.base = at;
+    req.expectReply = expectReply;
+    req.inline = (flags & ABI.MF_INLINE) !== 0;
+    o.handler.onPeerRequest(this, seq, type, req, recs.sameDc[i] !== 0);
+  }
+
+  private errorText(text: string): Buffer {
+    return this.sh.opts.protocol === 'memcache' ? Buffer.from(`SERVER_ERROR ${text}\r\n`) : respErrorText(text);
+  }
+
+  /** The reply for a request the payload framer flagged (unknown command, arity ...). */
+  private requestError(err: number, r: number, base: number): Buffer {
+    const core = this.sh.opts.core;
+    const nameOff = base + core.i32[r + ABI.REC_NAME_OFF];
+    const name = core.buf.toString('latin1', nameOff, nameOff + Math.min(core.i32[r + ABI.REC_NAME_LEN], 128));
+    if (this.sh.opts.protocol === 'memcache') return MC_ERROR;
+    switch (err) {
+      case ABI.ERR_UNKNOWN_CMD:
+      case ABI.ERR_UNSUPPORTED:
+        return respErrorText(`unknown or unsupported command '${name}'`);
+      case ABI.ERR_ARITY:
+        return respErrorText(`wrong number of arguments for '${name.toLowerCase()}' command`);
+      case ABI.ERR_EVAL_NOKEYS:
+        return respError('DYN_ERR_NO_KEYS');
+      case ABI.ERR_TOO_MANY_KEYS:
+        return respError('DYN_ERR_TOO_MANY_KEYS');
+      default:
+        return respErrorText(`request refused (code ${err})`);
+    }
+  }
+
+  // ---- ReplyTarget: replies leave in request order ----
+
+  complete(seq: number, src: Uint8Array, off: number, len: number): void {
+    if (this.closed) return;
+    if (seq === this.headSeq) {
+      this.writeHead(src, off, len);
+      this.advance();
+    } else {
+      this.replies.set(seq - this.headSeq, Buffer.from(src.subarray(off, off + len)));
+    }
+  }
+
+  completeBuffer(seq: number, b: Buffer): void {
+    if (this.closed) return;
+    if (seq === this.headSeq) {
+      this.writeHead(b, 0, b.length);
+      this.advance();
+    } else {
+      this.replies.set(seq - this.headSeq, b.length === 0 ? NO_REPLY : b);
+    }
+  }
+
+  fail(seq: number, code: DynErrorCode): void {
+    this.completeBuffer(seq, this.sh.opts.protocol === 'memcache' ? mcError(code) : respError(code));
+  }
+
+  /** Writes the RES for the head slot (nothing for a noreply request). */
+  private writeHead(src: Uint8Array, off: number, len: number): void {
+    if (this.wantReply.peek() === 0) return;
+    const h = this.header;
+    const id = (this.idHi.peek() >>> 0) * 4294967296 + (this.idLo.peek() >>> 0);
+    let n: number;
+    if (id < 2 ** 53) {
+      n = writeDnodeHeader(h, 0, id, ABI.DN_TYPE_RES, this.sameDc.peek(), len);
+    } else {
+      // A 64-bit id from a peer (never Netflix's in practice): slow exact path.
+      const big = (BigInt(this.idHi.peek() >>> 0) << 32n) | BigInt(this.idLo.peek() >>> 0);
+      n = h.write(`   $2014$ ${big} 5 0 1 ${this.sameDc.peek()} *1 d *${len}\r\n`, 0, 'latin1');
+    }
+    this.out.append(h, 0, n);
+    if (len > 0) this.out.append(src, off, len);
+  }
+
+  /** The head slot was written: move past it and every answered slot after it. */
+  private advance(): void {
+    this.shiftHead();
+    while (this.replies.length > 0) {
+      const next = this.replies.peek();
+      if (next === PENDING || next === undefined) break;
+      this.writeHead(next, 0, next.length);
+      this.shiftHead();
+    }
+    this.sh.opts.flusher.mark(this);
+    if (this.paused) this.maybeResume();
+  }
+
+  private shiftHead(): void {
+    this.replies.shift();
+    this.idLo.shift();
+    this.idHi.shift();
+    this.sameDc.shift();
+    this.wantReply.shift();
+    this.headSeq++;
+  }
+
+  private maybeResume(): void {
+    if (this.paused && !this.closed && this.pending < this.sh.maxPending / 2 && this.socket.writableLength < HIGH_WATER / 2) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  flush(): void {
+    if (!this.closed) this.out.flush();
+  }
+
+  /** Closes this connection after a protocol problem, with a log line naming the peer. */
+  private abort(why: string): void {
+    this.sh.opts.logger.warn({ peer: this.remote, why }, 'closing dnode peer connection');
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.framer.close();
+    this.payloadFramer.close();
+    this.out.reset();
+    this.replies.clear();
+    this.sh.conns.delete(this);
+  }
+}
+
+const MC_ERROR = Buffer.from('ERROR\r\n');
+
+/** Listens for peer connections on opts.listen; resolves once bound. */
+export async function startDnodeListener(opts: DnodeListenerOptions): Promise<DnodeListener> {
+  const sh: Shared = {
+    opts,
+    records: new DnodeRecords(opts.core),
+    saved: new Int32Array(ABI.RES_SIZE >> 2),
+    maxPending: opts.maxPending ?? 1024,
+    maxGarbage: opts.maxGarbage ?? 65536,
+    conns: new Set(),
+  };
+  let nextId = 1;
+  const server: Server = createServer((socket) => {
+    const c = new DnodePeerConn(socket, sh, nextId++);
+    sh.conns.add(c);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.listen.port, opts.listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => opts.logger.error({ err: err.message }, 'dnode listener error'));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.listen.port;
+  opts.logger.info({ host: opts.listen.host, port }, 'dnode listener started');
+  return {
+    port,
+    connections: () => sh.conns.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of [...sh.conns]) c.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,457 @@
+// The dnode peer transport over real loopback sockets: the listener answers Netflix's captured bytes
+// exactly, PeerConn and the listener talk to each other (pipelines, large values, out-of-order
+// completion, peer down / killed / back, timeouts), and broken peers are cut off without harming
+// anyone else.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { createCore } from '../src/wasm/core.js';
+import { Flusher } from '../src/net/flusher.js';
+import { MemoryBackend } from '../src/store/memory-backend.js';
+import { respError } from '../src/errors.js';
+import { encodeDnodeHeaderTS, DN_DATA_PLACEHOLDER } from '../src/wasm/dnode.js';
+import { PeerConn, PEER_SEND_NOREPLY, writeDnodeHeader, type PeerConnHooks, type PeerConnOptions } from '../src/cluster/peer-conn.js';
+import { startDnodeListener, type DnodeHandler, type DnodeListener } from '../src/cluster/dnode-listener.js';
+import { freePort } from './helpers/servers.js';
+import {
+  BackendHandler, Collector, HoldingHandler, RawPeer, dnodeMessage, fakePeerServer, resp, sleep, until, xorshift,
+} from './helpers/dnode-peer.js';
+
+const core = createCore({ stagingBytes: 16 << 20, connections: 1024, mbufCount: 64 });
+const log = pino({ level: 'silent' });
+const flusher = new Flusher();
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function listener(handler: DnodeHandler, extra: { port?: number; maxGarbage?: number } = {}): Promise<DnodeListener> {
+  const l = await startDnodeListener({
+    core, listen: { host: '127.0.0.1', port: extra.port ?? 0 }, flusher, logger: log, handler,
+    maxMessage: core.options.stagingBytes, maxGarbage: extra.maxGarbage,
+  });
+  cleanups.push(() => l.close());
+  return l;
+}
+
+async function peerTo(port: number, opts: Partial<PeerConnOptions> = {}, hooks: PeerConnHooks = {}): Promise<PeerConn> {
+  const p = new PeerConn(core, {
+    host: '127.0.0.1', port, dc: 'dc1', rack: 'r2', sameDc: true, timeoutMs: 5000,
+    maxMessage: core.options.stagingBytes, ...opts,
+  }, flusher, log, hooks);
+  cleanups.push(() => p.close());
+  await p.start();
+  return p;
+}
+
+/** Puts the request in core memory (staging, as a client connection's framer leaves it) and sends it. */
+function send(p: PeerConn, target: Collector, seq: number, req: Buffer, type: 3 | 4 = 3, affinity = 0, flags = 0): void {
+  core.u8.set(req, core.stagingPtr);
+  p.send(type, target, seq, core.stagingPtr, req.length, affinity, flags);
+}
+
+function memoryHandler(): { handler: BackendHandler; backend: MemoryBackend } {
+  const backend = new MemoryBackend(core, 'redis');
+  return { handler: new BackendHandler(backend), backend };
+}
+
+describe('Netflix wire compatibility (captured exchange)', () => {
+  const GET = '   $2014$ 77 3 0 1 1 *1 d *21\r\n*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n';
+  const SET = '   $2014$ 77 3 0 1 1 *1 d *32\r\n*3\r\n$3\r\nSET\r\n$5\r\npeerk\r\n$2\r\npv\r\n';
+
+  it('answers the captured GET and SET byte for byte', async () => {
+    const { handler, backend } = memoryHandler();
+    backend.store.execute([Buffer.from('SET'), Buffer.from('k1'), Buffer.from('v1')]);
+    const l = await listener(handler);
+    const c = await RawPeer.connect(l.port);
+    cleanups.push(() => c.close());
+    c.write(GET);
+    const want1 = '   $2014$ 77 5 0 1 1 *1 d *8\r\n$2\r\nv1\r\n';
+    expect(await c.read(want1.length)).toBe(want1);
+    c.buf = Buffer.alloc(0);
+    c.write(SET);
+    const want2 = '   $2014$ 77 5 0 1 1 *1 d *5\r\n+OK\r\n';
+    expect(await c.read(want2.length)).toBe(want2);
+    expect(backend.store.execute([Buffer.from('GET'), Buffer.from('peerk')]).toString()).toBe('$2\r\npv\r\n');
+    expect(handler.types).toEqual([3, 3]);
+    expect(handler.sameDc).toEqual([true, true]);
+  });
+
+  it('gives the same bytes when the request arrives one byte at a time, and echoes same_dc 0 and 64-bit ids', async () => {
+    const { handler, backend } = memoryHandler();
+    backend.store.execute([Buffer.from('SET'), Buffer.from('k1'), Buffer.from('v1')]);
+    const l = await listener(handler);
+    const c = await RawPeer.connect(l.port);
+    cleanups.push(() => c.close());
+    c.socket.setNoDelay(true);
+    for (const ch of GET) {
+      c.write(ch);
+      await sleep(1);
+    }
+    const big = 18446744073709551615n;
+    c.write(dnodeMessage(big, 4, resp('GET', 'k1'), { sameDc: 0 }));
+    c.write(dnodeMessage(78, 4, resp('GET', 'k1'), { sameDc: 0 }));
+    const want = '   $2014$ 77 5 0 1 1 *1 d *8\r\n$2\r\nv1\r\n' + `   $2014$ ${big} 5 0 1 0 *1 d *8\r\n$2\r\nv1\r\n` +
+      '   $2014$ 78 5 0 1 0 *1 d *8\r\n$2\r\nv1\r\n';
+    expect(await c.read(want.length)).toBe(want);
+    expect(handler.types).toEqual([3, 4, 4]);
+    expect(handler.sameDc).toEqual([true, false, false]);
+  });
+
+  it('gives the same reply stream for a pipeline cut at random points', async () => {
+    const { handler } = memoryHandler();
+    const l = await listener(handler);
+    const rnd = xorshift(4242);
+    const msgs: Buffer[] = [];
+    let want = '';
+    for (let i = 0; i < 60; i++) {
+      const v = 'v'.repeat(rnd() % 300);
+      msgs.push(dnodeMessage(1000 + i, 3, resp('SET', `split${i}`, v)), dnodeMessage(5000 + i, 3, resp('GET', `split${i}`)));
+      want += `   $2014$ ${1000 + i} 5 0 1 1 *1 d *5\r\n+OK\r\n`;
+      const bulk = `$${v.length}\r\n${v}\r\n`;
+      want += `   $2014$ ${5000 + i} 5 0 1 1 *1 d *${bulk.length}\r\n${bulk}`;
+    }
+    const all = Buffer.concat(msgs);
+    const c = await RawPeer.connect(l.port);
+    cleanups.push(() => c.close());
+    c.socket.setNoDelay(true);
+    for (let at = 0; at < all.length;) {
+      const n = 1 + (rnd() % 700);
+      c.write(all.subarray(at, at + n));
+      at += n;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await c.read(want.length)).toBe(want);
+  });
+
+  it('stops reading a peer with too many unanswered requests, and resumes when they are answered', async () => {
+    const holding = new HoldingHandler(core);
+    const l = await startDnodeListener({
+      core, listen: { host: '127.0.0.1', port: 0 }, flusher, logger: log, handler: holding, maxMessage: 1 << 20, maxPending: 8,
+    });
+    cleanups.push(() => l.close());
+    const c = await RawPeer.connect(l.port);
+    cleanups.push(() => c.close());
+    const batch = (from: number): Buffer => Buffer.concat(Array.from({ length: 100 }, (_, i) => dnodeMessage(from + i, 3, resp('GET', 'k'))));
+    c.write(batch(0));
+    await holding.waitFor(9);
+    await sleep(50);
+    const before = holding.held.length; // one read's worth: reading is paused past 8 pending
+    c.write(batch(100));
+    await sleep(100);
+    expect(holding.held.length).toBe(before);
+    // Answering resumes reading; keep answering until all 200 arrived.
+    let answered = 0;
+    await until(() => {
+      for (; answered < holding.held.length; answered++) {
+        const h = holding.held[answered];
+        h.conn.completeBuffer(h.seq, Buffer.from('+A\r\n'));
+      }
+      return holding.held.length === 200;
+    }, 5000, 'all 200 requests read');
+    const want = Array.from({ length: 200 }, (_, i) => `   $2014$ ${i} 5 0 1 1 *1 d *4\r\n+A\r\n`).join('');
+    expect(await c.read(want.length)).toBe(want);
+    expect(holding.held.length).toBe(200);
+  });
+
+  it('writes headers identical to the reference encoder for random fields', () => {
+    const rnd = xorshift(2014);
+    const dst = Buffer.alloc(64);
+    for (let i = 0; i < 2000; i++) {
+      const id = i < 10 ? i : (rnd() * 2 ** 21 + rnd()) % 2 ** 53;
+      const type = rnd() % 14;
+      const sameDc = rnd() % 2;
+      const len = i % 3 === 0 ? rnd() % 100 : rnd() % 2 ** 31;
+      const n = writeDnodeHeader(dst, 0, id, type, sameDc, len);
+      const ref = encodeDnodeHeaderTS({
+        msgId: BigInt(id), type, flags: 0, version: 1, sameDc, data: DN_DATA_PLACEHOLDER, payloadLen: len,
+      });
+      expect(dst.toString('latin1', 0, n)).toBe(ref.toString('latin1'));
+    }
+  });
+
+  it('passes gossip and other types to onOther with a payload copy, and answers noreply-free REQ_FORWARD', async () => {
+    const { handler } = memoryHandler();
+    const l = await listener(handler);
+    const c = await RawPeer.connect(l.port);
+    cleanups.push(() => c.close());
+    c.write(dnodeMessage(9, 7, 'dc1$r1$123,1700000000,1,127.0.0.1'));
+    c.write(dnodeMessage(10, 4, resp('SET', 'fw', '1')));
+    const want = '   $2014$ 10 5 0 1 1 *1 d *5\r\n+OK\r\n';
+    expect(await c.read(want.length)).toBe(want);
+    expect(handler.others).toHaveLength(1);
+    expect(handler.others[0].type).toBe(7);
+    expect(handler.others[0].msgId).toBe(9n);
+    expect(handler.others[0].payload.toString()).toBe('dc1$r1$123,1700000000,1,127.0.0.1');
+  });
+});
+
+describe('PeerConn <-> dnode listener', () => {
+  it('pipelines 1000 writes then 1000 reads, each reply in its own slot', async () => {
+    const { handler } = memoryHandler();
+    const l = await listener(handler);
+    const p = await peerTo(l.port);
+    expect(p.state).toBe('up');
+    const w = new Collector();
+    for (let i = 0; i < 1000; i++) send(p, w, i, resp('SET', `key:${i}`, `value-${i}-${'x'.repeat(i % 50)}`));
+    await w.waitFor(1000);
+    for (let i = 0; i < 1000; i++) expect(w.text(i)).toBe('+OK\r\n');
+    const r = new Collector();
+    for (let i = 999; i >= 0; i--) send(p, r, i, resp('GET', `key:${i}`));
+    await r.waitFor(1000);
+    for (let i = 0; i < 1000; i++) {
+      const v = `value-${i}-${'x'.repeat(i % 50)}`;
+      expect(r.text(i)).toBe(`$${v.length}\r\n${v}\r\n`);
+    }
+    expect(r.duplicate).toBe(false);
+    expect(p.inflight()).toBe(0);
+  });
+
+  it('spreads clients over several connections by affinity and keeps each in order', async () => {
+    const { handler } = memoryHandler();
+    const l = await listener(handler);
+    const p = await peerTo(l.port, { connections: 3 });
+    await until(() => l.connections() === 3, 2000, '3 connections');
+    const c = new Collector();
+    for (let i = 0; i < 300; i++) send(p, c, i, resp('INCR', `ctr:${i % 3}`), 3, i % 3);
+    await c.waitFor(300);
+    // Each counter lives on one connection: its replies count up 1, 2, ... in send order.
+    for (let i = 0; i < 300; i++) expect(c.text(i)).toBe(`:${Math.floor(i / 3) + 1}\r\n`);
+  });
+
+  it('carries 4 MB values both ways', async () => {
+    const { handler } = memoryHandler();
+    const l = await listener(handler);
+    const p = await peerTo(l.port);
+    const big = Buffer.alloc(4 * 1024 * 1024);
+    const rnd = xorshift(7);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(rnd(), i);
+    const c = new Collector();
+    send(p, c, 0, resp('SET', 'big', big));
+    send(p, c, 1, resp('GET', 'big'));
+    send(p, c, 2, resp('GET', 'missing'));
+    await c.waitFor(3);
+    expect(c.text(0)).toBe('+OK\r\n');
+    const got = c.got.get(1);
+    expect(got?.ok).toBe(true);
+    if (got?.ok) {
+      const head = `$${big.length}\r\n`;
+      expect(got.data.subarray(0, head.length).toString()).toBe(head);
+      expect(got.data.subarray(head.length, head.length + big.length).equals(big)).toBe(true);
+      expect(got.data.length).toBe(head.length + big.length + 2);
+    }
+    expect(c.text(2)).toBe('$-1\r\n');
+  });
+
+  it('replies in request order when the handler completes out of order', async () => {
+    const holding = new HoldingHandler(core);
+    const l = await listener(holding);
+    const p = await peerTo(l.port);
+    const c = new Collector();
+    const n = 200;
+    for (let i = 0; i < n; i++) send(p, c, i, resp('GET', `k${i}`));
+    await holding.waitFor(n);
+    const rnd = xorshift(99);
+    const order = holding.held.map((_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rnd() % (i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const i of order) {
+      const h = holding.held[i];
+      const key = /k\d+/.exec(h.request)![0];
+      if (i % 7 === 0) h.conn.fail(h.seq, 'STORAGE_ERR_REFUSED');
+      else h.conn.completeBuffer(h.seq, Buffer.from(`$${key.length}\r\n${key}\r\n`));
+    }
+    await c.waitFor(n);
+    for (let i = 0; i < n; i++) {
+      expect(c.text(i)).toBe(i % 7 === 0 ? respError('STORAGE_ERR_REFUSED').toString() : `$${`k${i}`.length}\r\nk${i}\r\n`);
+    }
+  });
+
+  it('completes noreply sends at once and the listener sends nothing back for them', async () => {
+    const listenerMc = await startDnodeListener({
+      core, listen: { host: '127.0.0.1', port: 0 }, flusher, logger: log, protocol: 'memcache',
+      handler: new BackendHandler(new MemoryBackend(core, 'memcache')), maxMessage: 1 << 20,
+    });
+    cleanups.push(() => listenerMc.close());
+    const p = await peerTo(listenerMc.port);
+    const c = new Collector();
+    send(p, c, 0, Buffer.from('set a 0 0 1 noreply\r\nx\r\n'), 3, 0, PEER_SEND_NOREPLY);
+    expect(c.text(0)).toBe('');
+    send(p, c, 1, Buffer.from('get a\r\n'));
+    await c.waitFor(2);
+    expect(c.text(1)).toBe('VALUE a 0 1\r\nx\r\nEND\r\n');
+  });
+});
+
+describe('PeerConn failures', () => {
+  it('fails fast with "Peer Node is not connected" while the peer is down', async () => {
+    const port = await freePort();
+    const errors: string[] = [];
+    const p = await peerTo(port, {}, { onError: (_p, why) => errors.push(why) });
+    expect(p.up).toBe(false);
+    expect(p.state).toBe('down');
+    const c = new Collector();
+    send(p, c, 0, resp('GET', 'x'));
+    expect(c.got.get(0)).toEqual({ ok: false, code: 'PEER_ERR_NOT_CONNECTED' });
+    expect(respError('PEER_ERR_NOT_CONNECTED').toString()).toBe('-ERR Peer: Peer Node is not connected\r\n');
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
+  it('fails what is in flight when the peer dies, then reconnects when it is back', async () => {
+    const holding = new HoldingHandler(core);
+    const port = await freePort();
+    const l1 = await listener(holding, { port });
+    const ups: number[] = [];
+    const p = await peerTo(port, {}, { onLinkUp: (_p, i) => ups.push(i) });
+    const c = new Collector();
+    for (let i = 0; i < 10; i++) send(p, c, i, resp('GET', `k${i}`));
+    await holding.waitFor(10);
+    await l1.close();
+    await c.waitFor(10);
+    for (let i = 0; i < 10; i++) expect(c.got.get(i)?.ok).toBe(false);
+    expect([...c.got.values()].every((o) => !o.ok && o.code === 'PEER_ERR_REFUSED')).toBe(true);
+    // While down: fail fast.
+    await until(() => !p.up, 2000, 'peer down');
+    const f = new Collector();
+    send(p, f, 0, resp('GET', 'k'));
+    expect(f.got.get(0)).toEqual({ ok: false, code: 'PEER_ERR_NOT_CONNECTED' });
+    // Back: the backoff timer reconnects.
+    const { handler } = memoryHandler();
+    await listener(handler, { port });
+    await until(() => p.up, 5000, 'reconnect');
+    expect(ups.length).toBeGreaterThanOrEqual(2);
+    const ok = new Collector();
+    send(p, ok, 0, resp('SET', 'again', '1'));
+    await ok.waitFor(1);
+    expect(ok.text(0)).toBe('+OK\r\n');
+  });
+
+  it('times out: fails every request in flight with PEER_ERR_TIMEOUT and reconnects', async () => {
+    const holding = new HoldingHandler(core);
+    const l = await listener(holding);
+    const timeouts: number[] = [];
+    const p = await peerTo(l.port, { timeoutMs: 150 }, { onTimeout: (_p, n) => timeouts.push(n) });
+    const c = new Collector();
+    const t0 = Date.now();
+    for (let i = 0; i < 3; i++) send(p, c, i, resp('GET', `slow${i}`));
+    await c.waitFor(3, 3000);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect([...c.got.values()]).toEqual([0, 1, 2].map(() => ({ ok: false, code: 'PEER_ERR_TIMEOUT' })));
+    expect(c.order).toEqual([0, 1, 2]);
+    expect(timeouts).toEqual([3]);
+    // The late replies go to the old (closed) connection: nothing reaches the new requests.
+    for (const h of holding.held) h.conn.completeBuffer(h.seq, Buffer.from('+LATE\r\n'));
+    await until(() => p.up, 5000, 'reconnect after timeout');
+    const next = new Collector();
+    send(p, next, 0, resp('GET', 'after'));
+    await holding.waitFor(4);
+    const h = holding.held[3];
+    h.conn.completeBuffer(h.seq, Buffer.from('+FRESH\r\n'));
+    await next.waitFor(1);
+    expect(next.text(0)).toBe('+FRESH\r\n');
+  });
+
+  it('closes the link on a response with the wrong msg_id or garbage, fails in-flight, never misdelivers', async () => {
+    let mode: 'wrong-id' | 'garbage' | 'good' = 'wrong-id';
+    const srv = await fakePeerServer((s, d) => {
+      const m = /\$2014\$ (\d+) /.exec(d.toString('latin1'));
+      if (!m) return;
+      if (mode === 'wrong-id') s.write(dnodeMessage(BigInt(m[1]) + 1000n, 5, '+WRONG\r\n'));
+      else if (mode === 'garbage') s.write('   $2014$ 1 5 zz\r\n');
+      else s.write(dnodeMessage(BigInt(m[1]), 5, '+RIGHT\r\n'));
+    });
+    cleanups.push(() => srv.close());
+    const errors: string[] = [];
+    const p = await peerTo(srv.port, {}, { onError: (_p, why) => errors.push(why) });
+    const c = new Collector();
+    send(p, c, 0, resp('GET', 'a'));
+    await c.waitFor(1);
+    expect(c.got.get(0)).toEqual({ ok: false, code: 'PEER_ERR_REFUSED' });
+    expect(errors.some((e) => e.includes('msg_id'))).toBe(true);
+    await until(() => p.up, 5000, 'reconnect');
+    mode = 'garbage';
+    send(p, c, 1, resp('GET', 'b'));
+    await c.waitFor(2);
+    expect(c.got.get(1)).toEqual({ ok: false, code: 'PEER_ERR_REFUSED' });
+    await until(() => p.up, 5000, 'reconnect');
+    mode = 'good';
+    send(p, c, 2, resp('GET', 'c'));
+    await c.waitFor(3);
+    expect(c.text(2)).toBe('+RIGHT\r\n');
+  });
+});
+
+describe('dnode listener against broken peers', () => {
+  let good: PeerConn;
+  let l: DnodeListener;
+
+  beforeAll(async () => {
+    const backend = new MemoryBackend(core, 'redis');
+    l = await startDnodeListener({
+      core, listen: { host: '127.0.0.1', port: 0 }, flusher, logger: log, handler: new BackendHandler(backend),
+      maxMessage: 1 << 20, maxGarbage: 4096,
+    });
+    good = new PeerConn(core, {
+      host: '127.0.0.1', port: l.port, dc: 'dc1', rack: 'r1', sameDc: true, timeoutMs: 5000, maxMessage: 1 << 20,
+    }, flusher, log);
+    await good.start();
+  });
+
+  afterAll(async () => {
+    await good.close();
+    await l.close();
+  });
+
+  async function goodStillWorks(tag: string): Promise<void> {
+    const c = new Collector();
+    core.u8.set(resp('SET', tag, 'ok'), core.stagingPtr);
+    good.send(3, c, 0, core.stagingPtr, resp('SET', tag, 'ok').length, 0);
+    await c.waitFor(1);
+    expect(c.text(0)).toBe('+OK\r\n');
+  }
+
+  it.each([
+    ['random bytes', Buffer.from(Array.from({ length: 20000 }, (_, i) => (i * 7919 + 13) % 251))],
+    ['a bad header after the magic', Buffer.from('   $2014$ 12 3 0 1 1 *x d *5\r\n+OK\r\n')],
+    ['a type out of range', Buffer.from('   $2014$ 12 77 0 1 1 *1 d *5\r\n+OK\r\n')],
+    ['a payload over the limit', Buffer.from('   $2014$ 12 3 0 1 1 *1 d *99999999\r\n')],
+    ['an encrypted message', dnodeMessage(5, 3, resp('GET', 'k'), { flags: 1 })],
+  ])('closes a connection that sends %s; others are unaffected', async (_name, bytes) => {
+    const bad = await RawPeer.connect(l.port);
+    bad.write(bytes);
+    expect(await bad.waitClosed(3000)).toBe(true);
+    await goodStillWorks(`after-${_name}`);
+  });
+
+  it('resyncs over garbage before the magic', async () => {
+    const c = await RawPeer.connect(l.port);
+    c.write(Buffer.concat([Buffer.from('\x00\xffjunk $201 $2014 nonsense\r\n'), dnodeMessage(3, 3, resp('SET', 'rs', 'v'))]));
+    c.write(Buffer.concat([Buffer.from('more junk'), dnodeMessage(4, 3, resp('GET', 'rs'))]));
+    const want = '   $2014$ 3 5 0 1 1 *1 d *5\r\n+OK\r\n   $2014$ 4 5 0 1 1 *1 d *7\r\n$1\r\nv\r\n';
+    expect(await c.read(want.length)).toBe(want);
+    expect(c.closed).toBe(false);
+    c.close();
+  });
+
+  it('answers a payload that is not exactly one request with an error in its slot, and keeps going', async () => {
+    const c = await RawPeer.connect(l.port);
+    c.write(dnodeMessage(1, 3, Buffer.concat([resp('GET', 'a'), resp('GET', 'b')])));
+    c.write(dnodeMessage(2, 3, '*2\r\n$3\r\nGET\r\n'));
+    c.write(dnodeMessage(3, 3, resp('NOSUCHCMD', 'x')));
+    c.write(dnodeMessage(4, 3, resp('SET', 'one', '1')));
+    const text = await c.read(1, 2000).then(async () => {
+      await until(() => c.buf.toString('latin1').includes('   $2014$ 4 5'), 3000, 'fourth reply');
+      await sleep(20);
+      return c.buf.toString('latin1');
+    });
+    const msgs = text.split('   $2014$ ').filter((s) => s.length > 0);
+    expect(msgs.map((m) => m.split(' ')[0])).toEqual(['1', '2', '3', '4']);
+    expect(msgs[0]).toContain('-ERR Protocol error');
+    expect(msgs[1]).toContain('-ERR Protocol error');
+    expect(msgs[2]).toContain("-ERR unknown or unsupported command 'NOSUCHCMD'");
+    expect(msgs[3]).toBe('4 5 0 1 1 *1 d *5\r\n+OK\r\n');
+    c.close();
+  });
+});
