@@ -53,7 +53,7 @@ export class MemoryBackend implements Backend {
       while (p < line.length && line[p] !== 32) p++;
       if (p > s) tokens.push(line.subarray(s, p));
     }
-    const verb = tokens.length > 0 ? tokens[0].toString('latin1').toLowerCase() : '';
+    const verb = tokens.length > 0 ? tokens[0].toString('latin1') : '';
     const dataStart = eol + 1;
     const data = dataStart < end ? Buffer.from(u8.subarray(dataStart, end - 2)) : undefined;
     return this.store.executeMemcache(verb, tokens.slice(1), data);

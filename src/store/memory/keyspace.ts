@@ -59,6 +59,11 @@ export class Keyspace {
     return this.map.size;
   }
 
+  /** Keys with a TTL (INFO keyspace `expires`); may count keys that expired but were not yet swept. */
+  get volatileCount(): number {
+    return this.volatile.size;
+  }
+
   /** The live entry of a key, deleting it first if it has expired (lazy expiry). */
   lookup(key: string): Entry | undefined {
     const e = this.map.get(key);

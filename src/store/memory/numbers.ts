@@ -1,3 +1,5 @@
+import { type LongDouble, addLongDouble, formatLongDoubleHuman, parseLongDouble } from './longdouble.js';
+
 // Number parsing and formatting with Redis 7.0's exact acceptance rules and output text.
 //
 // Integers are int64 in Redis. JS numbers are exact only up to 2^53, so parsing returns a number
@@ -156,4 +158,18 @@ function toPlain(s: string): string {
   else if (intLen >= digits.length) out = digits + '0'.repeat(intLen - digits.length);
   else out = digits.slice(0, intLen) + '.' + digits.slice(intLen);
   return (neg ? '-' : '') + out;
+}
+
+/**
+ * INCRBYFLOAT / HINCRBYFLOAT result text for `cur + by` (both already validated as finite by
+ * parseDouble, `sum` their double sum). Redis adds in long double and prints `%.17Lf` trimmed; we
+ * emulate that exactly (longdouble.ts) for decimal literals, and fall back to the double
+ * approximation for anything else (hex floats).
+ */
+export function formatFloatSum(curText: Buffer | null, byText: Buffer, sum: number): string {
+  const zero: LongDouble = { neg: false, mant: 0n, exp: 0 };
+  const c = curText === null ? zero : parseLongDouble(curText.toString('latin1'));
+  const b = parseLongDouble(byText.toString('latin1'));
+  if (c === null || b === null) return formatHumanDouble(sum);
+  return formatLongDoubleHuman(addLongDouble(c, b));
 }

@@ -3,7 +3,7 @@
 // Every reply is built in one reusable scratch buffer and copied out once, so a reply costs exactly
 // one allocation whatever its shape (bulk, nested arrays, ...). Binary data is copied byte for byte,
 // never through string concatenation; latin1 strings (our key/field representation, see keyspace.ts)
-// are written with `latin1Write`, which maps each char code 0..255 back to the same byte.
+// are written with `write(latin1)`, which maps each char code 0..255 back to the same byte.
 //
 //   ┌──────────────── scratch (grows by doubling, never shrinks) ────────────────┐
 //   │ *2\r\n $1\r\n0\r\n *3\r\n ...                                 │  free ...  │
@@ -34,7 +34,7 @@ export class RespBuilder {
   private header(tag: number, n: number | bigint): void {
     this.room(24);
     this.buf[this.pos++] = tag;
-    this.pos += this.buf.latin1Write(String(n), this.pos);
+    this.pos += this.buf.write(String(n), this.pos, 'latin1');
     this.buf.writeUInt16LE(CRLF, this.pos);
     this.pos += 2;
   }
@@ -63,7 +63,7 @@ export class RespBuilder {
   bulkLatin1(s: string): this {
     this.header(0x24, s.length);
     this.room(s.length + 2);
-    this.pos += this.buf.latin1Write(s, this.pos);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
     this.buf.writeUInt16LE(CRLF, this.pos);
     this.pos += 2;
     return this;
@@ -75,20 +75,20 @@ export class RespBuilder {
 
   nil(): this {
     this.room(5);
-    this.pos += this.buf.latin1Write('$-1\r\n', this.pos);
+    this.pos += this.buf.write('$-1\r\n', this.pos, 'latin1');
     return this;
   }
 
   nilArray(): this {
     this.room(5);
-    this.pos += this.buf.latin1Write('*-1\r\n', this.pos);
+    this.pos += this.buf.write('*-1\r\n', this.pos, 'latin1');
     return this;
   }
 
   simple(s: string): this {
     this.room(s.length + 3);
     this.buf[this.pos++] = 0x2b;
-    this.pos += this.buf.latin1Write(s, this.pos);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
     this.buf.writeUInt16LE(CRLF, this.pos);
     this.pos += 2;
     return this;
@@ -104,7 +104,7 @@ export class RespBuilder {
 
   rawLatin1(s: string): this {
     this.room(s.length);
-    this.pos += this.buf.latin1Write(s, this.pos);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
     return this;
   }
 
@@ -136,8 +136,18 @@ export function integer(n: number | bigint): Buffer {
   return W.reset().integer(n).finish();
 }
 
+/** A bulk reply sized exactly up front: the GET hot path, one allocation and one copy. */
 export function bulk(b: Buffer): Buffer {
-  return W.reset().bulk(b).finish();
+  const len = b.length;
+  const head = len < 10 ? 1 : len < 100 ? 2 : len < 1000 ? 3 : String(len).length;
+  const out = Buffer.allocUnsafe(head + len + 5);
+  out[0] = 0x24;
+  if (head === 1) out[1] = 0x30 + len;
+  else out.write(String(len), 1, 'latin1');
+  out.writeUInt16LE(CRLF, head + 1);
+  b.copy(out, head + 3);
+  out.writeUInt16LE(CRLF, head + 3 + len);
+  return out;
 }
 
 export function bulkOrNil(b: Buffer | undefined | null): Buffer {

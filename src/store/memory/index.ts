@@ -1,0 +1,138 @@
+// The embedded in-memory datastore (`data_store: memory`): answers Redis 7 commands (RESP2 reply
+// bytes) and memcached 1.6 text verbs over one keyspace, synchronously, in the proxy's process.
+//
+//   execute(args) ─► commandFor(args[0])  ─► arity check ─► OOM check ─► handler(ctx, args)
+//                    (case-insensitive,      (Redis rules:    (write cmds   (strings.ts, hashes.ts,
+//                     cached per spelling)    n / -n)          that grow)    lists.ts, sets.ts, ...)
+//                                                                            └► reply bytes (resp-writer)
+//   executeMemcache(verb, tokens, data) ─► Memcache (memcache.ts) ─► memcached reply bytes
+//   sweep(budgetMs) ─► Keyspace.sweep: incremental active expiry, for a proxy timer
+//
+// Replies may be shared constant Buffers (+OK, :0, ...): callers must not mutate them. Arguments
+// are never retained: anything stored is copied (see `own`).
+import { type CommandSpec, type CommandTable, type Ctx, cstr } from './command.js';
+import { genericCommands } from './generic.js';
+import { hashCommands } from './hashes.js';
+import { Keyspace } from './keyspace.js';
+import { listCommands } from './lists.js';
+import { Memcache } from './memcache.js';
+import { E, arityError, error } from './resp-writer.js';
+import { serverCommands } from './server.js';
+import { setCommands } from './sets.js';
+import { stringCommands } from './strings.js';
+import { zsetCommands } from './zsets.js';
+
+export interface MemoryStoreOptions {
+  /** Millisecond wall clock; inject for tests. @default Date.now */
+  now?: () => number;
+  /** Refuse commands that add data once keys + string values exceed this. @default 0 (no limit) */
+  maxMemoryBytes?: number;
+  /** Uniform [0, 1) source for RANDOMKEY, SPOP, SRANDMEMBER, HRANDFIELD. @default Math.random */
+  random?: () => number;
+}
+
+/** Write commands that only remove data: allowed even above maxMemoryBytes (Redis "denyoom"). */
+const NEVER_OOM = new Set([
+  'del', 'unlink', 'flushall', 'flushdb', 'getdel', 'hdel', 'srem', 'zrem', 'lpop', 'rpop', 'spop',
+  'persist', 'expire', 'pexpire', 'expireat', 'pexpireat', 'ltrim', 'lrem', 'zpopmin', 'zpopmax',
+  'zremrangebyrank', 'zremrangebyscore', 'zremrangebylex', 'rename', 'renamenx',
+]);
+
+const COMMANDS: CommandTable = {
+  ...stringCommands,
+  ...genericCommands,
+  ...hashCommands,
+  ...listCommands,
+  ...setCommands,
+  ...zsetCommands,
+};
+Object.assign(COMMANDS, serverCommands(() => Object.keys(COMMANDS).length));
+
+/** The names of every supported Redis command (lower case). */
+export const SUPPORTED_COMMANDS: readonly string[] = Object.keys(COMMANDS).sort();
+
+const OOM_MEMCACHE = Buffer.from('SERVER_ERROR out of memory storing object\r\n');
+const MEMCACHE_STORAGE = new Set(['set', 'add', 'replace', 'append', 'prepend', 'cas']);
+
+interface Resolved {
+  name: string;
+  spec: CommandSpec;
+  denyOom: boolean;
+}
+
+export class MemoryStore implements Ctx {
+  readonly ks: Keyspace;
+  private readonly clock: () => number;
+  private readonly rng: () => number;
+  private readonly maxMemory: number;
+  private readonly memcache: Memcache;
+  /** Command lookup per exact spelling ("get", "GET", "Get"), so the hot path lowercases once. */
+  private readonly resolved = new Map<string, Resolved | null>();
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.clock = opts.now ?? Date.now;
+    this.rng = opts.random ?? Math.random;
+    this.maxMemory = opts.maxMemoryBytes ?? 0;
+    this.ks = new Keyspace(this.clock);
+    this.memcache = new Memcache(this);
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  random(): number {
+    return this.rng();
+  }
+
+  private resolve(nameBuf: Buffer): Resolved | null {
+    const spelled = nameBuf.toString('latin1');
+    let r = this.resolved.get(spelled);
+    if (r === undefined) {
+      const name = spelled.toLowerCase();
+      const spec = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]! : null;
+      r = spec === null ? null : { name, spec, denyOom: spec.write && !NEVER_OOM.has(name) };
+      if (this.resolved.size < 4096) this.resolved.set(spelled, r);
+    }
+    return r;
+  }
+
+  /** Executes one Redis command (args[0] = name, any case) and returns the RESP2 reply bytes. */
+  execute(args: Buffer[]): Buffer {
+    if (args.length === 0) return error('ERR empty command');
+    const r = this.resolve(args[0]!);
+    if (r === null) return unknownCommand(args);
+    const arity = r.spec.arity;
+    if ((arity > 0 && args.length !== arity) || args.length < -arity) return arityError(r.name);
+    if (r.denyOom && this.maxMemory > 0 && this.ks.usedBytes > this.maxMemory) return E.OOM;
+    return r.spec.run(this, args);
+  }
+
+  /** Executes one memcached text command already split (see memcache.ts for the contract). */
+  executeMemcache(verb: string, tokens: Buffer[], data?: Buffer): Buffer {
+    if (this.maxMemory > 0 && this.ks.usedBytes > this.maxMemory && MEMCACHE_STORAGE.has(verb)) return OOM_MEMCACHE;
+    return this.memcache.execute(verb, tokens, data);
+  }
+
+  /** Active expiry: removes expired keys for at most `budgetMs`; returns how many were removed. */
+  sweep(budgetMs: number): number {
+    return this.ks.sweep(budgetMs);
+  }
+
+  dbsize(): number {
+    return this.ks.size;
+  }
+
+  flush(): void {
+    this.ks.flush();
+  }
+}
+
+/** Redis 7.0: "unknown command '<name>', with args beginning with: '<a1>' '<a2>' " (128-byte caps). */
+function unknownCommand(args: Buffer[]): Buffer {
+  let rest = '';
+  for (let i = 1; i < args.length && rest.length < 128; i++) {
+    rest += `'${cstr(args[i]!).slice(0, 128 - rest.length)}' `;
+  }
+  return error(`ERR unknown command '${cstr(args[0]!).slice(0, 128)}', with args beginning with: ${rest}`);
+}
