@@ -56,8 +56,11 @@ export class NodeControl implements AdminHooks {
     this.log.info({ enabled }, 'read repairs changed');
   }
 
+  /** Set by the cluster layer: the live topology's description (else the standalone node's). */
+  describeCluster: (() => ClusterDescription) | undefined;
+
   clusterDescribe(): ClusterDescription {
-    return this.describe();
+    return (this.describeCluster ?? this.describe)();
   }
 
   setLogLevel(level: number): void {

@@ -17,6 +17,9 @@ import { requestClass, type RequestClass } from './observe/command-class.js';
 import { startStatsServer, type ClusterDescription, type StatsServer } from './observe/http.js';
 import { Stats } from './observe/stats.js';
 import { VERSION } from './version.js';
+import { startCluster, type RunningCluster } from './cluster/node-cluster.js';
+import type { PeerSpec } from './route/topology.js';
+import type { Dispatcher } from './dispatch/dispatcher.js';
 
 export interface HostPort {
   host: string;
@@ -53,6 +56,20 @@ export interface NodeOptions {
   readRepairs?: boolean;
   /** Netflix `-v` verbosity the logger started with (for /loglevelup and /logleveldown). */
   verbosity?: number;
+  /** Cluster membership: this node's dnode listener and its peers. Absent: a standalone proxy. */
+  cluster?: ClusterOptions;
+}
+
+export interface ClusterOptions {
+  /** dyn_listen: where peers reach this node. */
+  dynListen: HostPort;
+  /** dyn_seeds: the other nodes. */
+  seeds: readonly PeerSpec[];
+  localPeerConnections: number;
+  remotePeerConnections: number;
+  /** dyn_read_timeout / dyn_write_timeout, ms. */
+  peerReadTimeoutMs: number;
+  peerWriteTimeoutMs: number;
 }
 
 export interface RunningNode {
@@ -65,6 +82,8 @@ export interface RunningNode {
   readonly control: NodeControl;
   /** The stats endpoint's port, when it runs. */
   readonly statsPort: number | undefined;
+  /** The cluster layer (peers, topology, dnode port), when this node has a dyn_listen. */
+  readonly cluster: RunningCluster | undefined;
   /** Open client connections. */
   clients(): number;
   /** Stops accepting, drains in-flight requests (up to drainMs), closes everything. */
@@ -120,12 +139,21 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   stats.registerGauge('alloc_mbufs', () => mbufs - core.exports.mbufFreeCount());
   stats.registerGauge('free_mbufs', () => core.exports.mbufFreeCount());
 
+  let cluster: RunningCluster | undefined;
+  let dispatcher: Dispatcher = new LocalDispatcher(backend);
+  if (options.cluster) {
+    cluster = await startCluster({ core, options, cluster: options.cluster, backend, flusher, log, stats, protocol });
+    // A cluster of one (no seeds yet) routes everything locally: skip the planner.
+    if (cluster.topology().nodes.length > 1) dispatcher = cluster.dispatcher;
+    control.describeCluster = cluster.describe;
+  }
+
   const clients = new Set<ClientConn>();
   stats.registerGauge('client_connections', () => clients.size);
   let nextId = 0;
   const ctx: ClientContext = {
     core,
-    dispatcher: new LocalDispatcher(backend),
+    dispatcher,
     flusher,
     protocol,
     control,
@@ -171,6 +199,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
       statsServer = await startStatsServer({ listen: options.statsListen, stats, admin: control, logger: log });
     } catch (err) {
       server.close();
+      await cluster?.close();
       await backend.close();
       throw err;
     }
@@ -186,6 +215,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
     stats,
     control,
     statsPort: statsServer?.port,
+    cluster,
     clients: () => clients.size,
     close(reason = 'close', drainMs = 5000) {
       closing ??= (async () => {
@@ -200,6 +230,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
         flusher.flushAll();
         for (const c of clients) c.destroy();
         await stopped;
+        await cluster?.close();
         await backend.close();
         await statsServer?.close();
       })();

@@ -26,5 +26,17 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
     writeConsistency: c.writeConsistency,
     datacenter: c.datacenter,
     rack: c.rack,
+    tokens: c.tokens,
+    statsListen: { host: c.statsListen.host, port: c.statsListen.port },
+    readRepairs: c.readRepairsEnabled,
+    // With a dyn_listen the node is a cluster member (possibly the only one so far).
+    cluster: c.dynListen === null ? undefined : {
+      dynListen: { host: c.dynListen.host, port: c.dynListen.port },
+      seeds: c.dynSeeds,
+      localPeerConnections: c.localPeerConnections,
+      remotePeerConnections: c.remotePeerConnections,
+      peerReadTimeoutMs: c.dynReadTimeout,
+      peerWriteTimeoutMs: c.dynWriteTimeout,
+    },
   };
 }

@@ -9,7 +9,7 @@
 // A request lives in `inflight` (a Map in creation order, so the coarse deadline sweep stops at the
 // first request still in time) until every target answered or its deadline passed.
 import type { Core } from '../wasm/core.js';
-import { stagingScratch } from '../wasm/framer.js';
+import { stagingScratchHigh } from '../wasm/framer.js';
 import type { ConsistencyLevel } from '../conf/types.js';
 import { DYN_ERRORS, type DynErrorCode } from '../errors.js';
 import { type Plan } from '../route/planner.js';
@@ -189,7 +189,7 @@ export class Fanout implements ReplyTarget {
     const ex = core.exports;
     let at = off;
     if (src !== core.u8) {
-      at = stagingScratch(core, len);
+      at = stagingScratchHigh(core, len);
       if (at < 0) {
         // Larger than the free staging: length plus an exact compare on ties keeps it correct.
         this.words[0] = len;

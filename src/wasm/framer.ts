@@ -52,15 +52,29 @@ export const FRAMING_REASONS: Record<number, string> = {
 
 /** End of the bytes the last framing call staged: staging beyond it is free scratch. */
 let stagedEnd = 0;
+/** End of the last low scratch handed out (built sub-requests live there while they are sent). */
+let lowEnd = 0;
 
 /**
- * An address in staging where len bytes can be written without touching the messages being
- * dispatched right now, or -1 when they do not fit (the caller then does without).
+ * An address in staging, just past the messages being dispatched right now, where len bytes can be
+ * written (sub-requests built from a request), or -1 when they do not fit. Each call reuses the
+ * same place: the previous scratch must be finished with.
  */
 export function stagingScratch(core: Core, len: number): number {
   const start = Math.max(stagedEnd, core.stagingPtr);
   const end = core.stagingPtr + core.options.stagingBytes;
-  return start + len <= end ? start : -1;
+  if (start + len > end) return -1;
+  lowEnd = start + len;
+  return start;
+}
+
+/**
+ * An address at the top of staging for short-lived work (digesting a reply that is not in core
+ * memory) that cannot overlap staged messages or the low scratch; -1 when there is no room.
+ */
+export function stagingScratchHigh(core: Core, len: number): number {
+  const at = core.stagingPtr + core.options.stagingBytes - len;
+  return at >= Math.max(stagedEnd, lowEnd, core.stagingPtr) ? at : -1;
 }
 
 const FREE_SLOTS: number[] = [];
@@ -154,6 +168,7 @@ export class Framer {
     this.tail = [];
     this.tailBytes = 0;
     stagedEnd = base + total;
+    lowEnd = 0;
     return base;
   }
 

@@ -1,0 +1,130 @@
+// The cluster side of a node: the topology snapshot, one PeerConn per peer, the dnode listener for
+// requests from peers, and the ClusterDispatcher that routes client requests over all of them.
+import type { Logger } from 'pino';
+import type { Core } from '../wasm/core.js';
+import type { Flusher } from '../net/flusher.js';
+import type { ClusterOptions, NodeOptions } from '../node.js';
+import type { Stats } from '../observe/stats.js';
+import type { ClusterDescription } from '../observe/http.js';
+import { buildTopology, type Topology } from '../route/topology.js';
+import { describe } from '../route/planner.js';
+import type { Backend } from '../store/backend.js';
+import { ClusterDispatcher } from '../dispatch/cluster.js';
+import { PeerConn } from './peer-conn.js';
+import { startDnodeListener, type DnodeListener } from './dnode-listener.js';
+
+export interface RunningCluster {
+  readonly dispatcher: ClusterDispatcher;
+  readonly topology: () => Topology;
+  readonly peers: readonly (PeerConn | undefined)[];
+  /** The dnode port actually bound. */
+  readonly dynPort: number;
+  describe(): ClusterDescription;
+  close(): Promise<void>;
+}
+
+export interface ClusterDeps {
+  core: Core;
+  options: NodeOptions;
+  cluster: ClusterOptions;
+  backend: Backend & { available?: boolean };
+  flusher: Flusher;
+  log: Logger;
+  stats: Stats;
+  protocol: 'redis' | 'memcache';
+}
+
+export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
+  const { core, options, cluster, log, stats } = d;
+  const topology = buildTopology(
+    { host: cluster.dynListen.host, port: cluster.dynListen.port, dc: options.datacenter, rack: options.rack, tokens: options.tokens ?? [] },
+    cluster.seeds,
+  );
+  for (const w of topology.warnings) log.warn({ warning: w }, 'topology');
+  const current = (): Topology => topology;
+
+  const peers: (PeerConn | undefined)[] = [undefined];
+  for (let n = 1; n < topology.nodes.length; n++) {
+    const node = topology.nodes[n]!;
+    const name = `${node.host}:${node.port}`;
+    const counters = stats.peer(name, { dc: topology.dcs[node.dc]!.name, rack: topology.racks[node.rack]!.name, remote: !node.isLocalDc });
+    peers.push(new PeerConn(core, {
+      host: node.host,
+      port: node.port,
+      dc: topology.dcs[node.dc]!.name,
+      rack: topology.racks[node.rack]!.name,
+      sameDc: node.isLocalDc,
+      connections: node.isLocalDc ? cluster.localPeerConnections : cluster.remotePeerConnections,
+      timeoutMs: Math.max(options.timeoutMs, cluster.peerReadTimeoutMs),
+      writeTimeoutMs: Math.max(options.timeoutMs, cluster.peerWriteTimeoutMs),
+      maxMessage: options.maxMessageBytes,
+      preconnect: true,
+    }, d.flusher, log, {
+      onRequest: (_p, bytes) => {
+        counters.requests++;
+        counters.request_bytes += bytes;
+      },
+      onResponse: (_p, _us, bytes) => {
+        counters.responses++;
+        counters.response_bytes += bytes;
+      },
+      onEof: () => counters.eof++,
+      onError: () => counters.err++,
+      onTimeout: (_p, n) => {
+        counters.timedout++;
+        counters.timedout_requests += n;
+      },
+    }));
+  }
+
+  const dispatcher = new ClusterDispatcher({
+    core,
+    local: d.backend,
+    protocol: d.protocol,
+    topology: current,
+    peer: (n) => peers[n],
+    localUp: () => d.backend.available ?? true,
+    timeoutMs: () => options.timeoutMs,
+    onNonQuorum: (isWrite) => {
+      if (isWrite) stats.pool.client_non_quorum_w_responses++;
+      else stats.pool.client_non_quorum_r_responses++;
+    },
+    onFragments: (n) => {
+      stats.pool.fragments += n;
+    },
+  });
+  dispatcher.start();
+
+  let listener: DnodeListener | undefined;
+  try {
+    listener = await startDnodeListener({
+      core,
+      listen: cluster.dynListen,
+      flusher: d.flusher,
+      logger: log,
+      maxMessage: options.maxMessageBytes,
+      protocol: d.protocol,
+      handler: {
+        onPeerRequest: (conn, seq, type, req) => dispatcher.onPeerRequest(conn, seq, type, req, conn.id),
+      },
+    });
+  } catch (err) {
+    dispatcher.stop();
+    throw err;
+  }
+  await Promise.all(peers.map((p) => p?.start()));
+  log.info({ dynListen: `${cluster.dynListen.host}:${listener.port}`, peers: peers.length - 1, dcs: topology.dcs.length, racks: topology.racks.length }, 'cluster started');
+
+  return {
+    dispatcher,
+    topology: current,
+    peers,
+    dynPort: listener.port,
+    describe: () => describe(current()),
+    async close() {
+      dispatcher.stop();
+      await listener?.close();
+      await Promise.all(peers.map((p) => p?.close()));
+    },
+  };
+}

@@ -1,0 +1,204 @@
+// The cluster dispatcher: every client request is placed on the ring and sent to its replicas.
+//
+//   dispatch(req)
+//     ├─ keyless (PING, INFO, KEYS, SCAN ...) ─► local datastore
+//     ├─ broadcast (SCRIPT LOAD/FLUSH/KILL, FLUSHALL ...) ─► every node, the local reply answers
+//     ├─ multi-key (MGET, MSET, DEL ... spanning owners) ─► one fragment per owner group (fragment.ts)
+//     ├─ EVAL/EVALSHA ─► one owner for all keys, else the Netflix error
+//     └─ single key ─► plan() on the token ─► fast path (one target) | Fanout (replicate + coalesce)
+//
+// Requests arriving from peers (dnode type 3) go straight to the local datastore; type 4
+// (REQ_FORWARD from another DC) is re-planned inside this DC (DC_ONE write semantics: applied here,
+// sent on to the owner in each local rack, answered with the first reply).
+import { ABI } from '../wasm/abi.js';
+import type { Core } from '../wasm/core.js';
+import { stagingScratch } from '../wasm/framer.js';
+import type { ConsistencyLevel } from '../conf/types.js';
+import { decodeInline, decodeMultibulk, encodeMultibulk } from './args.js';
+import { plan, groupKeysByOwner, Plan, type Health } from '../route/planner.js';
+import type { Topology } from '../route/topology.js';
+import type { Backend, FramedRequest, ReplyTarget } from '../store/backend.js';
+import type { Dispatcher } from './dispatcher.js';
+import { Fanout, type PeerLink } from './fanout.js';
+import { FragmentedRequest, mergeKind } from './fragment.js';
+
+export interface ClusterDispatcherOptions {
+  core: Core;
+  local: Backend;
+  protocol: 'redis' | 'memcache';
+  /** The current topology snapshot (swapped whole when membership changes). */
+  topology: () => Topology;
+  peer: (node: number) => PeerLink | undefined;
+  /** Is the local datastore usable (not ejected). */
+  localUp: () => boolean;
+  timeoutMs: () => number;
+  onNonQuorum?(isWrite: boolean): void;
+  onFragments?(n: number): void;
+}
+
+const LOCAL_ONLY_WRITE: ConsistencyLevel = 'DC_ONE';
+
+export class ClusterDispatcher implements Dispatcher {
+  readonly fanout: Fanout;
+  private readonly plan = new Plan();
+  private readonly health: Health;
+  private readonly sub: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true, inline: false };
+
+  constructor(private readonly o: ClusterDispatcherOptions) {
+    this.fanout = new Fanout(o.core, o.local, o.peer, o.timeoutMs, { onNonQuorum: o.onNonQuorum });
+    this.health = (node: number): boolean => (node === 0 ? o.localUp() : o.peer(node)?.up ?? false);
+  }
+
+  start(): void {
+    this.fanout.start();
+  }
+
+  stop(): void {
+    this.fanout.stop();
+  }
+
+  dispatch(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, level: ConsistencyLevel): void {
+    const i32 = this.o.core.i32;
+    const r = req.rec;
+    const flags = i32[r + ABI.REC_FLAGS];
+    const nkeys = i32[r + ABI.REC_NKEYS];
+    if ((flags & ABI.CF_BROADCAST) !== 0 && this.isBroadcast(req)) return this.broadcast(target, seq, req, affinity);
+    if (nkeys <= 0) return this.o.local.forward(target, seq, req, affinity);
+    const isWrite = (flags & ABI.CF_WRITE) !== 0;
+    if (nkeys > 1 && (flags & (ABI.CF_FRAGMENT | ABI.CF_SCRIPT)) !== 0) {
+      const groups = this.groups(req, nkeys);
+      if (groups.length > 1) {
+        if ((flags & ABI.CF_SCRIPT) !== 0) return target.fail(seq, 'DYN_ERR_SCRIPT_SPAN');
+        return this.fragment(target, seq, req, affinity, level, isWrite, groups);
+      }
+    }
+    this.single(target, seq, req, affinity, i32[r + ABI.REC_TOKEN] >>> 0, isWrite, level);
+  }
+
+  /** Sends one request (one routing token) to its replicas. */
+  private single(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, token: number,
+    isWrite: boolean, level: ConsistencyLevel): void {
+    const p = plan(this.o.topology(), { token, isWrite, consistency: level }, this.health, this.plan);
+    if (p.targets.length === 1) {
+      // One replica (single rack, or a DC_ONE read): no coalescing needed, the reply passes through.
+      const t = p.targets[0]!;
+      if (t.skipped) return target.fail(seq, 'PEER_ERR_DOWN');
+      if (t.kind === 'local') return this.o.local.forward(target, seq, req, affinity);
+      const link = this.o.peer(t.node);
+      if (!link) return target.fail(seq, 'PEER_ERR_NOT_CONNECTED');
+      return link.send(t.kind === 'forward' ? 4 : 3, target, seq, req.off, req.len, affinity, isWrite ? 1 : 0);
+    }
+    this.fanout.send(target, seq, req, affinity, p, level);
+  }
+
+  /** A request from a peer: type 3 runs here; type 4 is replicated inside this DC. */
+  onPeerRequest(target: ReplyTarget, seq: number, type: 3 | 4, req: FramedRequest, affinity: number): void {
+    if (type === 3) return this.o.local.forward(target, seq, req, affinity);
+    const i32 = this.o.core.i32;
+    const nkeys = i32[req.rec + ABI.REC_NKEYS];
+    if (nkeys <= 0) return this.o.local.forward(target, seq, req, affinity);
+    const token = i32[req.rec + ABI.REC_TOKEN] >>> 0;
+    const p = plan(this.o.topology(), { token, isWrite: true, consistency: LOCAL_ONLY_WRITE }, this.health, this.plan);
+    // Only this DC's racks: the forwarder already covered the other DCs.
+    let j = 0;
+    for (let i = 0; i < p.targets.length; i++) if (p.targets[i]!.isLocalDc) p.targets[j++] = p.targets[i]!;
+    p.targets.length = j;
+    if (j === 1 && p.targets[0]!.kind === 'local') return this.o.local.forward(target, seq, req, affinity);
+    this.fanout.send(target, seq, req, affinity, p, LOCAL_ONLY_WRITE);
+  }
+
+  private isBroadcast(req: FramedRequest): boolean {
+    const core = this.o.core;
+    const r = req.rec;
+    if ((core.i32[r + ABI.REC_FLAGS] & ABI.CF_SUBCMD) === 0) return true;
+    // SCRIPT LOAD / FLUSH / KILL go everywhere; SCRIPT EXISTS stays local.
+    const off = core.i32[r + ABI.REC_ARG1_OFF];
+    if (off < 0) return false;
+    const len = core.i32[r + ABI.REC_ARG1_LEN];
+    const sub = core.buf.toString('latin1', req.base + off, req.base + off + Math.min(len, 16)).toUpperCase();
+    return sub === 'LOAD' || sub === 'FLUSH' || sub === 'KILL';
+  }
+
+  /** Every node runs it; the client gets the local datastore's reply. */
+  private broadcast(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void {
+    const topo = this.o.topology();
+    for (let n = 1; n < topo.nodes.length; n++) {
+      const link = this.o.peer(n);
+      if (link?.up) link.send(3, DISCARD, 0, req.off, req.len, affinity, 1);
+    }
+    this.o.local.forward(target, seq, req, affinity);
+  }
+
+  /** Key positions grouped by owner (in every local-DC rack, so fragments stay correct). */
+  private groups(req: FramedRequest, nkeys: number): number[][] {
+    const core = this.o.core;
+    const topo = this.o.topology();
+    const first = core.i32[req.rec + ABI.REC_KEY_FIRST];
+    const tokens = new Uint32Array(nkeys);
+    const kb = core.keyPtr >> 2;
+    for (let k = 0; k < nkeys; k++) tokens[k] = core.i32[kb + (first + k) * ABI.KEY_WORDS + ABI.KEY_TOKEN]! >>> 0;
+    const racks = topo.dcs[0]!.racks.map((rk) => rk.index);
+    return groupKeysByOwner(topo, tokens, racks).map((g) => g.keys);
+  }
+
+  /** Splits a multi-key request per owner group and merges the replies in key order. */
+  private fragment(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, level: ConsistencyLevel,
+    isWrite: boolean, groups: number[][]): void {
+    const core = this.o.core;
+    const i32 = core.i32;
+    const first = i32[req.rec + ABI.REC_KEY_FIRST];
+    const kb = core.keyPtr >> 2;
+    const tokenOf = (k: number): number => i32[kb + (first + k) * ABI.KEY_WORDS + ABI.KEY_TOKEN]! >>> 0;
+    const argOf = (k: number): number => i32[kb + (first + k) * ABI.KEY_WORDS + ABI.KEY_ARG]!;
+    const args = this.o.protocol === 'memcache' ? mcArgs(core.u8, req.off, req.len)
+      : req.inline ? decodeInline(core.u8, req.off, req.len) ?? [] : decodeMultibulk(core.u8, req.off, req.len);
+    const name = args[0]!;
+    const kind = mergeKind(this.o.protocol === 'memcache' ? name.toString('latin1') : name.toString('latin1').toUpperCase());
+    if (!kind) return this.single(target, seq, req, affinity, tokenOf(0), isWrite, level);
+    const kv = kind === 'ok';
+    const parent = new FragmentedRequest(target, seq, kind, groups, groups.reduce((s, g) => s + g.length, 0));
+    if (kind === 'mc-values') parent.keyNames = Array.from({ length: args.length - 1 }, (_, k) => args[argOf(k)]!.toString('latin1'));
+    this.o.onFragments?.(groups.length);
+    const sub = this.sub;
+    for (let g = 0; g < groups.length; g++) {
+      const keys = groups[g]!;
+      const parts: Buffer[] = [name];
+      for (const k of keys) {
+        const a = argOf(k);
+        parts.push(args[a]!);
+        if (kv) parts.push(args[a + 1]!);
+      }
+      const bytes = this.o.protocol === 'memcache' ? Buffer.from(`${parts.map((b) => b.toString('latin1')).join(' ')}\r\n`, 'latin1') : encodeMultibulk(parts);
+      // Sub-requests are forwarded from core memory like any request: stage them past the bytes
+      // being dispatched right now (every target copies them before returning).
+      const at = stagingScratch(core, bytes.length);
+      if (at < 0) {
+        parent.fail(g, 'DYN_ERR_PAYLOAD_TOO_LARGE');
+        continue;
+      }
+      core.u8.set(bytes, at);
+      sub.off = at;
+      sub.len = bytes.length;
+      sub.rec = req.rec;
+      sub.base = req.base;
+      sub.expectReply = true;
+      sub.inline = false;
+      this.single(parent, g, sub, affinity, tokenOf(keys[0]!), isWrite, level);
+    }
+  }
+}
+
+/** The words of a memcached command line. */
+function mcArgs(u8: Uint8Array, off: number, len: number): Buffer[] {
+  let end = off;
+  while (end < off + len && u8[end] !== 10) end++;
+  const line = Buffer.from(u8.subarray(off, end)).toString('latin1').trim();
+  return line.split(/ +/).map((w) => Buffer.from(w, 'latin1'));
+}
+
+/** Replies nobody waits for (broadcast copies to peers). */
+const DISCARD: ReplyTarget = {
+  complete: () => undefined,
+  completeBuffer: () => undefined,
+  fail: () => undefined,
+};

@@ -1,0 +1,180 @@
+// Multi-key requests across owners: MGET, MSET, DEL, UNLINK, EXISTS, TOUCH and memcached get/gets
+// are split into one sub-request per owner group (each replicated and coalesced like a single-key
+// request), and the replies merged back in key order:
+//   MGET -> one array in key order; DEL/UNLINK/EXISTS/TOUCH -> the sum; MSET -> +OK only if every
+//   fragment said +OK; memcached get -> the VALUE items in key order, then END.
+// The first error reply (in fragment order) wins over everything.
+import type { ReplyTarget } from '../store/backend.js';
+import type { DynErrorCode } from '../errors.js';
+import { respError, mcError } from '../errors.js';
+
+export type MergeKind = 'array' | 'sum' | 'ok' | 'mc-values';
+
+/** The merge rule of a command by its upper-case name (memcached verbs lower case). */
+export function mergeKind(name: string): MergeKind | undefined {
+  switch (name) {
+    case 'MGET': return 'array';
+    case 'DEL': case 'UNLINK': case 'EXISTS': case 'TOUCH': return 'sum';
+    case 'MSET': return 'ok';
+    case 'get': case 'gets': return 'mc-values';
+    default: return undefined;
+  }
+}
+
+/** Collects the replies of one fragmented request and answers its client slot once. */
+export class FragmentedRequest implements ReplyTarget {
+  private readonly replies: (Buffer | undefined)[];
+  private readonly errors: (DynErrorCode | undefined)[];
+  private pending: number;
+
+  constructor(
+    private readonly target: ReplyTarget,
+    private readonly seq: number,
+    private readonly kind: MergeKind,
+    /** For each fragment, the original key positions of its keys, in order. */
+    private readonly keysOf: readonly number[][],
+    private readonly totalKeys: number,
+  ) {
+    this.replies = new Array<Buffer | undefined>(keysOf.length);
+    this.errors = new Array<DynErrorCode | undefined>(keysOf.length);
+    this.pending = keysOf.length;
+  }
+
+  complete(i: number, src: Uint8Array, off: number, len: number): void {
+    this.replies[i] = Buffer.from(src.subarray(off, off + len));
+    this.done();
+  }
+
+  completeBuffer(i: number, b: Buffer): void {
+    this.replies[i] = b;
+    this.done();
+  }
+
+  fail(i: number, code: DynErrorCode): void {
+    this.errors[i] = code;
+    this.done();
+  }
+
+  private done(): void {
+    if (--this.pending > 0) return;
+    const mc = this.kind === 'mc-values';
+    for (let i = 0; i < this.keysOf.length; i++) {
+      const e = this.errors[i];
+      if (e) return this.target.completeBuffer(this.seq, mc ? mcError(e) : respError(e));
+      const r = this.replies[i]!;
+      if (mc ? !r.subarray(0, 6).equals(VALUE_) && !r.equals(END) : r[0] === 45 /* '-' */) {
+        return this.target.completeBuffer(this.seq, r);
+      }
+    }
+    this.target.completeBuffer(this.seq, this.merge());
+  }
+
+  private merge(): Buffer {
+    switch (this.kind) {
+      case 'sum': {
+        let sum = 0;
+        for (const r of this.replies) sum += Number(r!.toString('latin1', 1, r!.length - 2));
+        return Buffer.from(`:${sum}\r\n`);
+      }
+      case 'ok':
+        for (const r of this.replies) if (!r!.equals(OK)) return r!;
+        return OK;
+      case 'array': {
+        const items = new Array<Buffer>(this.totalKeys);
+        for (let f = 0; f < this.replies.length; f++) {
+          const spans = arrayElements(this.replies[f]!);
+          const keys = this.keysOf[f]!;
+          if (spans.length !== keys.length) return respError('DYN_ERR_QUORUM');
+          for (let k = 0; k < keys.length; k++) items[keys[k]!] = spans[k]!;
+        }
+        return Buffer.concat([Buffer.from(`*${this.totalKeys}\r\n`), ...items]);
+      }
+      case 'mc-values': {
+        // Items are self-describing (VALUE <key> ...); fragments hold disjoint key groups, so
+        // putting fragments back in the order of their first key restores the client's order
+        // except where groups interleave: sort items by the position of their key.
+        const order = new Map<string, number[]>();
+        const parts: { pos: number; item: Buffer }[] = [];
+        for (let f = 0; f < this.replies.length; f++) {
+          for (const item of mcItems(this.replies[f]!)) {
+            const key = item.toString('latin1', 6, item.indexOf(32, 6));
+            let q = order.get(key);
+            if (!q) {
+              q = [];
+              order.set(key, q);
+            }
+            parts.push({ pos: f * 1e9 + q.length, item });
+            q.push(f);
+          }
+        }
+        // Stable order by fragment then position is not key order; rebuild key order from keysOf.
+        const byKey = new Map<string, Buffer[]>();
+        for (const p of parts) {
+          const key = p.item.toString('latin1', 6, p.item.indexOf(32, 6));
+          const list = byKey.get(key) ?? [];
+          list.push(p.item);
+          byKey.set(key, list);
+        }
+        const out: Buffer[] = [];
+        for (const key of this.keyNames ?? []) {
+          const list = byKey.get(key);
+          if (list && list.length > 0) out.push(list.shift()!);
+        }
+        out.push(END);
+        return Buffer.concat(out);
+      }
+    }
+  }
+
+  /** Memcached merges need the key names in client order (set by the dispatcher). */
+  keyNames: string[] | undefined;
+}
+
+const OK = Buffer.from('+OK\r\n');
+const END = Buffer.from('END\r\n');
+const VALUE_ = Buffer.from('VALUE ');
+
+/** The encoded elements of a RESP array reply (bulk strings, nils, integers, nested arrays). */
+export function arrayElements(b: Buffer): Buffer[] {
+  let p = b.indexOf(13);
+  const n = Number(b.toString('latin1', 1, p));
+  p += 2;
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const end = skipReply(b, p);
+    out.push(b.subarray(p, end));
+    p = end;
+  }
+  return out;
+}
+
+function skipReply(b: Buffer, p: number): number {
+  const eol = b.indexOf(13, p);
+  const t = b[p];
+  if (t === 36 /* $ */) {
+    const n = Number(b.toString('latin1', p + 1, eol));
+    return n < 0 ? eol + 2 : eol + 2 + n + 2;
+  }
+  if (t === 42 /* * */) {
+    const n = Number(b.toString('latin1', p + 1, eol));
+    let q = eol + 2;
+    for (let i = 0; i < n; i++) q = skipReply(b, q);
+    return q;
+  }
+  return eol + 2;
+}
+
+/** The VALUE items of a memcached get reply (each through its data's CRLF), without END. */
+export function mcItems(b: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let p = 0;
+  while (p < b.length && b.subarray(p, p + 6).equals(VALUE_)) {
+    const eol = b.indexOf('\r\n', p);
+    const fields = b.toString('latin1', p, eol).split(' ');
+    const bytes = Number(fields[3]);
+    const end = eol + 2 + bytes + 2;
+    out.push(b.subarray(p, end));
+    p = end;
+  }
+  return out;
+}
