@@ -142,7 +142,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   let cluster: RunningCluster | undefined;
   let dispatcher: Dispatcher = new LocalDispatcher(backend);
   if (options.cluster) {
-    cluster = await startCluster({ core, options, cluster: options.cluster, backend, flusher, log, stats, protocol });
+    cluster = await startCluster({ core, options, cluster: options.cluster, backend, flusher, log, stats, protocol, control });
     // A cluster of one (no seeds yet) routes everything locally: skip the planner.
     if (cluster.topology().nodes.length > 1) dispatcher = cluster.dispatcher;
     control.describeCluster = cluster.describe;

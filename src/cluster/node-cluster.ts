@@ -5,6 +5,7 @@ import type { Core } from '../wasm/core.js';
 import type { Flusher } from '../net/flusher.js';
 import type { ClusterOptions, NodeOptions } from '../node.js';
 import type { Stats } from '../observe/stats.js';
+import type { NodeControl } from '../control.js';
 import type { ClusterDescription } from '../observe/http.js';
 import { buildTopology, type Topology } from '../route/topology.js';
 import { describe } from '../route/planner.js';
@@ -32,6 +33,7 @@ export interface ClusterDeps {
   log: Logger;
   stats: Stats;
   protocol: 'redis' | 'memcache';
+  control: NodeControl;
 }
 
 export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
@@ -92,6 +94,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     onFragments: (n) => {
       stats.pool.fragments += n;
     },
+    readRepairs: () => d.control.readRepairs,
   });
   dispatcher.start();
 

@@ -34,6 +34,8 @@ export interface ClusterDispatcherOptions {
   timeoutMs: () => number;
   onNonQuorum?(isWrite: boolean): void;
   onFragments?(n: number): void;
+  /** Read repair on: quorum reads keep their key so divergent replicas can be rewritten. */
+  readRepairs?: () => boolean;
 }
 
 const LOCAL_ONLY_WRITE: ConsistencyLevel = 'DC_ONE';
@@ -88,7 +90,18 @@ export class ClusterDispatcher implements Dispatcher {
       if (!link) return target.fail(seq, 'PEER_ERR_NOT_CONNECTED');
       return link.send(t.kind === 'forward' ? 4 : 3, target, seq, req.off, req.len, affinity, isWrite ? 1 : 0);
     }
-    this.fanout.send(target, seq, req, affinity, p, level);
+    const r = this.fanout.send(target, seq, req, affinity, p, level);
+    if (r && !isWrite && this.o.readRepairs?.()) r.key = this.firstKey(req);
+  }
+
+  /** A copy of the request's first key (read repair rewrites it on divergent replicas). */
+  private firstKey(req: FramedRequest): Buffer | undefined {
+    const core = this.o.core;
+    const i32 = core.i32;
+    if (i32[req.rec + ABI.REC_NKEYS] <= 0 || req.src !== undefined) return undefined;
+    const k = (core.keyPtr >> 2) + i32[req.rec + ABI.REC_KEY_FIRST] * ABI.KEY_WORDS;
+    const off = req.base + i32[k + ABI.KEY_OFF];
+    return Buffer.from(core.u8.subarray(off, off + i32[k + ABI.KEY_LEN]));
   }
 
   /** A request from a peer: type 3 runs here; type 4 is replicated inside this DC. */
@@ -183,6 +196,7 @@ export class ClusterDispatcher implements Dispatcher {
       sub.base = req.base;
       sub.expectReply = true;
       sub.inline = false;
+      sub.src = 'built';
       this.single(parent, g, sub, affinity, tokenOf(keys[0]!), isWrite, level);
     }
   }

@@ -26,6 +26,8 @@ export interface FramedRequest {
   expectReply: boolean;
   /** An inline (not multibulk) Redis command: arguments must be split as Redis's sdssplitargs does. */
   inline: boolean;
+  /** Set on sub-requests the dispatcher built (fragments): their record does not describe them. */
+  src?: 'built';
 }
 
 export interface Backend {
