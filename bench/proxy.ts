@@ -1,0 +1,153 @@
+// Proxy throughput: redis-benchmark against direct Redis, dynomite-ts and (when installed) twemproxy
+// in front of the same redis-server, interleaved over several rounds (A B C A B C ...), reporting
+// median req/s, p50/p99 latency, each target's ratio to direct Redis and to twemproxy, and the proxy
+// process's CPU microseconds per request (user+sys from /proc/<pid>/stat).
+//
+//   npm run bench:proxy [-- --rounds 3 --requests 100000 --clients 50]
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitForPort } from '../test/helpers/servers.js';
+
+interface Args { rounds: number; requests: number; clients: number; only?: string }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { rounds: 3, requests: 100000, clients: 50 };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    if (argv[i] === '--rounds') a.rounds = Number(v), i++;
+    else if (argv[i] === '--requests') a.requests = Number(v), i++;
+    else if (argv[i] === '--clients') a.clients = Number(v), i++;
+    else if (argv[i] === '--only') a.only = v, i++;
+  }
+  return a;
+}
+
+interface Target { name: string; port: number; pid?: number }
+interface Sample { rps: number; p50: number; p99: number; cpuUsPerReq?: number }
+
+const CLK_TCK = 100;
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15 of stat)
+}
+
+/** The workloads: name, redis-benchmark args, requests per "request" (MSET/MGET count once). */
+const WORKLOADS: { name: string; args: string[] }[] = [
+  { name: 'SET P1', args: ['-t', 'set', '-P', '1'] },
+  { name: 'GET P1', args: ['-t', 'get', '-P', '1'] },
+  { name: 'SET P16', args: ['-t', 'set', '-P', '16'] },
+  { name: 'GET P16', args: ['-t', 'get', '-P', '16'] },
+  { name: 'MSET10 P16', args: ['-P', '16', 'MSET', ...Array.from({ length: 10 }, (_, i) => [`k${i}:__rand_int__`, 'x'.repeat(64)]).flat()] },
+  { name: 'MGET10 P16', args: ['-P', '16', 'MGET', ...Array.from({ length: 10 }, (_, i) => `k${i}:__rand_int__`)] },
+];
+
+function runBenchmark(t: Target, w: { args: string[] }, a: Args): Sample {
+  const before = t.pid ? cpuTicks(t.pid) : 0;
+  const out = execFileSync('redis-benchmark', [
+    '-h', '127.0.0.1', '-p', String(t.port), '-c', String(a.clients), '-n', String(a.requests),
+    '-r', '100000', '-d', '64', '--csv', ...w.args,
+  ], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const after = t.pid ? cpuTicks(t.pid) : 0;
+  const rows = out.trim().split('\n').filter((l) => !l.startsWith('"test"'));
+  const cols = rows[rows.length - 1].split(',').map((s) => s.replace(/"/g, ''));
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  const s: Sample = { rps: Number(cols[1]), p50: Number(cols[4]), p99: Number(cols[6]) };
+  if (t.pid) s.cpuUsPerReq = ((after - before) / CLK_TCK) * 1e6 / a.requests;
+  return s;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function spawnProc(cmd: string, args: string[]): ChildProcess {
+  const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  process.on('exit', () => p.kill('SIGKILL'));
+  return p;
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  const dir = mkdtempSync(join(tmpdir(), 'dyn-bench-'));
+  const procs: ChildProcess[] = [];
+  try {
+    const redisPort = await freePort();
+    procs.push(spawnProc('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']));
+    await waitForPort(redisPort);
+    const targets: Target[] = [{ name: 'redis (direct)', port: redisPort }];
+
+    const dynPort = await freePort();
+    const conf = join(dir, 'dynomite.yml');
+    writeFileSync(conf, [
+      'dyn_o_mite:',
+      `  listen: 127.0.0.1:${dynPort}`,
+      `  dyn_listen: 127.0.0.1:${await freePort()}`,
+      `  stats_listen: 127.0.0.1:${await freePort()}`,
+      `  servers:\n  - 127.0.0.1:${redisPort}:1`,
+      "  tokens: '101134286'",
+      '  data_store: 0',
+      '',
+    ].join('\n'));
+    const dyn = spawnProc(process.execPath, [new URL('../bin/dynomite.js', import.meta.url).pathname, '-c', conf, '-v', '3']);
+    procs.push(dyn);
+    await waitForPort(dynPort);
+    targets.push({ name: 'dynomite-ts', port: dynPort, pid: dyn.pid });
+
+    if (existsSync('/usr/sbin/nutcracker')) {
+      const twPort = await freePort();
+      const twConf = join(dir, 'twemproxy.yml');
+      writeFileSync(twConf, `alpha:\n  listen: 127.0.0.1:${twPort}\n  hash: fnv1a_64\n  distribution: ketama\n  redis: true\n  servers:\n   - 127.0.0.1:${redisPort}:1\n`);
+      const tw = spawnProc('/usr/sbin/nutcracker', ['-c', twConf, '-s', String(await freePort()), '-v', '0']);
+      procs.push(tw);
+      await waitForPort(twPort);
+      targets.push({ name: 'twemproxy', port: twPort, pid: tw.pid });
+    }
+
+    const workloads = a.only ? WORKLOADS.filter((w) => w.name.includes(a.only!)) : WORKLOADS;
+    const samples = new Map<string, Sample[]>();
+    for (let round = 0; round < a.rounds; round++) {
+      for (const w of workloads) {
+        for (const t of targets) {
+          const s = runBenchmark(t, w, a);
+          const key = `${w.name}|${t.name}`;
+          samples.set(key, [...(samples.get(key) ?? []), s]);
+        }
+      }
+      process.stderr.write(`round ${round + 1}/${a.rounds} done\n`);
+    }
+
+    const header = ['workload', 'target', 'req/s', 'p50 ms', 'p99 ms', 'x redis', 'x twemproxy', 'CPU us/req'];
+    const rows: string[][] = [];
+    for (const w of workloads) {
+      const med = (t: Target, f: (s: Sample) => number | undefined): number => {
+        const xs = (samples.get(`${w.name}|${t.name}`) ?? []).map(f).filter((x): x is number => x !== undefined);
+        return xs.length ? median(xs) : NaN;
+      };
+      const direct = med(targets[0], (s) => s.rps);
+      const tw = targets.find((t) => t.name === 'twemproxy');
+      const twRps = tw ? med(tw, (s) => s.rps) : NaN;
+      for (const t of targets) {
+        const rps = med(t, (s) => s.rps);
+        rows.push([
+          w.name, t.name, rps.toFixed(0), med(t, (s) => s.p50).toFixed(3), med(t, (s) => s.p99).toFixed(3),
+          (rps / direct).toFixed(2), tw ? (rps / twRps).toFixed(2) : '-',
+          t.pid ? med(t, (s) => s.cpuUsPerReq).toFixed(2) : '-',
+        ]);
+      }
+    }
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    console.log(`redis-benchmark -c ${a.clients} -n ${a.requests} -d 64, medians of ${a.rounds} interleaved rounds`);
+    console.log(line(header));
+    for (const r of rows) console.log(line(r));
+  } finally {
+    for (const p of procs) p.kill('SIGKILL');
+  }
+}
+
+await main();
