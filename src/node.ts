@@ -70,6 +70,8 @@ export interface ClusterOptions {
   /** dyn_read_timeout / dyn_write_timeout, ms. */
   peerReadTimeoutMs: number;
   peerWriteTimeoutMs: number;
+  /** Which peer links Netflix would encrypt (none | rack | datacenter | all). @default 'none' */
+  secureServerOption?: 'none' | 'rack' | 'datacenter' | 'all';
 }
 
 export interface RunningNode {

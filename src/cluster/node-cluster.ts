@@ -43,6 +43,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     cluster.seeds,
   );
   for (const w of topology.warnings) log.warn({ warning: w }, 'topology');
+  refuseUnencryptedLinks(topology, cluster.secureServerOption ?? 'none');
   const current = (): Topology => topology;
 
   const peers: (PeerConn | undefined)[] = [undefined];
@@ -130,4 +131,22 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       await Promise.all(peers.map((p) => p?.close()));
     },
   };
+}
+
+/**
+ * Peer encryption (Netflix's AES/RSA dnode handshake) is not implemented yet. A configuration that
+ * asks for it on a link this node actually has must not silently run in clear text: refuse to
+ * start, naming the option and the first such peer. Settings that encrypt no existing link
+ * (e.g. `datacenter` in a one-DC cluster, as most Netflix sample configs have) are fine.
+ */
+function refuseUnencryptedLinks(t: Topology, option: 'none' | 'rack' | 'datacenter' | 'all'): void {
+  if (option === 'none') return;
+  const self = t.nodes[0]!;
+  for (let n = 1; n < t.nodes.length; n++) {
+    const p = t.nodes[n]!;
+    const needs = option === 'all' || (option === 'datacenter' && p.dc !== self.dc) || (option === 'rack' && (p.rack !== self.rack || p.dc !== self.dc));
+    if (needs) {
+      throw new Error(`secure_server_option: ${option} asks for an encrypted link to peer ${p.host}:${p.port}, but peer encryption is not supported by this version; use secure_server_option: none (or run the peers in one ${option === 'datacenter' ? 'datacenter' : 'rack'})`);
+    }
+  }
 }

@@ -37,6 +37,7 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
       remotePeerConnections: c.remotePeerConnections,
       peerReadTimeoutMs: c.dynReadTimeout,
       peerWriteTimeoutMs: c.dynWriteTimeout,
+      secureServerOption: c.secureServerOption,
     },
   };
 }
