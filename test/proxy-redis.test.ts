@@ -176,7 +176,10 @@ describe('single node proxy over redis', () => {
     for (let i = 0; i < lines.length; i++) {
       if (malformed[i]) expect(proxied[i], `line ${i}`).toBe('protocol error');
       else if (refused[i]) expect(proxied[i], `line ${i}`).toMatch(/^-ERR unknown or unsupported command/);
-      else expect(proxied[i], `line ${i}: ${lines[i].toString('latin1')}`).toBe(direct[i]);
+      else if (/\$4\r\nPTTL\r\n|\$3\r\nTTL\r\n/i.test(lines[i].toString('latin1')) && direct[i]!.startsWith(':')) {
+        // Remaining time to live moves while the corpus runs: equal within a second.
+        expect(Math.abs(Number(proxied[i]!.slice(1, -2)) - Number(direct[i]!.slice(1, -2))), `line ${i}`).toBeLessThanOrEqual(1000);
+      } else expect(proxied[i], `line ${i}: ${lines[i].toString('latin1')}`).toBe(direct[i]);
     }
   });
 });
