@@ -32,6 +32,8 @@ export interface NodeOptions {
   listen: HostPort;
   backlog: number;
   dataStore: 'redis' | 'memcache' | 'memory';
+  /** What clients speak; with the embedded datastore either works. @default as dataStore says */
+  clientProtocol?: 'redis' | 'memcache';
   /** The datastore (unused with the embedded one). */
   server?: HostPort;
   datastoreConnections: number;
@@ -112,7 +114,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   }, describe);
 
   const flusher = new Flusher();
-  const protocol = options.dataStore === 'memcache' ? 'memcache' : 'redis';
+  const protocol = options.dataStore === 'memory' ? options.clientProtocol ?? 'redis' : options.dataStore;
   const dsName = options.server ? `${options.server.host}:${options.server.port}` : 'memory';
   const ds = stats.server(dsName);
   const backend = makeBackend(core, options, flusher, log, {
@@ -242,7 +244,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
 }
 
 function makeBackend(core: Core, o: NodeOptions, flusher: Flusher, log: Logger, hooks: ServerPoolHooks): Backend {
-  if (o.dataStore === 'memory') return new MemoryBackend(core, 'redis');
+  if (o.dataStore === 'memory') return new MemoryBackend(core, o.clientProtocol ?? 'redis');
   if (!o.server) throw new Error(`data_store ${o.dataStore} needs a servers entry`);
   return new ServerPool(core, {
     host: o.server.host,

@@ -361,7 +361,7 @@ describe('the key table', () => {
       server_connections redis_requirepass`.split(/\s+/);
     for (const k of netflix) expect(CONFIG_KEY_NAMES, k).toContain(k);
     const ours = CONFIG_KEY_NAMES.filter((k) => !CONFIG_KEYS[k].netflix);
-    expect(ours).toEqual(['redis_requirepass', 'max_message_bytes']);
+    expect(ours).toEqual(['redis_requirepass', 'client_protocol', 'max_message_bytes']);
   });
 
   it('docs/config.md is generated from the table (run `npx tsx src/conf/docs.ts` if this fails)', () => {
@@ -381,5 +381,17 @@ describe('nodeOptionsFromConfig (what startNode takes)', () => {
   it('maps an in-memory node: no server, no password, no tag', () => {
     const o = nodeOptionsFromConfig(parse(conf('data_store: memory')));
     expect([o.dataStore, o.server, o.password, o.hashTag, o.mbufSize, o.maxMessageBytes]).toEqual(['memory', undefined, undefined, undefined, 16384, 67108864]);
+  });
+});
+
+describe('client_protocol (ours)', () => {
+  const base = 'dyn_o_mite:\n  listen: 127.0.0.1:8102\n  tokens: 1\n';
+  it('chooses the protocol of the embedded datastore', () => {
+    expect(parseConfig(`${base}  data_store: memory\n  client_protocol: memcache\n`, 'x.yml').clientProtocol).toBe('memcache');
+    expect(parseConfig(`${base}  data_store: memory\n`, 'x.yml').clientProtocol).toBeNull();
+  });
+  it('must agree with data_store 0 / 1', () => {
+    expect(() => parseConfig(`${base}  data_store: 0\n  servers:\n  - 127.0.0.1:6379:1\n  client_protocol: memcache\n`, 'x.yml'))
+      .toThrow(/x\.yml: dyn_o_mite\.client_protocol: memcache contradicts data_store/);
   });
 });

@@ -161,6 +161,9 @@ function crossCheck(
   issues: ConfigIssue[],
   warnings: string[],
 ): void {
+  if (v.clientProtocol !== null && v.dataStore !== 'memory' && v.clientProtocol !== v.dataStore) {
+    issues.push({ path: `${pool}.client_protocol`, reason: `${v.clientProtocol} contradicts data_store (${v.dataStore}); it only chooses the protocol of data_store: memory` });
+  }
   if (v.dataStore === 'memory') {
     if (present.has('servers')) warnings.push(`${file}: ${pool}.servers: ignored with data_store: memory`);
   } else if (v.servers.length !== 1) {

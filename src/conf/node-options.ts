@@ -10,6 +10,7 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
     listen: { host: c.listen.host, port: c.listen.port },
     backlog: c.backlog,
     dataStore: c.dataStore,
+    clientProtocol: c.clientProtocol ?? (c.dataStore === 'memcache' ? 'memcache' : 'redis'),
     server: server === undefined ? undefined : { host: server.host, port: server.port },
     datastoreConnections: c.datastoreConnections,
     timeoutMs: c.timeout,

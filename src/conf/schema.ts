@@ -220,6 +220,10 @@ export const CONFIG_KEYS = {
     field: 'redisRequirepass', type: password(), default: null, netflix: false,
     doc: 'Password sent with `AUTH` on every new redis connection (redis `requirepass`). Ignored for memcache. A key of the Rust port (dynomite-engine), not of Netflix.',
   }),
+  client_protocol: key({
+    field: 'clientProtocol', type: oneOf(['redis', 'memcache'] as const), default: null, netflix: false, defaultDoc: 'as `data_store` says',
+    doc: 'The protocol clients speak: `redis` or `memcache`. Only needed with `data_store: memory` (whose embedded datastore speaks both); with `0` / `1` it must agree with `data_store`.',
+  }),
   max_message_bytes: key({
     field: 'maxMessageBytes', type: integer({ min: 1024, max: 1073741824 }), default: 67108864, netflix: false, defaultDoc: '`67108864` (64 MiB)',
     doc: 'Largest request or reply the proxy frames, in bytes (64 MiB). A bigger message gets an error reply, never a crash.',

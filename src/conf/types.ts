@@ -122,6 +122,8 @@ export interface ConfigValues {
   readonly redisRequirepass: string | null;
   /** Ours: the largest request or reply the proxy frames, in bytes. */
   readonly maxMessageBytes: number;
+  /** Ours: the client protocol; null = as dataStore says (memory: redis). */
+  readonly clientProtocol: 'redis' | 'memcache' | null;
 }
 
 /** The loaded, validated and frozen configuration of one node. */
