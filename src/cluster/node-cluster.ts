@@ -11,11 +11,14 @@ import { buildTopology, type Topology } from '../route/topology.js';
 import { describe } from '../route/planner.js';
 import type { Backend } from '../store/backend.js';
 import { ClusterDispatcher } from '../dispatch/cluster.js';
+import { ReadRepair } from '../repair/read-repair.js';
 import { PeerConn } from './peer-conn.js';
 import { startDnodeListener, type DnodeListener } from './dnode-listener.js';
 
 export interface RunningCluster {
   readonly dispatcher: ClusterDispatcher;
+  /** Rewrites replicas that diverged on a quorum read (its counts, its rate limit). */
+  readonly readRepair: ReadRepair;
   readonly topology: () => Topology;
   readonly peers: readonly (PeerConn | undefined)[];
   /** The dnode port actually bound. */
@@ -78,6 +81,12 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
         counters.timedout_requests += n;
       },
     }));
+    // peer_connections (rolled up from each peer's `connections`): links up right now. PeerConn
+    // exposes its state, not a link count: every link when it is 'up', else at least one when any is.
+    const pc = peers[n]!;
+    const links = node.isLocalDc ? cluster.localPeerConnections : cluster.remotePeerConnections;
+    stats.registerPeerGauge(name, 'connections', () => (pc.state === 'up' ? links : pc.up ? 1 : 0));
+    stats.registerPeerGauge(name, 'out_queue', () => pc.inflight());
   }
 
   const dispatcher = new ClusterDispatcher({
@@ -97,6 +106,10 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     },
     readRepairs: () => d.control.readRepairs,
   });
+  const readRepair = new ReadRepair({
+    core, local: d.backend, peer: (n) => peers[n], enabled: () => d.control.readRepairs, logger: log, protocol: d.protocol,
+  });
+  dispatcher.fanout.divergence = readRepair;
   dispatcher.start();
 
   let listener: DnodeListener | undefined;
@@ -116,16 +129,20 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     dispatcher.stop();
     throw err;
   }
+  const dnodeListener = listener;
+  stats.registerGauge('dnode_client_connections', () => dnodeListener.connections());
   await Promise.all(peers.map((p) => p?.start()));
   log.info({ dynListen: `${cluster.dynListen.host}:${listener.port}`, peers: peers.length - 1, dcs: topology.dcs.length, racks: topology.racks.length }, 'cluster started');
 
   return {
     dispatcher,
+    readRepair,
     topology: current,
     peers,
     dynPort: listener.port,
     describe: () => describe(current()),
     async close() {
+      readRepair.stop();
       dispatcher.stop();
       await listener?.close();
       await Promise.all(peers.map((p) => p?.close()));

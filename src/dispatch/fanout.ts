@@ -29,11 +29,15 @@ export interface DivergenceSink {
 
 export interface FanoutHooks {
   onNonQuorum?(isWrite: boolean): void;
+  /** The local datastore (node 0) answered / failed one of its targets (its health, for the planner). */
+  onLocalReply?(): void;
+  onLocalFailure?(code: DynErrorCode): void;
 }
 
 const MAX_TARGETS = 64;
-const PEER_SEND_WRITE = 1;
-const PEER_SEND_NOREPLY = 2;
+/** PeerLink.send flags (PeerConn's PEER_SEND_WRITE / PEER_SEND_NOREPLY). */
+export const PEER_SEND_WRITE = 1;
+export const PEER_SEND_NOREPLY = 2;
 
 /** A request in flight (exported for read repair, which needs its targets and key). */
 export class FanoutRequest {
@@ -60,6 +64,11 @@ export class FanoutRequest {
   readonly tracker = new CoalesceTracker<number>('DC_ONE', [{ dc: 0, isLocalDc: true }]);
   /** Set by the dispatcher for read repair: the request's key and original bytes. */
   key: Buffer | undefined;
+  /** Digest words of each awaited slot's reply (for comparing replies that arrive after the decision). */
+  readonly digLo: number[] = [];
+  readonly digHi: number[] = [];
+  winLo = 0;
+  winHi = 0;
 }
 
 export class Fanout implements ReplyTarget {
@@ -114,6 +123,8 @@ export class Fanout implements ReplyTarget {
     r.nodeOf.length = n;
     r.held.length = p.awaited.length;
     r.slotNode.length = p.awaited.length;
+    r.digLo.length = p.awaited.length;
+    r.digHi.length = p.awaited.length;
     r.held.fill(undefined);
     r.tracker.reset(level, p.awaited);
     let live = 0;
@@ -156,13 +167,24 @@ export class Fanout implements ReplyTarget {
     const r = this.inflight.get((child - i) / MAX_TARGETS);
     if (!r) return; // a straggler of a request already finished (deadline passed)
     r.remaining--;
+    if (r.nodeOf[i] === 0) this.hooks.onLocalReply?.();
     const slot = r.slotOf[i]!;
     if (!r.decided && slot >= 0) {
       const [lo, hi] = this.digest(src, off, len);
+      r.digLo[slot] = lo;
+      r.digHi[slot] = hi;
       const isError = src[off] === 45; /* '-' */
       const d = r.tracker.onReply(slot, lo, hi, isError, slot);
       if (d) this.decide(r, d, src, off, len, slot);
       else r.held[slot] = Buffer.from(src.subarray(off, off + len));
+    } else if (slot >= 0 && r.key !== undefined && this.divergence) {
+      // A replica that answered after the decision (a stale peer behind a fast quorum) is still
+      // compared with the winner, so read repair sees it too.
+      const [lo, hi] = this.digest(src, off, len);
+      const d = r.tracker.decision;
+      if (d?.ok && (lo !== r.winLo || hi !== r.winHi) && !isProxyErrorReply(src, off, len)) {
+        this.divergence.onDivergence(r, [slot], undefined);
+      }
     }
     if (r.remaining === 0) this.release(r);
   }
@@ -176,6 +198,7 @@ export class Fanout implements ReplyTarget {
     const r = this.inflight.get((child - i) / MAX_TARGETS);
     if (!r) return;
     r.remaining--;
+    if (r.nodeOf[i] === 0) this.hooks.onLocalFailure?.(code);
     const slot = r.slotOf[i]!;
     if (!r.decided && slot >= 0) this.decide(r, r.tracker.onFailure(slot, code), undefined, 0, 0);
     if (r.remaining === 0) this.release(r);
@@ -209,6 +232,8 @@ export class Fanout implements ReplyTarget {
     const target = r.target!;
     if (d.ok) {
       const w = d.winnerTarget;
+      r.winLo = r.digLo[w] ?? 0;
+      r.winHi = r.digHi[w] ?? 0;
       let winner: Buffer | undefined;
       if (w === slot && src) {
         target.complete(r.seq, src, off, len);
@@ -251,6 +276,15 @@ export class Fanout implements ReplyTarget {
     r.held.fill(undefined);
     if (this.pool.length < 1024) this.pool.push(r);
   }
+}
+
+const PROXY_ERROR_PREFIXES = ['-ERR Storage:', '-ERR Peer:', '-ERR Dynomite:'].map((p) => Buffer.from(p));
+
+/** Our own error replies say nothing about a replica's data. */
+function isProxyErrorReply(src: Uint8Array, off: number, len: number): boolean {
+  if (src[off] !== 45) return false;
+  const head = Buffer.from(src.buffer, src.byteOffset + off, Math.min(len, 16));
+  return PROXY_ERROR_PREFIXES.some((p) => head.subarray(0, p.length).equals(p));
 }
 
 /** Tracker error strings to the client errors of src/errors.ts. */
