@@ -4,27 +4,30 @@
 // process's CPU microseconds per request (user+sys from /proc/<pid>/stat).
 //
 //   npm run bench:proxy [-- --rounds 3 --requests 100000 --clients 50]
+//   npm run bench:proxy -- --cluster     a 3-rack cluster (one node per rack, each with its own
+//                                        redis) through one node at DC_ONE and DC_QUORUM
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from '../test/helpers/servers.js';
 
-interface Args { rounds: number; requests: number; clients: number; only?: string }
+interface Args { rounds: number; requests: number; clients: number; only?: string; cluster: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { rounds: 3, requests: 100000, clients: 50 };
+  const a: Args = { rounds: 3, requests: 100000, clients: 50, cluster: false };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--rounds') a.rounds = Number(v), i++;
     else if (argv[i] === '--requests') a.requests = Number(v), i++;
     else if (argv[i] === '--clients') a.clients = Number(v), i++;
     else if (argv[i] === '--only') a.only = v, i++;
+    else if (argv[i] === '--cluster') a.cluster = true;
   }
   return a;
 }
 
-interface Target { name: string; port: number; pid?: number }
+interface Target { name: string; port: number; pid?: number; statsPort?: number; consistency?: string }
 interface Sample { rps: number; p50: number; p99: number; cpuUsPerReq?: number }
 
 const CLK_TCK = 100;
@@ -44,6 +47,14 @@ const WORKLOADS: { name: string; args: string[] }[] = [
   { name: 'MSET10 P16', args: ['-P', '16', 'MSET', ...Array.from({ length: 10 }, (_, i) => [`k${i}:__rand_int__`, 'x'.repeat(64)]).flat()] },
   { name: 'MGET10 P16', args: ['-P', '16', 'MGET', ...Array.from({ length: 10 }, (_, i) => `k${i}:__rand_int__`)] },
 ];
+
+async function setConsistency(t: Target): Promise<void> {
+  if (!t.statsPort || !t.consistency) return;
+  for (const which of ['read', 'write']) {
+    const res = await fetch(`http://127.0.0.1:${t.statsPort}/set_consistency/${which}/${t.consistency}`);
+    if (!res.ok) throw new Error(`set_consistency failed: ${res.status}`);
+  }
+}
 
 function runBenchmark(t: Target, w: { args: string[] }, a: Args): Sample {
   const before = t.pid ? cpuTicks(t.pid) : 0;
@@ -82,12 +93,14 @@ async function main(): Promise<void> {
     const targets: Target[] = [{ name: 'redis (direct)', port: redisPort }];
 
     const dynPort = await freePort();
+    const dynDyn = await freePort();
+    const dynStats = await freePort();
     const conf = join(dir, 'dynomite.yml');
     writeFileSync(conf, [
       'dyn_o_mite:',
       `  listen: 127.0.0.1:${dynPort}`,
-      `  dyn_listen: 127.0.0.1:${await freePort()}`,
-      `  stats_listen: 127.0.0.1:${await freePort()}`,
+      `  dyn_listen: 127.0.0.1:${dynDyn}`,
+      `  stats_listen: 127.0.0.1:${dynStats}`,
       `  servers:\n  - 127.0.0.1:${redisPort}:1`,
       "  tokens: '101134286'",
       '  data_store: 0',
@@ -108,11 +121,47 @@ async function main(): Promise<void> {
       targets.push({ name: 'twemproxy', port: twPort, pid: tw.pid });
     }
 
-    const workloads = a.only ? WORKLOADS.filter((w) => w.name.includes(a.only!)) : WORKLOADS;
+    if (a.cluster) {
+      // Two more racks, each a node with its own redis; the first node (above) is rack1.
+      const racks = [{ listen: dynPort, dyn: dynDyn, stats: dynStats, redis: redisPort }];
+      for (let i = 0; i < 2; i++) {
+        const r = await freePort();
+        procs.push(spawnProc('redis-server', ['--port', String(r), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']));
+        await waitForPort(r);
+        racks.push({ listen: await freePort(), dyn: await freePort(), stats: await freePort(), redis: r });
+      }
+      for (let i = 0; i < 3; i++) {
+        const me = racks[i]!;
+        const seeds = racks.filter((_, j) => j !== i).map((x) => `  - 127.0.0.1:${x.dyn}:rack${racks.indexOf(x) + 1}:dc1:101134286`);
+        writeFileSync(join(dir, `rack${i + 1}.yml`), [
+          'dyn_o_mite:', `  listen: 127.0.0.1:${me.listen}`, `  dyn_listen: 127.0.0.1:${me.dyn}`, `  stats_listen: 127.0.0.1:${me.stats}`,
+          `  servers:\n  - 127.0.0.1:${me.redis}:1`, "  tokens: '101134286'", '  data_store: 0', `  rack: rack${i + 1}`, '  datacenter: dc1',
+          '  dyn_seeds:', ...seeds, '',
+        ].join('\n'));
+      }
+      // Restart rack1 with its cluster config; start rack2 and rack3.
+      dyn.kill('SIGKILL');
+      targets.splice(1, 1);
+      const pids: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const p = spawnProc(process.execPath, [new URL('../bin/dynomite.js', import.meta.url).pathname, '-c', join(dir, `rack${i + 1}.yml`), '-v', '3']);
+        procs.push(p);
+        pids.push(p.pid!);
+      }
+      for (const r of racks) await waitForPort(r.listen);
+      await new Promise((r) => setTimeout(r, 2500)); // peers reconnect with backoff
+      targets.splice(1, 0,
+        { name: 'dynomite-ts DC_ONE', port: racks[0]!.listen, pid: pids[0], statsPort: racks[0]!.stats, consistency: 'dc_one' },
+        { name: 'dynomite-ts DC_QUORUM', port: racks[0]!.listen, pid: pids[0], statsPort: racks[0]!.stats, consistency: 'dc_quorum' });
+    }
+
+    const workloads = (a.only ? WORKLOADS.filter((w) => w.name.includes(a.only!)) : WORKLOADS)
+      .filter((w) => !a.cluster || !w.name.startsWith('M'));
     const samples = new Map<string, Sample[]>();
     for (let round = 0; round < a.rounds; round++) {
       for (const w of workloads) {
         for (const t of targets) {
+          await setConsistency(t);
           const s = runBenchmark(t, w, a);
           const key = `${w.name}|${t.name}`;
           samples.set(key, [...(samples.get(key) ?? []), s]);
