@@ -8,7 +8,14 @@
 //
 // Replies may complete out of order (several datastore connections, peers); the queue holds early
 // ones until every earlier slot is answered. Memory is bounded: reading pauses while too many
-// requests are pending or the socket's unsent bytes pass the high-water mark.
+// requests are pending or the socket's unsent bytes pass the high-water mark, and the check is made
+// before every request, not once per read: one 64 KB read holds ~2,500 pipelined GETs, and answering
+// all of them for a client that does not read would buffer 2,500 values (GBs for 1 MB values).
+// Requests framed past the mark wait as raw bytes (a few bytes each) until the socket drains:
+//
+//   framed batch: [ dispatched ... ][ mark passed: deferred (copied out of staging) ]
+//   later reads:  waiting[] (behind the deferred bytes; reading is paused, so normally empty)
+//   on drain:     replay deferred through a second framer, then waiting[], then resume reading
 import type { Socket } from 'node:net';
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { ABI } from '../wasm/abi.js';
@@ -66,6 +73,18 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
   private quitSeq = -1;
   private paused = false;
   private closed = false;
+  /** Complete requests framed while over the limits, not dispatched yet (see the header). */
+  private deferred: Buffer | undefined;
+  /** Chunks read after `deferred` was set; they follow it. */
+  private waiting: Buffer[] | undefined;
+  /** A protocol error found after `deferred` was set: answered once the deferred requests are. */
+  private deferredError: FramingError | undefined;
+  /** Frames `deferred` again (lazily created: only clients that hit the limits have one). */
+  private replayer: Framer | undefined;
+  private replayQueued = false;
+  /** The client half-closed (sent FIN): answer what it sent, then close. */
+  private eof = false;
+  private readonly replayNow = (): void => this.replay();
   /** Per-connection consistency set by DYNO_CONFIG:CONN_CONSISTENCY, or undefined for the node's. */
   consistency: Consistency | undefined;
   private readonly req: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true, inline: false };
@@ -81,6 +100,14 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
+    // A client may write its requests and half-close (`printf ... | nc -N`, scripts): like redis, we
+    // still answer what it sent. Without this Node ends our side at its FIN, and replies that come
+    // back from the datastore afterwards are lost (write after end) and the socket destroyed.
+    socket.allowHalfOpen = true;
+    socket.on('end', () => {
+      this.eof = true;
+      this.finishIfEof();
+    });
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
   }
@@ -92,18 +119,30 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.quitSeq >= 0) return;
+    if (this.deferred !== undefined || this.deferredError !== undefined) {
+      // Bytes that arrived after requests we deferred: they wait behind them.
+      (this.waiting ??= []).push(chunk);
+      return;
+    }
     try {
       this.framer.feed(chunk, this);
     } catch (err) {
       if (!(err instanceof FramingError)) throw err;
-      this.protocolError(err);
+      if (this.deferred !== undefined) this.deferredError = err; // answered after the deferred requests
+      else this.protocolError(err);
       return;
     }
     this.ctx.flusher.mark(this);
-    if (!this.paused && (this.pending > MAX_PENDING || this.socket.writableLength > HIGH_WATER)) {
-      this.paused = true;
-      this.socket.pause();
-    }
+    if (!this.paused && this.overLimits()) this.pause();
+  }
+
+  private overLimits(): boolean {
+    return this.pending > MAX_PENDING || this.socket.writableLength + this.out.pending > HIGH_WATER;
+  }
+
+  private pause(): void {
+    this.paused = true;
+    this.socket.pause();
   }
 
   onFrames(_f: Framer, base: number, count: number): void {
@@ -111,6 +150,10 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
     const recBase = this.ctx.core.recPtr >> 2;
     for (let i = 0; i < count; i++) {
       const r = recBase + i * ABI.REC_WORDS;
+      if (this.deferred !== undefined || this.overLimits()) {
+        this.defer(base, r, recBase + (count - 1) * ABI.REC_WORDS);
+        return;
+      }
       const start = base + i32[r + ABI.REC_START];
       const len = i32[r + ABI.REC_LEN];
       const flags = i32[r + ABI.REC_FLAGS];
@@ -145,6 +188,59 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
       const level = this.consistency ?? (isWrite ? this.ctx.control.writeConsistency : this.ctx.control.readConsistency);
       this.ctx.dispatcher.dispatch(this, seq, req, this.id, level);
     }
+  }
+
+  /**
+   * Keeps the requests of records first..last (core.i32 indexes) as raw bytes, to be framed again
+   * once the socket drains. Slow path only: it allocates.
+   */
+  private defer(base: number, first: number, last: number): void {
+    const i32 = this.ctx.core.i32;
+    const from = base + i32[first + ABI.REC_START];
+    const to = base + i32[last + ABI.REC_START] + i32[last + ABI.REC_LEN];
+    const bytes = Buffer.from(this.ctx.core.buf.subarray(from, to));
+    this.deferred = this.deferred === undefined ? bytes : Buffer.concat([this.deferred, bytes]);
+    if (!this.paused) this.pause();
+  }
+
+  /**
+   * Dispatches the deferred requests, then the chunks that waited behind them, then resumes reading;
+   * stops again wherever the limits are hit. Runs from setImmediate or 'drain', never inside a framing
+   * call: framing here reuses the core's staging area, which the caller may still be reading.
+   */
+  private replay(): void {
+    this.replayQueued = false;
+    if (this.closed) return;
+    const d = this.deferred;
+    if (d !== undefined) {
+      if (this.overLimits()) return;
+      this.deferred = undefined;
+      this.replayer ??= new Framer(this.ctx.core, this.ctx.protocol === 'redis' ? 'resp-request' : 'mc-request', this.ctx.maxMessage);
+      this.replayer.feed(d, this); // complete messages only: it cannot fail or keep a tail
+      this.ctx.flusher.mark(this);
+      if (this.deferred !== undefined) return; // hit the limits again: wait for the next drain
+    }
+    while (this.waiting !== undefined && this.waiting.length > 0 && this.deferred === undefined && !this.closed) {
+      this.onData(this.waiting.shift()!);
+    }
+    if (this.deferred !== undefined || this.closed) return;
+    this.waiting = undefined;
+    const err = this.deferredError;
+    if (err !== undefined) {
+      this.deferredError = undefined;
+      this.protocolError(err);
+      return;
+    }
+    if (this.eof) this.finishIfEof();
+    else this.maybeResume();
+  }
+
+  /** After the client's FIN: close once every request it sent is answered (QUIT's path). */
+  private finishIfEof(): void {
+    if (this.closed || this.quitSeq >= 0) return; // already closing after QUIT or a protocol error
+    if (this.deferred !== undefined || this.waiting !== undefined || this.deferredError !== undefined) return; // replay() calls again
+    if (this.pending === 0) this.finishQuit();
+    else this.quitSeq = this.nextSeq - 1; // close right after the last reply
   }
 
   /** The error reply for a request the framer flagged. */
@@ -246,10 +342,18 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
   }
 
   private maybeResume(): void {
-    if (this.paused && !this.closed && this.pending < MAX_PENDING / 2 && this.socket.writableLength < HIGH_WATER / 2) {
-      this.paused = false;
-      this.socket.resume();
+    if (!this.paused || this.closed || this.pending >= MAX_PENDING / 2 || this.socket.writableLength >= HIGH_WATER / 2) return;
+    if (this.deferred !== undefined || this.waiting !== undefined || this.deferredError !== undefined) {
+      // Deferred requests go first; replay() resumes reading when they are all dispatched. Never
+      // replay synchronously: this may run inside another connection's framing call.
+      if (!this.replayQueued) {
+        this.replayQueued = true;
+        setImmediate(this.replayNow);
+      }
+      return;
     }
+    this.paused = false;
+    this.socket.resume();
   }
 
   flush(): void {
@@ -278,6 +382,10 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
 
   private cleanup(): void {
     this.framer.close();
+    this.replayer?.close();
+    this.deferred = undefined;
+    this.waiting = undefined;
+    this.deferredError = undefined;
     this.out.reset();
     this.replies.clear();
     this.ctx.onClosed(this);

@@ -96,7 +96,10 @@ export class ServerConn implements FrameSink, Flushable {
           settled = true;
           reject(new Error('connection closed'));
         }
-        if (socket === this.socket) this.teardown('STORAGE_ERR_CLOSED', 'connection closed');
+        // A datastore that dies mid-request closes (FIN) or resets (RST, the 'error' above), which
+        // one is a race of who had unread bytes; clients must see one answer either way, and Netflix's
+        // is `Storage: Datastore refused connection` for every request lost with the connection.
+        if (socket === this.socket) this.teardown('STORAGE_ERR_REFUSED', 'connection closed');
       });
     });
   }
