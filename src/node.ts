@@ -228,7 +228,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         // Drain: let in-flight requests finish (replies still flow), then close what is left.
         const deadline = Date.now() + drainMs;
-        while (Date.now() < deadline && [...clients].some((c) => c.pending > 0)) {
+        while (Date.now() < deadline && [...clients].some((c) => c.busy)) {
           await new Promise((r) => setTimeout(r, 10));
         }
         flusher.flushAll();

@@ -117,6 +117,11 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
     return this.nextSeq - this.headSeq;
   }
 
+  /** Requests not yet answered, or held back by backpressure and not yet dispatched (shutdown drains these). */
+  get busy(): boolean {
+    return this.pending > 0 || this.deferred !== undefined || (this.waiting !== undefined && this.waiting.length > 0);
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closed || this.quitSeq >= 0) return;
     if (this.deferred !== undefined || this.deferredError !== undefined) {
