@@ -61,8 +61,13 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       rack: topology.racks[node.rack]!.name,
       sameDc: node.isLocalDc,
       connections: node.isLocalDc ? cluster.localPeerConnections : cluster.remotePeerConnections,
-      timeoutMs: Math.max(options.timeoutMs, cluster.peerReadTimeoutMs),
-      writeTimeoutMs: Math.max(options.timeoutMs, cluster.peerWriteTimeoutMs),
+      // A request sent to one peer alone (a DC_ONE read, a single-rack write) has no fan-out deadline:
+      // the link's timeout is what the client waits. Netflix times peer requests out after
+      // `timeout` + 200 ms (same DC) or + 5000 ms (remote DC); dyn_read_timeout / dyn_write_timeout
+      // (default 10 s) may only shorten that. (It was max(timeout, dyn_*): a hung peer held a DC_ONE
+      // read for 10 s with `timeout: 1500`.)
+      timeoutMs: Math.min(options.timeoutMs, cluster.peerReadTimeoutMs) + (node.isLocalDc ? 200 : 5000),
+      writeTimeoutMs: Math.min(options.timeoutMs, cluster.peerWriteTimeoutMs) + (node.isLocalDc ? 200 : 5000),
       maxMessage: options.maxMessageBytes,
       preconnect: true,
     }, d.flusher, log, {

@@ -18,8 +18,9 @@ import { decodeInline, decodeMultibulk, encodeMultibulk } from './args.js';
 import { plan, groupKeysByOwner, Plan, type Health } from '../route/planner.js';
 import type { Topology } from '../route/topology.js';
 import type { Backend, FramedRequest, ReplyTarget } from '../store/backend.js';
+import type { DynErrorCode } from '../errors.js';
 import type { Dispatcher } from './dispatcher.js';
-import { Fanout, type PeerLink } from './fanout.js';
+import { Fanout, PEER_SEND_NOREPLY, PEER_SEND_WRITE, type PeerLink } from './fanout.js';
 import { FragmentedRequest, mergeKind } from './fragment.js';
 
 export interface ClusterDispatcherOptions {
@@ -39,16 +40,114 @@ export interface ClusterDispatcherOptions {
 }
 
 const LOCAL_ONLY_WRITE: ConsistencyLevel = 'DC_ONE';
+/**
+ * After the local datastore failed a request, plans treat it as down for this long; then one
+ * request tries it again (a DC_ONE read that fails at once still fails over, see localRead).
+ */
+const LOCAL_RETRY_MS = 1000;
+
+/**
+ * One DC_ONE read sent to the local datastore while other local racks could serve it: passes the
+ * reply through, and reports a datastore failure to the dispatcher instead of to the client when it
+ * happens inside forward() (the request bytes are still in core memory: the read is re-planned to
+ * another rack). Pooled: no allocation per request once warm.
+ */
+class LocalRead implements ReplyTarget {
+  target: ReplyTarget | undefined;
+  /** True while the dispatcher is inside local.forward() for this read. */
+  sync = false;
+  /** A datastore failure arrived synchronously: the dispatcher retries elsewhere. */
+  failedSync = false;
+  /** Answered synchronously: the dispatcher releases it after forward() returns. */
+  doneSync = false;
+
+  constructor(private readonly d: ClusterDispatcher) {}
+
+  complete(seq: number, src: Uint8Array, off: number, len: number): void {
+    this.d.localAnswered();
+    this.target!.complete(seq, src, off, len);
+    this.done();
+  }
+
+  completeBuffer(seq: number, b: Buffer): void {
+    this.d.localAnswered();
+    this.target!.completeBuffer(seq, b);
+    this.done();
+  }
+
+  fail(seq: number, code: DynErrorCode): void {
+    const storage = isStorageError(code);
+    if (storage) this.d.localFailed();
+    if (storage && this.sync) {
+      this.failedSync = true;
+      return;
+    }
+    this.target!.fail(seq, code);
+    this.done();
+  }
+
+  private done(): void {
+    if (this.sync) this.doneSync = true;
+    else this.d.releaseLocalRead(this);
+  }
+}
+
+function isStorageError(code: DynErrorCode): boolean {
+  return code.charCodeAt(0) === 83 /* S */ && code.startsWith('STORAGE_');
+}
 
 export class ClusterDispatcher implements Dispatcher {
   readonly fanout: Fanout;
   private readonly plan = new Plan();
   private readonly health: Health;
+  /** health for DC_ONE reads (see localReadable). */
+  private readonly readHealth: Health;
   private readonly sub: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true, inline: false };
+  /**
+   * When the local datastore last failed a request (Date.now()), 0 while it answers. The backend's
+   * own `available` only turns false once it ejects the datastore (after server_failure_limit
+   * failures, never with auto_eject_hosts: false), so without this a DC_ONE read through a node
+   * whose redis died got `-ERR Storage: Datastore refused connection` instead of failing over.
+   */
+  private localFailedAt = 0;
+  private readonly localReads: LocalRead[] = [];
 
   constructor(private readonly o: ClusterDispatcherOptions) {
-    this.fanout = new Fanout(o.core, o.local, o.peer, o.timeoutMs, { onNonQuorum: o.onNonQuorum });
+    this.fanout = new Fanout(o.core, o.local, o.peer, o.timeoutMs, {
+      onNonQuorum: o.onNonQuorum,
+      onLocalReply: () => this.localAnswered(),
+      onLocalFailure: (code) => {
+        if (isStorageError(code)) this.localFailed();
+      },
+    });
     this.health = (node: number): boolean => (node === 0 ? o.localUp() : o.peer(node)?.up ?? false);
+    this.readHealth = (node: number): boolean => (node === 0 ? this.localReadable() : o.peer(node)?.up ?? false);
+  }
+
+  /**
+   * The local datastore for DC_ONE reads: not after a recent failure. Only those reads use it:
+   * writes (and quorum reads) keep going to the local datastore, so a transient error never makes a
+   * live replica miss writes, and their replies clear the mark (localAnswered).
+   */
+  private localReadable(): boolean {
+    if (!this.o.localUp()) return false;
+    return this.localFailedAt === 0 || Date.now() - this.localFailedAt >= LOCAL_RETRY_MS;
+  }
+
+  /** @internal The local datastore answered a request. */
+  localAnswered(): void {
+    this.localFailedAt = 0;
+  }
+
+  /** @internal The local datastore failed a request (refused, closed, timed out). */
+  localFailed(): void {
+    this.localFailedAt = Date.now();
+  }
+
+  /** @internal */
+  releaseLocalRead(r: LocalRead): void {
+    r.target = undefined;
+    if (this.localReads.length < 1024) this.localReads.push(r);
   }
 
   start(): void {
@@ -68,7 +167,7 @@ export class ClusterDispatcher implements Dispatcher {
     if (nkeys <= 0) return this.o.local.forward(target, seq, req, affinity);
     const isWrite = (flags & ABI.CF_WRITE) !== 0;
     if (nkeys > 1 && (flags & (ABI.CF_FRAGMENT | ABI.CF_SCRIPT)) !== 0) {
-      const groups = this.groups(req, nkeys);
+      const groups = this.groups(req, nkeys, isWrite || level === 'DC_EACH_SAFE_QUORUM');
       if (groups.length > 1) {
         if ((flags & ABI.CF_SCRIPT) !== 0) return target.fail(seq, 'DYN_ERR_SCRIPT_SPAN');
         return this.fragment(target, seq, req, affinity, level, isWrite, groups);
@@ -80,18 +179,50 @@ export class ClusterDispatcher implements Dispatcher {
   /** Sends one request (one routing token) to its replicas. */
   private single(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, token: number,
     isWrite: boolean, level: ConsistencyLevel): void {
-    const p = plan(this.o.topology(), { token, isWrite, consistency: level }, this.health, this.plan);
+    const health = !isWrite && level === 'DC_ONE' ? this.readHealth : this.health;
+    const p = plan(this.o.topology(), { token, isWrite, consistency: level }, health, this.plan);
     if (p.targets.length === 1) {
       // One replica (single rack, or a DC_ONE read): no coalescing needed, the reply passes through.
       const t = p.targets[0]!;
       if (t.skipped) return target.fail(seq, 'PEER_ERR_DOWN');
-      if (t.kind === 'local') return this.o.local.forward(target, seq, req, affinity);
+      if (t.kind === 'local') {
+        // A DC_ONE read with other local racks to fall back on: watch for a dead datastore.
+        if (!isWrite && level === 'DC_ONE' && this.o.topology().dcs[0]!.racks.length > 1) {
+          return this.localRead(target, seq, req, affinity, token, level);
+        }
+        return this.o.local.forward(target, seq, req, affinity);
+      }
       const link = this.o.peer(t.node);
       if (!link) return target.fail(seq, 'PEER_ERR_NOT_CONNECTED');
-      return link.send(t.kind === 'forward' ? 4 : 3, target, seq, req.off, req.len, affinity, isWrite ? 1 : 0);
+      // Memcached noreply: the peer sends nothing back, so the link must not wait for a RES (it
+      // would time out and fail every request in flight on that link). Fanout sets it likewise.
+      return link.send(t.kind === 'forward' ? 4 : 3, target, seq, req.off, req.len, affinity,
+        (isWrite ? PEER_SEND_WRITE : 0) | (req.expectReply ? 0 : PEER_SEND_NOREPLY));
     }
     const r = this.fanout.send(target, seq, req, affinity, p, level);
     if (r && !isWrite && this.o.readRepairs?.()) r.key = this.firstKey(req);
+  }
+
+  /**
+   * A DC_ONE read on the local datastore. A datastore that is down fails the request inside
+   * forward() (ServerPool fails fast while it waits to reconnect): the read is then re-planned with
+   * the local datastore marked down, i.e. sent to the owner in the next local rack (SPEC section 2:
+   * better than Netflix's `-ERR Storage: Datastore refused connection`). A failure after forward()
+   * returned (the datastore died with the request in flight) reaches the client: the bytes are gone.
+   */
+  private localRead(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, token: number,
+    level: ConsistencyLevel): void {
+    const r = this.localReads.pop() ?? new LocalRead(this);
+    r.target = target;
+    r.sync = true;
+    r.failedSync = false;
+    r.doneSync = false;
+    this.o.local.forward(r, seq, req, affinity);
+    r.sync = false;
+    const retry = r.failedSync;
+    if (retry || r.doneSync) this.releaseLocalRead(r);
+    // localFailed() ran: the plan no longer picks this node, so this cannot loop.
+    if (retry) this.single(target, seq, req, affinity, token, false, level);
   }
 
   /** A copy of the request's first key (read repair rewrites it on divergent replicas). */
@@ -142,17 +273,36 @@ export class ClusterDispatcher implements Dispatcher {
     this.o.local.forward(target, seq, req, affinity);
   }
 
-  /** Key positions grouped by owner (in every local-DC rack, so fragments stay correct). */
-  private groups(req: FramedRequest, nkeys: number): number[][] {
+  /**
+   * Key positions grouped by owner in every rack the request reaches: the local DC's racks for
+   * reads, every rack of every DC for writes (and DC_EACH_SAFE_QUORUM). A fragment is routed by its
+   * first key everywhere (a remote DC's forward target re-plans it by that key), so its keys must
+   * share their owner in each of those racks. Grouping by the local DC only put every key of an
+   * MSET on one node of a remote DC whose token layout differs from ours.
+   */
+  private groups(req: FramedRequest, nkeys: number, everyDc: boolean): number[][] {
     const core = this.o.core;
     const topo = this.o.topology();
     const first = core.i32[req.rec + ABI.REC_KEY_FIRST];
     const tokens = new Uint32Array(nkeys);
     const kb = core.keyPtr >> 2;
     for (let k = 0; k < nkeys; k++) tokens[k] = core.i32[kb + (first + k) * ABI.KEY_WORDS + ABI.KEY_TOKEN]! >>> 0;
-    const racks = topo.dcs[0]!.racks.map((rk) => rk.index);
-    return groupKeysByOwner(topo, tokens, racks).map((g) => g.keys);
+    return groupKeysByOwner(topo, tokens, this.rackList(topo, everyDc)).map((g) => g.keys);
   }
+
+  /** Rack indexes of the local DC (or of every DC), computed once per topology snapshot. */
+  private rackList(topo: Topology, everyDc: boolean): readonly number[] {
+    if (this.racksOf !== topo) {
+      this.racksOf = topo;
+      this.localRacks = topo.dcs[0]!.racks.map((rk) => rk.index);
+      this.allRacks = topo.racks.map((rk) => rk.index);
+    }
+    return everyDc ? this.allRacks : this.localRacks;
+  }
+
+  private racksOf: Topology | undefined;
+  private localRacks: readonly number[] = [];
+  private allRacks: readonly number[] = [];
 
   /** Splits a multi-key request per owner group and merges the replies in key order. */
   private fragment(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, level: ConsistencyLevel,
