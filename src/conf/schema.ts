@@ -146,11 +146,11 @@ export const CONFIG_KEYS = {
   }),
   dyn_read_timeout: key({
     field: 'dynReadTimeout', type: integer({ zeroIsDefault: 10000 }), default: 10000, netflix: true,
-    doc: `Peer read timeout, ${MS}.`,
+    doc: `Peer read timeout, ${MS}: a read sent to a peer fails after min(timeout, dyn_read_timeout) + 200 ms (same DC) or + 5000 ms (remote DC), as Netflix times peers.`,
   }),
   dyn_write_timeout: key({
     field: 'dynWriteTimeout', type: integer({ zeroIsDefault: 10000 }), default: 10000, netflix: true,
-    doc: `Peer write timeout, ${MS}.`,
+    doc: `Peer write timeout, ${MS}: as dyn_read_timeout, for writes.`,
   }),
   dyn_port: key({
     field: 'dynPort', type: integer(), default: null, netflix: true,

@@ -84,9 +84,12 @@ export class ServerPool implements Backend, ServerConnEvents {
     return n;
   }
 
-  /** True while the datastore is ejected or the connection is down and not reconnecting. */
+  /** False while the datastore is ejected, or every connection to it is down (waiting to reconnect). */
   get available(): boolean {
-    return Date.now() >= this.ejectedUntil;
+    if (Date.now() < this.ejectedUntil) return false;
+    // Every connection down and waiting for its reconnect: requests would fail fast anyway.
+    for (let i = 0; i < this.conns.length; i++) if (this.downSince[i] === 0) return true;
+    return false;
   }
 
   forward(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void {
