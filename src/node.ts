@@ -129,7 +129,6 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
     onError: () => ds.server_err++,
     onReply: (us, bytes) => {
       stats.serverLatency.record(us);
-      stats.latency.record(us);
       ds.read_responses++;
       ds.read_response_bytes += bytes;
     },
@@ -179,6 +178,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
       if (protocol === 'redis') ds[classOf[cmd] ?? 'redis_req_other']++;
       stats.payloadSize.record(bytes);
     },
+    onLatency: (us) => stats.latency.record(us),
     onProtocolError: (c, err) => {
       stats.pool.client_err++;
       log.warn({ client: c.socket.remoteAddress, port: c.socket.remotePort, reason: err.reason, at: err.position }, 'client protocol error');

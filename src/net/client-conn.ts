@@ -27,7 +27,7 @@ import type { FramedRequest, ReplyTarget } from '../store/backend.js';
 import type { NodeControl } from '../control.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
-import { Ring } from './ring.js';
+import { NumberRing, Ring } from './ring.js';
 
 export type ClientProtocol = 'redis' | 'memcache';
 export type Consistency = ConsistencyLevel;
@@ -46,6 +46,8 @@ export interface ClientContext {
   readonly control: NodeControl;
   /** Counts a request (for stats): its command id, read or write, and its bytes. */
   onRequest?(cmd: number, isWrite: boolean, bytes: number): void;
+  /** A request was answered after `us` microseconds. */
+  onLatency?(us: number): void;
   onProtocolError?(conn: ClientConn, err: FramingError): void;
 }
 
@@ -67,6 +69,8 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
   private readonly out: OutBuffer;
   /** Replies of slots headSeq, headSeq+1, ...: PENDING until answered. */
   private readonly replies = new Ring<Buffer | null>(64);
+  /** When each unanswered request arrived (performance.now()), parallel to `replies`. */
+  private readonly started = new NumberRing(64);
   private headSeq = 0;
   private nextSeq = 0;
   /** Slot after which the connection closes (QUIT), or -1. */
@@ -166,6 +170,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
       if (argc === 0) continue; // empty multibulk: Redis ignores it, so do we
       const seq = this.nextSeq++;
       this.replies.push(PENDING);
+    this.started.push(performance.now());
       const err = i32[r + ABI.REC_ERR];
       if (err !== ABI.ERR_NONE) {
         // memcached says nothing at all to a `noreply` request, errors included.
@@ -322,10 +327,17 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
     this.completeBuffer(seq, this.ctx.protocol === 'redis' ? respError(code) : mcError(code));
   }
 
+  /** Request latency, receive to reply, for the node's latency histogram. */
+  private answered(): void {
+    const t0 = this.started.shift();
+    this.ctx.onLatency?.((performance.now() - t0) * 1000);
+  }
+
   /** The head slot was answered: move past it and every answered slot after it. */
   private advance(): void {
     if (this.headSeq === this.quitSeq) return this.finishQuit();
     this.replies.shift();
+    this.answered();
     this.headSeq++;
     while (this.replies.length > 0) {
       const next = this.replies.peek();
@@ -333,6 +345,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
       if (next.length > 0) this.out.appendBuffer(next);
       if (this.headSeq === this.quitSeq) return this.finishQuit();
       this.replies.shift();
+      this.answered();
       this.headSeq++;
     }
     this.ctx.flusher.mark(this);
@@ -373,6 +386,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
       : Buffer.from(`CLIENT_ERROR ${err.reason}\r\n`);
     const seq = this.nextSeq++;
     this.replies.push(PENDING);
+    this.started.push(performance.now());
     this.quitSeq = seq;
     this.completeBuffer(seq, text);
   }
@@ -393,6 +407,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
     this.deferredError = undefined;
     this.out.reset();
     this.replies.clear();
+    this.started.clear();
     this.ctx.onClosed(this);
   }
 }
