@@ -169,6 +169,9 @@ describe('read repair in a 3-rack cluster', () => {
     });
     // The other replicas were the winners: untouched.
     for (const n of nodes) expect(direct(n, 'GET', 'str')).toBe('$4\r\ngood\r\n');
+    // Counted in the node's stats (/metrics and -D).
+    expect(a.stats.ours.read_repairs).toBe(repairOf(a).counts.repaired);
+    expect(a.stats.ours.read_repair_replicas).toBeGreaterThanOrEqual(1);
   });
 
   it('repairs a stale peer replica, also when its reply comes after the quorum decided', async () => {

@@ -115,6 +115,12 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     core, local: d.backend, peer: (n) => peers[n], enabled: () => d.control.readRepairs, logger: log, protocol: d.protocol,
   });
   dispatcher.fanout.divergence = readRepair;
+  const rc = readRepair.counts;
+  stats.sourceOurs('read_repair_divergences', () => rc.divergences);
+  stats.sourceOurs('read_repairs', () => rc.repaired);
+  stats.sourceOurs('read_repair_replicas', () => rc.replicas);
+  stats.sourceOurs('read_repair_skipped', () => rc.skipped);
+  stats.sourceOurs('read_repair_failed', () => rc.failed);
   dispatcher.start();
 
   let listener: DnodeListener | undefined;

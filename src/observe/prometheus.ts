@@ -24,6 +24,7 @@ import {
   INFO_FIELDS,
   PEER_STATS,
   POOL_STATS,
+  OUR_POOL_STATS,
   SERVER_STATS,
   type HistogramDef,
   type InfoGaugeName,
@@ -127,6 +128,9 @@ export function createMetrics(stats: Stats): MetricsEndpoint {
     family(registry, metricName(s.name, s.type), s.type, s.description, ['pool'], () => [
       [{ pool }, current().pool[s.name]],
     ]);
+  }
+  for (const s of OUR_POOL_STATS) {
+    family(registry, metricName(s.name, s.type), s.type, s.description, ['pool'], () => [[{ pool }, stats.ours[s.name]]]);
   }
   for (const s of SERVER_STATS) {
     family(registry, metricName(s.name, s.type), s.type, s.description, ['pool', 'server'], () =>

@@ -311,7 +311,23 @@ export type InfoFieldName = (typeof INFO_FIELDS)[number]['name'];
 export type InfoGaugeName = Extract<(typeof INFO_FIELDS)[number], { source: { kind: 'gauge' } }>['name'];
 
 /** Every table row that has a scope, in `-D` order. */
-export const ALL_SCOPED_STATS: readonly StatDef[] = [...POOL_STATS, ...SERVER_STATS, ...PEER_STATS];
+/* ------------------------------------------------------------------ pool (ours) */
+
+/**
+ * Node-wide stats Netflix does not have. They are in `/metrics` and `-D`, not in `/info`, whose
+ * shape stays exactly Netflix's (tools parse it).
+ */
+export const OUR_POOL_STATS = [
+  pool('read_repair_divergences', 'counter', '# quorum reads whose replicas disagreed'),
+  pool('read_repairs', 'counter', '# read repairs completed'),
+  pool('read_repair_replicas', 'counter', '# replicas rewritten by read repair'),
+  pool('read_repair_skipped', 'counter', '# read repairs skipped (rate limit, already in repair)'),
+  pool('read_repair_failed', 'counter', '# read repairs that failed'),
+] as const;
+
+export type OurPoolStatName = (typeof OUR_POOL_STATS)[number]['name'];
+
+export const ALL_SCOPED_STATS: readonly StatDef[] = [...POOL_STATS, ...SERVER_STATS, ...PEER_STATS, ...OUR_POOL_STATS];
 
 /* ------------------------------------------------------------------------- -D text */
 
@@ -332,6 +348,8 @@ export function describeStats(): string {
   for (const s of SERVER_STATS) lines.push(describeLine(s.name, s.description));
   lines.push('', 'peer stats (per dnode peer, summed into the pool\'s peer_* stats):');
   for (const s of PEER_STATS) lines.push(describeLine(s.name, s.description));
+  lines.push('', 'node stats (ours, in /metrics):');
+  for (const s of OUR_POOL_STATS) lines.push(describeLine(s.name, s.description));
   lines.push('', 'info fields:');
   for (const f of INFO_FIELDS) lines.push(describeLine(f.name, f.description));
   return `${lines.join('\n')}\n`;

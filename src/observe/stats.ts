@@ -26,6 +26,8 @@ import {
   INFO_FIELDS,
   PEER_STATS,
   POOL_STATS,
+  OUR_POOL_STATS,
+  type OurPoolStatName,
   SERVER_STATS,
   type HistogramName,
   type InfoGaugeName,
@@ -133,6 +135,13 @@ function maxRssKb(): number {
 
 export class Stats {
   readonly pool: PoolCounters = zeroed(POOL_STATS);
+  /** Our own node-wide counters (OUR_POOL_STATS): `/metrics` and `-D` only. */
+  readonly ours: Record<OurPoolStatName, number> = zeroed(OUR_POOL_STATS);
+
+  /** Reads one of `ours` from the module that counts it (read at scrape time, nothing copied). */
+  sourceOurs(name: OurPoolStatName, read: () => number): void {
+    Object.defineProperty(this.ours, name, { get: read, enumerable: true, configurable: true });
+  }
   readonly histograms: Readonly<Record<HistogramName, Histogram>>;
   /** Client request latency, microseconds (`latency_*` in /info). */
   readonly latency: Histogram;
