@@ -66,6 +66,32 @@ export function recNext(): usize {
   return r;
 }
 
+/**
+ * Claims the next record slot WITHOUT clearing it and returns its address: for a framer's fast path
+ * that writes all REC_WORDS fields itself (no per-message memory.fill). Check recRoom() first.
+ */
+@inline export function recClaim(): usize {
+  const r = recAddr(nrec);
+  nrec++;
+  return r;
+}
+
+/**
+ * Writes key entry i (>= nkey: not yet published) without counting it; keyCommit publishes the
+ * entries up to a count. Lets a fast path write keys speculatively and drop them by not committing.
+ */
+@inline export function keyStore(i: i32, off: i32, len: i32, token: u32, arg: i32): void {
+  // Two u64 stores (OFF|LEN, TOKEN|ARG: adjacent words, little-endian) instead of four i32 ones.
+  const k = keyPtr + <usize>i * <usize>KEY_SIZE;
+  store<u64>(k, <u64><u32>off | (<u64><u32>len << 32), 0);
+  store<u64>(k, <u64>token | (<u64><u32>arg << 32), 8);
+}
+
+/** Publishes key entries [nkey, n) written with keyStore. */
+@inline export function keyCommit(n: i32): void {
+  nkey = n;
+}
+
 /** Field i (REC_* word index) of record r. */
 @inline export function recSet(r: usize, field: i32, v: i32): void {
   store<i32>(r + (<usize>field << 2), v);

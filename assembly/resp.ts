@@ -10,6 +10,10 @@
 // The host calls again from that message's first byte once more bytes arrived. Headers are parsed
 // again then, but payloads never are: they are jumped over by length, so a call costs O(tokens).
 //
+// Speed: every message is first offered to resp-fast.ts (frameFast / replyFast), which frames the
+// common shapes with its state in locals or hands the message back untouched (BAIL); the general
+// code below is the definition of every outcome, and the fast paths only reproduce it.
+//
 // Parsing is strictly left to right and every error is reported at the first byte that proves it,
 // so the outcome (records, error code and position) never depends on how the input was split.
 //
@@ -26,7 +30,7 @@ import {
   CF_KV, CF_SCRIPT, CF_UNSUPPORTED, CONN_ERR, CONN_MESSAGES, CONN_NEED, E_BAD_INLINE, E_BAD_LENGTH,
   E_BAD_TYPE, E_EXPECTED_CRLF, E_INLINE_TOO_LONG, E_TOO_DEEP, E_TOO_LARGE, ERR_ARITY, ERR_BAD_NUMBER,
   ERR_EVAL_NOKEYS, ERR_TOO_MANY_KEYS, ERR_UNKNOWN_CMD, ERR_UNSUPPORTED, MAX_DEPTH, MAX_INLINE,
-  MF_EMPTY_TAG, MF_INLINE, REC_ARG1_LEN, REC_ARG1_OFF, REC_ARGC, REC_AUX, REC_CMD, REC_DIGEST_HI,
+  MF_INLINE, REC_ARG1_LEN, REC_ARG1_OFF, REC_ARGC, REC_AUX, REC_CMD, REC_DIGEST_HI,
   REC_DIGEST_LO, REC_ERR, REC_FLAGS, REC_KEY_FIRST, REC_LEN, REC_NAME_LEN, REC_NAME_OFF, REC_NKEYS,
   REC_START, REC_TOKEN, RES_MORE, ST_BADARG, ST_PROTOCOL,
 } from './layout';
@@ -34,9 +38,10 @@ import {
   beginCall, endCall, failCall, keyPush, keyRoom, keyTruncate, nkey, nrec, recNext, recRoom, recSet,
   connAddr,
 } from './frame';
-import { maxBulk, resPtr, tagClose, tagOpen } from './state';
+import { maxBulk, resPtr } from './state';
 import { cmdArity, cmdFirstKey, cmdFlags, cmdKeyStep, cmdLastKey, cmdLookup } from './commands';
 import { routingToken } from './hash/index';
+import { BAIL, emptyTagFlag, fastBegin, frameFast, replyFast } from './resp-fast';
 import { digest64 } from './digest';
 
 // ---- status values of the internal parse steps (positions are >= 0) ----
@@ -246,14 +251,7 @@ function pushKey(i: i32, off: i32, len: i32): void {
   const t = routingToken(base + <usize>off, len);
   if (nkey == mKeyStart) mToken = t;
   keyPush(off, len, t, i);
-  if (tagOpen >= 0) {
-    for (let j = off, e = off + len - 1; j < e; j++) {
-      if (byteAt(j) == tagOpen) {
-        if (byteAt(j + 1) == tagClose) mFlags |= MF_EMPTY_TAG;
-        break;
-      }
-    }
-  }
+  mFlags |= emptyTagFlag(base + <usize>off, len);
   mKeyNext = i + mKeyStep <= mKeyLast ? i + mKeyStep : -1;
 }
 
@@ -474,6 +472,7 @@ export function respFrameRequests(conn: i32, ptr: usize, len: i32): i32 {
   if (c == 0) return ST_BADARG;
   const sticky = load<i32>(c, CONN_ERR);
   if (sticky != 0) return failCall(0, load<i32>(c, CONN_ERR_REL), sticky);
+  fastBegin();
   let p = 0;
   let need = 0;
   let flags = 0;
@@ -483,7 +482,13 @@ export function respFrameRequests(conn: i32, ptr: usize, len: i32): i32 {
       break;
     }
     const k0 = nkey;
-    const q = byteAt(p) == 42 ? frameMultibulk(p) : frameInline(p);
+    let q: i32;
+    if (byteAt(p) == 42) {
+      q = frameFast(p, base, end, countLimit, bulkLimit);
+      if (q == BAIL) q = frameMultibulk(p);
+    } else {
+      q = frameInline(p);
+    }
     if (q >= 0) {
       p = q;
       continue;
@@ -649,8 +654,11 @@ export function respFrameReplies(conn: i32, ptr: usize, len: i32): i32 {
       break;
     }
     const k0 = nkey;
-    let q = frameReply(p);
-    if (q >= 0) q = finishReply(p, q);
+    let q = replyFast(p, base, end, bulkLimit);
+    if (q == BAIL) {
+      q = frameReply(p);
+      if (q >= 0) q = finishReply(p, q);
+    }
     if (q >= 0) {
       p = q;
       continue;
