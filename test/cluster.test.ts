@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, ownersOf, pipeline, sleep, TestCluster, type ClusterSpec } from './helpers/cluster.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { startRedis, type RunningServer } from './helpers/servers.js';
+import { Prng } from './helpers/prng.js';
 
 const T1 = 101134286;
 const THIRDS = [0, 1431655765, 2863311530];
@@ -410,25 +411,19 @@ describe('(b) 1 DC x 2 racks x 3 nodes, separate processes', () => {
   it('gives every client a plain redis\'s replies under concurrent pipelined multi-key load', async () => {
     reference ??= await startRedis();
     referenceClient ??= await RawClient.connect(reference.port);
-    let seed = 0x9e3779b9;
-    const rnd = (n: number): number => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return (seed >>> 0) % n;
-    };
+    const rng = new Prng(0x9e3779b9);
     const script = (p: string): string[][] => {
-      const k = (): string => `${p}${rnd(40)}`;
+      const k = (): string => `${p}${rng.int(40)}`;
       const out: string[][] = [];
       for (let i = 0; i < 400; i++) {
-        switch (rnd(7)) {
+        switch (rng.int(7)) {
           case 0: out.push(['SET', k(), `v${i}`]); break;
           case 1: out.push(['GET', k()]); break;
           case 2: out.push(['MSET', k(), `a${i}`, k(), `b${i}`, k(), `c${i}`]); break;
           case 3: out.push(['MGET', k(), k(), k(), k(), k()]); break;
           case 4: out.push(['DEL', k(), k()]); break;
           case 5: out.push(['EXISTS', k(), k(), k()]); break;
-          default: out.push(['INCR', `${p}ctr${rnd(3)}`]); break;
+          default: out.push(['INCR', `${p}ctr${rng.int(3)}`]); break;
         }
       }
       return out;

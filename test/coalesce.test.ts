@@ -7,6 +7,7 @@ import {
   CoalesceTracker, DYN_ERR_QUORUM, DYN_ERR_TIMEOUT,
   type CoalesceTarget, type ConsistencyLevel, type Decision,
 } from '../src/dispatch/coalesce.js';
+import { Prng } from './helpers/prng.js';
 
 /** A reply as the tests see it: the handle the tracker carries around. */
 interface Reply {
@@ -543,18 +544,6 @@ class SeedModel {
   }
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-
 function summarize(d: Decision<Reply> | undefined): SeedOutcome {
   if (d === undefined) return undefined;
   if (!d.ok) return { ok: false };
@@ -568,14 +557,14 @@ describe('property: equals the seed on random reply sequences', () => {
   const levels: ConsistencyLevel[] = ['DC_ONE', 'DC_QUORUM', 'DC_SAFE_QUORUM', 'DC_EACH_SAFE_QUORUM'];
   for (const level of levels) {
     it(level, () => {
-      const next = rng(levels.indexOf(level) + 11);
+      const rng = new Prng(levels.indexOf(level) + 11);
       const safe = level === 'DC_SAFE_QUORUM' || level === 'DC_EACH_SAFE_QUORUM';
       for (let run = 0; run < 3000; run++) {
-        const n = 1 + (next() % 6);
+        const n = 1 + rng.int(6);
         const dcNames = ['dc1', 'dc2', 'dc3'];
-        const noLocal = next() % 10 === 0;
+        const noLocal = rng.int(10) === 0;
         const targets: CoalesceTarget[] = Array.from({ length: n }, () => {
-          const dc = dcNames[next() % 3]!;
+          const dc = dcNames[rng.int(3)]!;
           return { dc, isLocalDc: dc === 'dc1' && !noLocal };
         });
         const model = new SeedModel(level, targets);
@@ -584,15 +573,15 @@ describe('property: equals the seed on random reply sequences', () => {
         // overwrites). SAFE levels may decide an error earlier than the seed: same answer, sooner.
         const order = Array.from({ length: n }, (_, i) => i);
         for (let i = n - 1; i > 0; i--) {
-          const j = next() % (i + 1);
+          const j = rng.int(i + 1);
           [order[i], order[j]] = [order[j]!, order[i]!];
         }
-        if (!safe) for (let k = next() % 3; k > 0; k--) order.splice(next() % (order.length + 1), 0, next() % n);
+        if (!safe) for (let k = rng.int(3); k > 0; k--) order.splice(rng.int(order.length + 1), 0, rng.int(n));
         let mine: SeedOutcome;
         let seed: SeedOutcome;
         for (const idx of order) {
-          const payload = 'abc'[next() % 3]!;
-          const isError = next() % 5 === 0;
+          const payload = 'abc'[rng.int(3)]!;
+          const isError = rng.int(5) === 0;
           const r = summarize(reply(t, idx, payload, isError));
           const s = model.record(idx, `${isError ? '-' : '+'}${payload}`);
           if (r !== undefined) {

@@ -13,19 +13,12 @@ import {
   isScript, isSearch, isUnsupported, isWrite, keyIndexes, loadCommandTable, renderCommandsDoc,
   type CommandInfo,
 } from '../src/wasm/commands.js';
+import { Prng } from './helpers/prng.js';
 
 const core = createCore({ records: 16, keys: 1024, connections: 4, stagingBytes: 1 << 16, mbufCount: 4 });
 const ex = core.exports;
 const table = loadCommandTable(core);
 const names = table.all().map((c) => c.name);
-
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s;
-  };
-}
 
 /** Looks up raw bytes placed at `at` (default: the staging area). */
 function lookupBytes(bytes: Uint8Array, at = core.stagingPtr): number {
@@ -42,14 +35,14 @@ function get(name: string): CommandInfo {
 
 describe('cmdLookup', () => {
   it('finds every name in upper, lower and random mixed case, at any alignment', () => {
-    const rnd = xorshift(0x5eed);
+    const rng = new Prng(0x5eed);
     expect(table.count).toBeGreaterThan(250);
     for (const c of table.all()) {
       expect(lookup(c.name), c.name).toBe(c.id);
       expect(lookup(c.name.toLowerCase()), c.name).toBe(c.id);
       for (let round = 0; round < 4; round++) {
-        const mixed = [...c.name].map((ch) => (rnd() & 1 ? ch.toLowerCase() : ch)).join('');
-        expect(lookup(mixed, core.stagingPtr + (rnd() & 15)), mixed).toBe(c.id);
+        const mixed = [...c.name].map((ch) => (rng.int(2) ? ch.toLowerCase() : ch)).join('');
+        expect(lookup(mixed, core.stagingPtr + rng.int(16)), mixed).toBe(c.id);
       }
     }
   });
@@ -103,10 +96,10 @@ describe('cmdLookup', () => {
   });
 
   it('returns 0 for non-ASCII bytes and random garbage', () => {
-    const rnd = xorshift(42);
+    const rng = new Prng(42);
     for (const name of names) {
       const bytes = Buffer.from(name, 'latin1');
-      const i = rnd() % bytes.length;
+      const i = rng.int(bytes.length);
       bytes[i] = (bytes[i] ?? 0) | 0x80;
       expect(lookupBytes(bytes), name).toBe(0);
     }
@@ -114,8 +107,8 @@ describe('cmdLookup', () => {
     expect(lookupBytes(Uint8Array.of(0xff, 0xfe, 0xfd))).toBe(0);
     const known = new Set(names);
     for (let i = 0; i < 2000; i++) {
-      const len = 1 + (rnd() % 40);
-      const bytes = Uint8Array.from({ length: len }, () => rnd() & 0xff);
+      const len = 1 + rng.int(40);
+      const bytes = Uint8Array.from({ length: len }, () => rng.int(256));
       const id = lookupBytes(bytes);
       if (id !== 0) expect(known.has(Buffer.from(bytes).toString('latin1').toUpperCase())).toBe(true);
     }

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, parseConfig } from '../src/conf/load.js';
 import { nodeOptionsFromConfig } from '../src/conf/node-options.js';
 import { CONFIG_KEY_NAMES, CONFIG_KEYS, REQUIRED, type AnyKeyDef } from '../src/conf/schema.js';
 import type { NodeConfig } from '../src/conf/types.js';
+import { Prng } from './helpers/prng.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REFERENCE = join(ROOT, 'test/fixtures/reference/conf');
@@ -212,19 +213,13 @@ describe('values', () => {
   });
 
   it('round-trips random seeds and token lists (seeded property test)', () => {
-    let s = 0x9e3779b9;
-    const next = () => {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      return s >>> 0;
-    };
+    const rng = new Prng(0x9e3779b9);
     for (let i = 0; i < 300; i++) {
-      const tokens = Array.from({ length: 1 + (next() % 4) }, () => next());
-      const port = 1 + (next() % 65535);
-      const host = `10.${next() % 256}.${next() % 256}.${next() % 256}`;
-      const rack = `rack${next() % 9}`;
-      const seed = `${host}:${port}:${rack}:dc${next() % 3}:${tokens.join(',')}`;
+      const tokens = Array.from({ length: 1 + rng.int(4) }, () => rng.next());
+      const port = 1 + rng.int(65535);
+      const host = `10.${rng.int(256)}.${rng.int(256)}.${rng.int(256)}`;
+      const rack = `rack${rng.int(9)}`;
+      const seed = `${host}:${port}:${rack}:dc${rng.int(3)}:${tokens.join(',')}`;
       const c = parse(conf(`tokens: '${tokens.join(',')}'`, 'dyn_seeds:', `  - ${seed}`));
       expect(c.tokens).toEqual(tokens);
       expect(c.dynSeeds[0]).toMatchObject({ host, port, rack, tokens });

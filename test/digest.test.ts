@@ -3,6 +3,7 @@
 // the XXH64 spec, checked first against the published vectors.
 import { describe, it, expect } from 'vitest';
 import { createCore } from '../src/wasm/core.js';
+import { Prng } from './helpers/prng.js';
 
 const M64 = (1n << 64n) - 1n;
 const P1 = 0x9E3779B185EBCA87n;
@@ -59,19 +60,6 @@ function xxh64Ref(b: Uint8Array, seed = 0n): bigint {
   return h;
 }
 
-/** xorshift32: deterministic test data. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-
 const core = createCore({ stagingBytes: 1 << 22 });
 const ex = core.exports;
 const base = core.stagingPtr;
@@ -117,9 +105,9 @@ describe('digest64', () => {
   });
 
   it('equals the oracle for every length 0..300 (all tail shapes and stripe counts)', () => {
-    const next = rng(7);
+    const rng = new Prng(7);
     const bytes = new Uint8Array(300);
-    for (let i = 0; i < bytes.length; i++) bytes[i] = next() & 0xff;
+    for (let i = 0; i < bytes.length; i++) bytes[i] = rng.int(256);
     for (let len = 0; len <= 300; len++) {
       const b = bytes.subarray(0, len);
       expect(wasmDigest(b, len & 15), `len ${len}`).toBe(xxh64Ref(b));
@@ -127,12 +115,12 @@ describe('digest64', () => {
   });
 
   it('equals the oracle on random lengths 0..5000 at random alignments', () => {
-    const next = rng(0x5eed);
+    const rng = new Prng(0x5eed);
     for (let k = 0; k < 300; k++) {
-      const len = next() % 5001;
-      const align = next() % 64;
+      const len = rng.int(5001);
+      const align = rng.int(64);
       const b = new Uint8Array(len);
-      for (let i = 0; i < len; i++) b[i] = next() & 0xff;
+      for (let i = 0; i < len; i++) b[i] = rng.int(256);
       expect(wasmDigest(b, align), `len ${len} align ${align}`).toBe(xxh64Ref(b));
     }
   });
@@ -158,12 +146,12 @@ describe('memEqual', () => {
   const B = base + 4096 + 5; // different alignment from A
 
   it('is 1 for equal buffers of every length 0..300 and 0 for a difference anywhere', () => {
-    const next = rng(99);
+    const rng = new Prng(99);
     for (let len = 0; len <= 300; len++) {
-      for (let i = 0; i < len; i++) core.u8[A + i] = core.u8[B + i] = next() & 0xff;
+      for (let i = 0; i < len; i++) core.u8[A + i] = core.u8[B + i] = rng.int(256);
       expect(ex.memEqual(A, B, len), `equal len ${len}`).toBe(1);
       // Flip the byte at first, last and a random position.
-      for (const pos of len ? [0, len - 1, next() % len] : []) {
+      for (const pos of len ? [0, len - 1, rng.int(len)] : []) {
         core.u8[B + pos] ^= 0x01;
         expect(ex.memEqual(A, B, len), `len ${len} diff at ${pos}`).toBe(0);
         core.u8[B + pos] ^= 0x01;
@@ -172,8 +160,8 @@ describe('memEqual', () => {
   });
 
   it('finds a difference at every position of a 100-byte buffer', () => {
-    const next = rng(1234);
-    for (let i = 0; i < 100; i++) core.u8[A + i] = core.u8[B + i] = next() & 0xff;
+    const rng = new Prng(1234);
+    for (let i = 0; i < 100; i++) core.u8[A + i] = core.u8[B + i] = rng.int(256);
     expect(ex.memEqual(A, B, 100)).toBe(1);
     for (let pos = 0; pos < 100; pos++) {
       for (const flip of [0x01, 0x80, 0xff]) {
@@ -208,13 +196,13 @@ describe('memEqual', () => {
   });
 
   it('agrees with Buffer.equals on random pairs', () => {
-    const next = rng(42);
+    const rng = new Prng(42);
     for (let k = 0; k < 500; k++) {
-      const len = next() % 600;
-      const ao = next() % 32;
-      const bo = 2048 + (next() % 32);
-      for (let i = 0; i < len; i++) core.u8[A + ao + i] = core.u8[A + bo + i] = next() & 0x3;
-      if (len && next() & 1) core.u8[A + bo + (next() % len)] ^= 1 << (next() % 8);
+      const len = rng.int(600);
+      const ao = rng.int(32);
+      const bo = 2048 + rng.int(32);
+      for (let i = 0; i < len; i++) core.u8[A + ao + i] = core.u8[A + bo + i] = rng.int(4);
+      if (len && rng.int(2)) core.u8[A + bo + rng.int(len)] ^= 1 << rng.int(8);
       const want = Buffer.from(core.u8.buffer, A + ao, len).equals(Buffer.from(core.u8.buffer, A + bo, len));
       expect(ex.memEqual(A + ao, A + bo, len), `len ${len}`).toBe(want ? 1 : 0);
     }

@@ -13,8 +13,9 @@ import { PeerConn, PEER_SEND_NOREPLY, writeDnodeHeader, type PeerConnHooks, type
 import { startDnodeListener, type DnodeHandler, type DnodeListener } from '../src/cluster/dnode-listener.js';
 import { freePort } from './helpers/servers.js';
 import {
-  BackendHandler, Collector, HoldingHandler, RawPeer, dnodeMessage, fakePeerServer, resp, sleep, until, xorshift,
+  BackendHandler, Collector, HoldingHandler, RawPeer, dnodeMessage, fakePeerServer, resp, sleep, until,
 } from './helpers/dnode-peer.js';
+import { Prng } from './helpers/prng.js';
 
 const core = createCore({ stagingBytes: 16 << 20, connections: 1024, mbufCount: 64 });
 const log = pino({ level: 'silent' });
@@ -101,11 +102,11 @@ describe('Netflix wire compatibility (captured exchange)', () => {
   it('gives the same reply stream for a pipeline cut at random points', async () => {
     const { handler } = memoryHandler();
     const l = await listener(handler);
-    const rnd = xorshift(4242);
+    const rng = new Prng(4242);
     const msgs: Buffer[] = [];
     let want = '';
     for (let i = 0; i < 60; i++) {
-      const v = 'v'.repeat(rnd() % 300);
+      const v = 'v'.repeat(rng.int(300));
       msgs.push(dnodeMessage(1000 + i, 3, resp('SET', `split${i}`, v)), dnodeMessage(5000 + i, 3, resp('GET', `split${i}`)));
       want += `   $2014$ ${1000 + i} 5 0 1 1 *1 d *5\r\n+OK\r\n`;
       const bulk = `$${v.length}\r\n${v}\r\n`;
@@ -116,7 +117,7 @@ describe('Netflix wire compatibility (captured exchange)', () => {
     cleanups.push(() => c.close());
     c.socket.setNoDelay(true);
     for (let at = 0; at < all.length;) {
-      const n = 1 + (rnd() % 700);
+      const n = 1 + rng.int(700);
       c.write(all.subarray(at, at + n));
       at += n;
       await new Promise((r) => setImmediate(r));
@@ -155,13 +156,13 @@ describe('Netflix wire compatibility (captured exchange)', () => {
   });
 
   it('writes headers identical to the reference encoder for random fields', () => {
-    const rnd = xorshift(2014);
+    const rng = new Prng(2014);
     const dst = Buffer.alloc(64);
     for (let i = 0; i < 2000; i++) {
-      const id = i < 10 ? i : (rnd() * 2 ** 21 + rnd()) % 2 ** 53;
-      const type = rnd() % 14;
-      const sameDc = rnd() % 2;
-      const len = i % 3 === 0 ? rnd() % 100 : rnd() % 2 ** 31;
+      const id = i < 10 ? i : (rng.next() * 2 ** 21 + rng.next()) % 2 ** 53;
+      const type = rng.int(14);
+      const sameDc = rng.int(2);
+      const len = i % 3 === 0 ? rng.int(100) : rng.int(2 ** 31);
       const n = writeDnodeHeader(dst, 0, id, type, sameDc, len);
       const ref = encodeDnodeHeaderTS({
         msgId: BigInt(id), type, flags: 0, version: 1, sameDc, data: DN_DATA_PLACEHOLDER, payloadLen: len,
@@ -224,8 +225,8 @@ describe('PeerConn <-> dnode listener', () => {
     const l = await listener(handler);
     const p = await peerTo(l.port);
     const big = Buffer.alloc(4 * 1024 * 1024);
-    const rnd = xorshift(7);
-    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(rnd(), i);
+    const rng = new Prng(7);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(rng.next(), i);
     const c = new Collector();
     send(p, c, 0, resp('SET', 'big', big));
     send(p, c, 1, resp('GET', 'big'));
@@ -251,10 +252,10 @@ describe('PeerConn <-> dnode listener', () => {
     const n = 200;
     for (let i = 0; i < n; i++) send(p, c, i, resp('GET', `k${i}`));
     await holding.waitFor(n);
-    const rnd = xorshift(99);
+    const rng = new Prng(99);
     const order = holding.held.map((_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
-      const j = rnd() % (i + 1);
+      const j = rng.int(i + 1);
       [order[i], order[j]] = [order[j], order[i]];
     }
     for (const i of order) {

@@ -9,21 +9,12 @@ import {
   decodeDnode, encodeDnodeHeader, encodeDnodeHeaderTS, readDnodeRecord, DN_DATA_PLACEHOLDER, DN_SEARCH_KEEP,
   type DnodeFrame, type DnodeHeader,
 } from '../src/wasm/dnode.js';
+import { Prng } from './helpers/prng.js';
 
 const core = createCore({ stagingBytes: 1 << 22 });
 const ex = core.exports;
 const RES = core.resPtr >> 2;
 const SLOT = 3;
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x;
-  };
-}
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -84,9 +75,9 @@ function oracle(input: Uint8Array): Run {
   return r.error ? { frames: r.frames, error: r.error, rest: r.consumed, need: 0 } : { frames: r.frames, rest: r.consumed, need: r.need };
 }
 
-function randomCuts(len: number, rnd: () => number, count: number): number[] {
+function randomCuts(len: number, rng: Prng, count: number): number[] {
   const cuts = new Set<number>();
-  for (let i = 0; i < count && len > 1; i++) cuts.add(1 + (rnd() % (len - 1)));
+  for (let i = 0; i < count && len > 1; i++) cuts.add(1 + rng.int(len - 1));
   return [...cuts].sort((a, b) => a - b);
 }
 
@@ -96,8 +87,8 @@ const everyByte = (len: number): number[] => Array.from({ length: Math.max(0, le
 function runAllWays(input: Uint8Array, seed = 1): Run {
   const whole = run(input);
   expect(run(input, everyByte(input.length)), 'one byte at a time').toEqual(whole);
-  const rnd = xorshift(seed);
-  for (let i = 0; i < 5; i++) expect(run(input, randomCuts(input.length, rnd, 1 + (rnd() % 6))), 'random cuts').toEqual(whole);
+  const rng = new Prng(seed);
+  for (let i = 0; i < 5; i++) expect(run(input, randomCuts(input.length, rng, 1 + rng.int(6))), 'random cuts').toEqual(whole);
   return whole;
 }
 
@@ -282,55 +273,55 @@ describe('dnodeFrame: tolerance, resync and errors', () => {
 });
 
 describe('dnodeFrame against the reference decoder', () => {
-  function randomMessage(rnd: () => number): Buffer {
+  function randomMessage(rng: Prng): Buffer {
     const h: DnodeHeader = {
-      msgId: (BigInt(rnd()) << 32n) | BigInt(rnd() % 5 === 0 ? 0 : rnd()),
-      type: rnd() % 14, flags: rnd() % 4, version: rnd() % 3, sameDc: rnd() % 2,
-      data: rnd() % 8 === 0 ? Buffer.from(Array.from({ length: rnd() % 300 }, () => rnd() & 255)) : DN_DATA_PLACEHOLDER,
-      payloadLen: rnd() % 4 === 0 ? 0 : rnd() % 200,
+      msgId: (BigInt(rng.next()) << 32n) | BigInt(rng.int(5) === 0 ? 0 : rng.next()),
+      type: rng.int(14), flags: rng.int(4), version: rng.int(3), sameDc: rng.int(2),
+      data: rng.int(8) === 0 ? Buffer.from(Array.from({ length: rng.int(300) }, () => rng.int(256))) : DN_DATA_PLACEHOLDER,
+      payloadLen: rng.int(4) === 0 ? 0 : rng.int(200),
     };
-    const payload = Buffer.from(Array.from({ length: h.payloadLen }, () => rnd() & 255));
+    const payload = Buffer.from(Array.from({ length: h.payloadLen }, () => rng.int(256)));
     return Buffer.concat([encodeDnodeHeaderTS(h), payload]);
   }
 
-  function garbage(rnd: () => number): Buffer {
+  function garbage(rng: Prng): Buffer {
     const pieces = [' ', '$', '$2014', '2014$', '\r\n', 'x', '   $201'];
     const out: string[] = [];
-    for (let i = rnd() % 6; i > 0; i--) out.push(rnd() % 2 ? pieces[rnd() % pieces.length]! : String.fromCharCode(rnd() & 255));
+    for (let i = rng.int(6); i > 0; i--) out.push(rng.int(2) ? pieces[rng.int(pieces.length)]! : String.fromCharCode(rng.int(256)));
     return bytes(out.join(''));
   }
 
-  function corrupt(b: Buffer, rnd: () => number): Buffer {
+  function corrupt(b: Buffer, rng: Prng): Buffer {
     const c = Buffer.from(b);
-    const at = rnd() % c.length;
-    c[at] = rnd() % 2 ? 0x20 : rnd() & 255;
+    const at = rng.int(c.length);
+    c[at] = rng.int(2) ? 0x20 : rng.int(256);
     return c;
   }
 
   it('random pipelines with garbage, corruption and a truncated tail frame as the oracle says', () => {
-    const rnd = xorshift(0x5eed);
+    const rng = new Prng(0x5eed);
     const before = core.memory.buffer.byteLength;
     for (let iter = 0; iter < 300; iter++) {
       const parts: Buffer[] = [];
-      for (let i = 1 + (rnd() % 6); i > 0; i--) {
-        if (rnd() % 4 === 0) parts.push(garbage(rnd));
-        const m = randomMessage(rnd);
-        parts.push(rnd() % 25 === 0 ? corrupt(m, rnd) : m);
+      for (let i = 1 + rng.int(6); i > 0; i--) {
+        if (rng.int(4) === 0) parts.push(garbage(rng));
+        const m = randomMessage(rng);
+        parts.push(rng.int(25) === 0 ? corrupt(m, rng) : m);
       }
       let input = Buffer.concat(parts);
-      if (rnd() % 3 === 0) input = input.subarray(0, rnd() % (input.length + 1));
+      if (rng.int(3) === 0) input = input.subarray(0, rng.int(input.length + 1));
       const want = oracle(input);
       const whole = run(input);
       expect(whole, `iteration ${iter}: ${JSON.stringify(input.toString('latin1').slice(0, 200))}`).toEqual(want);
-      expect(run(input, randomCuts(input.length, rnd, 1 + (rnd() % 8)))).toEqual(want);
+      expect(run(input, randomCuts(input.length, rng, 1 + rng.int(8)))).toEqual(want);
     }
     expect(core.memory.buffer.byteLength).toBe(before);
   });
 
   it('random bytes never trap, and a valid message after them is found', () => {
-    const rnd = xorshift(42);
+    const rng = new Prng(42);
     for (let iter = 0; iter < 200; iter++) {
-      const junk = Buffer.from(Array.from({ length: rnd() % 200 }, () => (rnd() % 3 === 0 ? 0x24 : rnd() & 255)));
+      const junk = Buffer.from(Array.from({ length: rng.int(200) }, () => (rng.int(3) === 0 ? 0x24 : rng.int(256))));
       const input = Buffer.concat([junk, bytes(RSP)]);
       const r = run(input);
       expect(r).toEqual(oracle(input));

@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { jsMurmur, jsOneAtATime } from '../bench/js-hash.js';
 import { ABI, HASH_NAMES } from '../src/wasm/abi.js';
 import { createCore } from '../src/wasm/core.js';
+import { Prng } from './helpers/prng.js';
 
 // The token hashes against the reference vectors (computed by Netflix's C functions), plus the
 // properties the router relies on: hashToken is word 0 of hashFull, the batch path equals the
@@ -54,24 +55,13 @@ function routing(key: Uint8Array): number {
 
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
-/** xorshift32: deterministic random keys. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x;
-  };
-}
-
 function randomKeys(seed: number, count: number, maxLen: number, alphabet?: string): Uint8Array[] {
-  const next = rng(seed);
+  const rng = new Prng(seed);
   const keys: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
-    const k = new Uint8Array(next() % (maxLen + 1));
+    const k = new Uint8Array(rng.int(maxLen + 1));
     for (let j = 0; j < k.length; j++) {
-      k[j] = alphabet ? alphabet.charCodeAt(next() % alphabet.length) : next() & 0xff;
+      k[j] = alphabet ? alphabet.charCodeAt(rng.int(alphabet.length)) : rng.int(256);
     }
     keys.push(k);
   }
@@ -333,10 +323,10 @@ describe('JS bench baseline (bench/js-hash.ts)', () => {
   });
 
   it('equals WASM on random keys at random offsets', () => {
-    const next = rng(99);
+    const rng = new Prng(99);
     const buf = Buffer.alloc(4096);
     for (const key of randomKeys(42, 2000, 80)) {
-      const off = next() % 1000;
+      const off = rng.int(1000);
       buf.set(key, off);
       expect(jsMurmur(buf, off, key.length)).toBe(token(ABI.HASH_MURMUR, key));
       expect(jsOneAtATime(buf, off, key.length)).toBe(token(ABI.HASH_ONE_AT_A_TIME, key));

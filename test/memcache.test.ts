@@ -11,21 +11,12 @@ import {
   checkMcConstants, decodeMcReplies, decodeMcRequests, readMcRecords, MC_CMD, MC_COMMAND_FLAGS, MC_COMMAND_NAMES,
   MC_ERROR_KIND, MC_STATUS, MF_NOREPLY, type McDecodeResult, type McRecord,
 } from '../src/wasm/memcache.js';
+import { Prng } from './helpers/prng.js';
 
 const core = createCore({ stagingBytes: 1 << 22 });
 const ex = core.exports;
 const SLOT = 5;
 const SCRATCH = core.stagingPtr + (1 << 21); // inputs stay below this
-
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x;
-  };
-}
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 const tokenOf = (k: Uint8Array): number => {
@@ -97,9 +88,9 @@ function oracle(dir: Direction, input: Uint8Array): Run {
   return r.error ? { records: r.records, error: r.error, rest: r.consumed, need: 0 } : { records: r.records, rest: r.consumed, need: r.need };
 }
 
-function randomCuts(len: number, rnd: () => number, count: number): number[] {
+function randomCuts(len: number, rng: Prng, count: number): number[] {
   const cuts = new Set<number>();
-  for (let i = 0; i < count && len > 1; i++) cuts.add(1 + (rnd() % (len - 1)));
+  for (let i = 0; i < count && len > 1; i++) cuts.add(1 + rng.int(len - 1));
   return [...cuts].sort((a, b) => a - b);
 }
 
@@ -109,8 +100,8 @@ function runAllWays(dir: Direction, input: Uint8Array, seed = 1): Run {
   expect(whole, 'oracle').toEqual(oracle(dir, input));
   const every = Array.from({ length: Math.max(0, input.length - 1) }, (_, i) => i + 1);
   expect(run(dir, input, every), 'one byte at a time').toEqual(whole);
-  const rnd = xorshift(seed);
-  for (let i = 0; i < 4; i++) expect(run(dir, input, randomCuts(input.length, rnd, 1 + (rnd() % 6))), 'random cuts').toEqual(whole);
+  const rng = new Prng(seed);
+  for (let i = 0; i < 4; i++) expect(run(dir, input, randomCuts(input.length, rng, 1 + rng.int(6))), 'random cuts').toEqual(whole);
   return whole;
 }
 
@@ -314,75 +305,74 @@ describe('mcFrameReplies', () => {
 });
 
 describe('memcached framing against the oracles', () => {
-  const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[rnd() % xs.length]!;
-  const key = (rnd: () => number): string => {
-    if (rnd() % 40 === 0) return 'k'.repeat(251);
-    return Array.from({ length: 1 + (rnd() % 12) }, () => String.fromCharCode(33 + (rnd() % 94))).join('');
+  const key = (rng: Prng): string => {
+    if (rng.int(40) === 0) return 'k'.repeat(251);
+    return Array.from({ length: 1 + rng.int(12) }, () => String.fromCharCode(33 + rng.int(94))).join('');
   };
-  const num = (rnd: () => number): string => pick(rnd, ['0', '1', '-1', '+5', '99999999999', 'x', '4294967296', '18446744073709551616']);
-  const blob = (rnd: () => number): string => Array.from({ length: rnd() % 20 }, () => pick(rnd, ['a', ' ', '\r', '\n', 'END', '\r\n'])).join('');
+  const num = (rng: Prng): string => rng.pick(['0', '1', '-1', '+5', '99999999999', 'x', '4294967296', '18446744073709551616']);
+  const blob = (rng: Prng): string => Array.from({ length: rng.int(20) }, () => rng.pick(['a', ' ', '\r', '\n', 'END', '\r\n'])).join('');
 
-  function request(rnd: () => number): string {
-    const sp = rnd() % 10 === 0 ? '  ' : ' ';
-    const eol = rnd() % 8 === 0 ? '\n' : '\r\n';
-    const nr = rnd() % 4 === 0 ? `${sp}noreply` : '';
-    switch (rnd() % 12) {
-      case 0: return `${pick(rnd, ['get', 'gets'])}${Array.from({ length: rnd() % 5 }, () => sp + key(rnd)).join('')}${eol}`;
+  function request(rng: Prng): string {
+    const sp = rng.int(10) === 0 ? '  ' : ' ';
+    const eol = rng.int(8) === 0 ? '\n' : '\r\n';
+    const nr = rng.int(4) === 0 ? `${sp}noreply` : '';
+    switch (rng.int(12)) {
+      case 0: return `${rng.pick(['get', 'gets'])}${Array.from({ length: rng.int(5) }, () => sp + key(rng)).join('')}${eol}`;
       case 1: case 2: {
-        const data = blob(rnd);
-        const n = rnd() % 15 === 0 ? num(rnd) : String(data.length);
-        const cas = rnd() % 3 === 0 ? `cas ${key(rnd)} ${num(rnd)} ${num(rnd)} ${n} ${num(rnd)}` : `${pick(rnd, ['set', 'add', 'replace', 'append', 'prepend'])} ${key(rnd)} ${num(rnd)} ${num(rnd)} ${n}`;
-        const end = rnd() % 30 === 0 ? 'xx' : '\r\n';
+        const data = blob(rng);
+        const n = rng.int(15) === 0 ? num(rng) : String(data.length);
+        const cas = rng.int(3) === 0 ? `cas ${key(rng)} ${num(rng)} ${num(rng)} ${n} ${num(rng)}` : `${rng.pick(['set', 'add', 'replace', 'append', 'prepend'])} ${key(rng)} ${num(rng)} ${num(rng)} ${n}`;
+        const end = rng.int(30) === 0 ? 'xx' : '\r\n';
         return `${cas}${nr}${eol}${data}${end}`;
       }
-      case 3: return `${pick(rnd, ['incr', 'decr', 'touch'])} ${key(rnd)} ${num(rnd)}${nr}${eol}`;
-      case 4: return `delete ${key(rnd)}${pick(rnd, ['', ' 0', ' x', ' 0 noreply', ' noreply', ' 0 0'])}${eol}`;
-      case 5: return `${pick(rnd, ['gat', 'gats'])} ${num(rnd)}${Array.from({ length: rnd() % 4 }, () => ' ' + key(rnd)).join('')}${eol}`;
-      case 6: return `${pick(rnd, ['version', 'quit', 'stats', 'stats items', 'flush_all', 'flush_all 10', 'flush_all x', 'verbosity 1', 'verbosity'])}${nr}${eol}`;
-      case 7: return `${pick(rnd, ['', 'GET k', 'bogus', 'set', '   ', 'incr'])}${eol}`;
-      default: return `get ${key(rnd)}${eol}`;
+      case 3: return `${rng.pick(['incr', 'decr', 'touch'])} ${key(rng)} ${num(rng)}${nr}${eol}`;
+      case 4: return `delete ${key(rng)}${rng.pick(['', ' 0', ' x', ' 0 noreply', ' noreply', ' 0 0'])}${eol}`;
+      case 5: return `${rng.pick(['gat', 'gats'])} ${num(rng)}${Array.from({ length: rng.int(4) }, () => ' ' + key(rng)).join('')}${eol}`;
+      case 6: return `${rng.pick(['version', 'quit', 'stats', 'stats items', 'flush_all', 'flush_all 10', 'flush_all x', 'verbosity 1', 'verbosity'])}${nr}${eol}`;
+      case 7: return `${rng.pick(['', 'GET k', 'bogus', 'set', '   ', 'incr'])}${eol}`;
+      default: return `get ${key(rng)}${eol}`;
     }
   }
 
-  function reply(rnd: () => number): string {
-    switch (rnd() % 8) {
+  function reply(rng: Prng): string {
+    switch (rng.int(8)) {
       case 0: case 1: {
         let s = '';
-        for (let i = rnd() % 4; i > 0; i--) {
-          const v = blob(rnd);
-          s += `VALUE ${key(rnd)} ${num(rnd)} ${rnd() % 20 === 0 ? num(rnd) : v.length}${rnd() % 2 ? ' 12' : ''}\r\n${v}\r\n`;
+        for (let i = rng.int(4); i > 0; i--) {
+          const v = blob(rng);
+          s += `VALUE ${key(rng)} ${num(rng)} ${rng.int(20) === 0 ? num(rng) : v.length}${rng.int(2) ? ' 12' : ''}\r\n${v}\r\n`;
         }
-        return s + (rnd() % 30 === 0 ? 'STORED\r\n' : 'END\r\n');
+        return s + (rng.int(30) === 0 ? 'STORED\r\n' : 'END\r\n');
       }
-      case 2: return pick(rnd, ['STORED', 'NOT_STORED', 'EXISTS', 'NOT_FOUND', 'DELETED', 'TOUCHED', 'OK', 'RESET', 'OK ']) + '\r\n';
-      case 3: return `${pick(rnd, ['0', '42', '18446744073709551615', '18446744073709551616', '+1'])}\r\n`;
-      case 4: return `${pick(rnd, ['ERROR', 'ERROR ', 'CLIENT_ERROR bad data chunk', 'SERVER_ERROR out of memory', 'VERSION 1.6.18', 'VERSION'])}\r\n`;
-      case 5: return `STAT pid 1\r\n${rnd() % 2 ? 'STAT x y\r\n' : ''}${rnd() % 20 === 0 ? 'BAD\r\n' : ''}END\r\n`;
-      case 6: return pick(rnd, ['\r\n', 'garbage\r\n', 'END \r\n']);
+      case 2: return rng.pick(['STORED', 'NOT_STORED', 'EXISTS', 'NOT_FOUND', 'DELETED', 'TOUCHED', 'OK', 'RESET', 'OK ']) + '\r\n';
+      case 3: return `${rng.pick(['0', '42', '18446744073709551615', '18446744073709551616', '+1'])}\r\n`;
+      case 4: return `${rng.pick(['ERROR', 'ERROR ', 'CLIENT_ERROR bad data chunk', 'SERVER_ERROR out of memory', 'VERSION 1.6.18', 'VERSION'])}\r\n`;
+      case 5: return `STAT pid 1\r\n${rng.int(2) ? 'STAT x y\r\n' : ''}${rng.int(20) === 0 ? 'BAD\r\n' : ''}END\r\n`;
+      case 6: return rng.pick(['\r\n', 'garbage\r\n', 'END \r\n']);
       default: return 'END\r\n';
     }
   }
 
   it.each(['req', 'rep'] as const)('random %s pipelines frame as the oracle says, whole and split', (dir) => {
-    const rnd = xorshift(dir === 'req' ? 1234 : 5678);
+    const rng = new Prng(dir === 'req' ? 1234 : 5678);
     const before = core.memory.buffer.byteLength;
     let errors = 0;
     for (let iter = 0; iter < 400; iter++) {
-      let input = bytes(Array.from({ length: 1 + (rnd() % 8) }, () => (dir === 'req' ? request(rnd) : reply(rnd))).join(''));
-      if (rnd() % 3 === 0) input = input.subarray(0, rnd() % (input.length + 1));
+      let input = bytes(Array.from({ length: 1 + rng.int(8) }, () => (dir === 'req' ? request(rng) : reply(rng))).join(''));
+      if (rng.int(3) === 0) input = input.subarray(0, rng.int(input.length + 1));
       const want = oracle(dir, input);
       if (want.error) errors++;
       expect(run(dir, input), `iteration ${iter}: ${JSON.stringify(input.toString('latin1'))}`).toEqual(want);
-      expect(run(dir, input, randomCuts(input.length, rnd, 1 + (rnd() % 8)))).toEqual(want);
+      expect(run(dir, input, randomCuts(input.length, rng, 1 + rng.int(8)))).toEqual(want);
     }
     expect(errors).toBeGreaterThan(10); // the generator does reach the fatal paths
     expect(core.memory.buffer.byteLength).toBe(before);
   });
 
   it('random bytes never trap', () => {
-    const rnd = xorshift(99);
+    const rng = new Prng(99);
     for (let iter = 0; iter < 300; iter++) {
-      const input = Buffer.from(Array.from({ length: rnd() % 300 }, () => pick(rnd, [0x20, 0x0a, 0x0d, 0x30, 0x56, rnd() & 255])));
+      const input = Buffer.from(Array.from({ length: rng.int(300) }, () => rng.pick([0x20, 0x0a, 0x0d, 0x30, 0x56, rng.int(256)])));
       for (const dir of ['req', 'rep'] as const) expect(run(dir, input)).toEqual(oracle(dir, input));
     }
   });

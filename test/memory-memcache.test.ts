@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/store/memory/index.js';
+import { Prng } from './helpers/prng.js';
 
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -150,54 +151,42 @@ class McClient {
   }
 }
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
-
 function corpus(seed: number, n: number): McCase[] {
-  const r = rng(seed);
-  const one = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  // 'scaled': the corpus these seeds have always produced (see test/helpers/prng.ts).
+  const rng = new Prng(seed, 'scaled');
   const keys = ['a', 'b', 'ctr', 'k\xe9\xff', 'x'.repeat(250), 'long'];
   const bin = (): string => {
     let s = '';
-    const len = Math.floor(r() * 12);
-    for (let i = 0; i < len; i++) s += String.fromCharCode(r() < 0.7 ? 97 + Math.floor(r() * 6) : Math.floor(r() * 256));
+    const len = rng.int(12);
+    for (let i = 0; i < len; i++) s += String.fromCharCode(rng.float() < 0.7 ? 97 + rng.int(6) : rng.int(256));
     return s;
   };
-  const val = (): string => (r() < 0.4 ? one(['0', '1', '99', '100', '18446744073709551615', '12 ', ' 7', '-1', '']) : bin());
-  const flags = (): string => (r() < 0.9 ? one(['0', '1', '42', '4294967295']) : one(['4294967296', 'x', '-1']));
-  const exptime = (): string => (r() < 0.9 ? one(['0', '0', '100', '-1', '3000000000']) : one(['x', '1.5']));
-  const nr = (): string[] => (r() < 0.1 ? ['noreply'] : []);
+  const val = (): string => (rng.float() < 0.4 ? rng.pick(['0', '1', '99', '100', '18446744073709551615', '12 ', ' 7', '-1', '']) : bin());
+  const flags = (): string => (rng.float() < 0.9 ? rng.pick(['0', '1', '42', '4294967295']) : rng.pick(['4294967296', 'x', '-1']));
+  const exptime = (): string => (rng.float() < 0.9 ? rng.pick(['0', '0', '100', '-1', '3000000000']) : rng.pick(['x', '1.5']));
+  const nr = (): string[] => (rng.float() < 0.1 ? ['noreply'] : []);
   const out: McCase[] = [];
   for (let i = 0; i < n; i++) {
-    const k = one(keys);
-    const t = Math.floor(r() * 14);
+    const k = rng.pick(keys);
+    const t = rng.int(14);
     if (t <= 3) {
       const v = val();
-      const verb = one(['set', 'set', 'add', 'replace', 'append', 'prepend']);
+      const verb = rng.pick(['set', 'set', 'add', 'replace', 'append', 'prepend']);
       const f = flags();
       const e = exptime();
       const ok = /^\d+$/.test(f) && /^-?\d+$/.test(e);
       out.push({ verb, tokens: [k, f, e, String(v.length), ...nr()], ...(ok ? { data: v } : {}) });
     } else if (t === 4) {
       const v = val();
-      out.push({ verb: 'cas', tokens: [k, '0', '0', String(v.length), r() < 0.7 ? `$CAS:${k}` : '12345', ...nr()], data: v });
-    } else if (t <= 6) out.push({ verb: one(['get', 'gets']), tokens: [k, ...(r() < 0.5 ? [one(keys)] : [])] });
+      out.push({ verb: 'cas', tokens: [k, '0', '0', String(v.length), rng.float() < 0.7 ? `$CAS:${k}` : '12345', ...nr()], data: v });
+    } else if (t <= 6) out.push({ verb: rng.pick(['get', 'gets']), tokens: [k, ...(rng.float() < 0.5 ? [rng.pick(keys)] : [])] });
     else if (t <= 8)
-      out.push({ verb: one(['incr', 'decr']), tokens: [k, one(['1', '0', '5', '100', '18446744073709551615', 'x', '-1']), ...nr()] });
-    else if (t === 9) out.push({ verb: 'delete', tokens: [k, ...(r() < 0.2 ? [one(['0', '5'])] : []), ...nr()] });
+      out.push({ verb: rng.pick(['incr', 'decr']), tokens: [k, rng.pick(['1', '0', '5', '100', '18446744073709551615', 'x', '-1']), ...nr()] });
+    else if (t === 9) out.push({ verb: 'delete', tokens: [k, ...(rng.float() < 0.2 ? [rng.pick(['0', '5'])] : []), ...nr()] });
     else if (t === 10) out.push({ verb: 'touch', tokens: [k, exptime(), ...nr()] });
-    else if (t === 11) out.push({ verb: one(['gat', 'gats']), tokens: [one(['0', '100', 'x']), k] });
-    else if (t === 12) out.push({ verb: one(['bogus', 'GET', 'version']), tokens: [] });
-    else out.push(r() < 0.2 ? { verb: 'flush_all', tokens: [...(r() < 0.3 ? ['0'] : []), ...nr()] } : { verb: 'get', tokens: [one(keys)] });
+    else if (t === 11) out.push({ verb: rng.pick(['gat', 'gats']), tokens: [rng.pick(['0', '100', 'x']), k] });
+    else if (t === 12) out.push({ verb: rng.pick(['bogus', 'GET', 'version']), tokens: [] });
+    else out.push(rng.float() < 0.2 ? { verb: 'flush_all', tokens: [...(rng.float() < 0.3 ? ['0'] : []), ...nr()] } : { verb: 'get', tokens: [rng.pick(keys)] });
   }
   return out;
 }

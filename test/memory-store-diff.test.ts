@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/store/memory/index.js';
+import { Prng } from './helpers/prng.js';
 
 // ─── tiny RESP tools ─────────────────────────────────────────────────────────────────────────
 
@@ -177,26 +178,12 @@ function conformanceCorpus(): { cases: Case[]; skipped: string[] } {
   return { cases, skipped };
 }
 
-// xorshift32, seeded: the generated corpus is the same on every run.
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
-
 function generatedCorpus(seed: number, n: number): Case[] {
-  const r = rng(seed);
-  const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
-  const one = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  // 'scaled': the corpus these seeds have always produced (see test/helpers/prng.ts).
+  const rng = new Prng(seed, 'scaled');
   const bin = (len: number): string => {
     let s = '';
-    for (let i = 0; i < len; i++) s += String.fromCharCode(r() < 0.7 ? int(97, 102) : int(0, 255));
+    for (let i = 0; i < len; i++) s += String.fromCharCode(rng.float() < 0.7 ? rng.range(97, 102) : rng.range(0, 255));
     return s;
   };
   const keys = ['k1', 'k2', 'k3', 'k\x00\r\n', 'h1', 'h2', 'l1', 'l2', 's1', 's2', 's3', 'z1', 'z2', 'z3', 'n1', '\xff\xfe'];
@@ -209,24 +196,24 @@ function generatedCorpus(seed: number, n: number): Case[] {
   const ranges = ['-inf', '+inf', 'inf', '0', '(0', '1', '(1', '2.5', '(2.5', '10', 'x', '(x', '', ' 1', '(-inf'];
   const lexRanges = ['-', '+', '[a', '(a', '[b', '(b', '[aa', '(c', '[', '(', 'a', '+x'];
   const idx = ['0', '1', '2', '-1', '-2', '-5', '5', '10', '-100', '100', 'x'];
-  const anyKey = (): string => one(keys);
+  const anyKey = (): string => rng.pick(keys);
   // Each type section mostly uses keys of its own type (so replies are not all WRONGTYPE), and
   // sometimes any key (so WRONGTYPE paths are exercised too).
-  const pool = (own: string[]) => (): string => (r() < 0.8 ? one(own) : anyKey());
+  const pool = (own: string[]) => (): string => (rng.float() < 0.8 ? rng.pick(own) : anyKey());
   const key = pool(['k1', 'k2', 'k3', 'k\x00\r\n', 'n1', '\xff\xfe']);
   const hk = pool(['h1', 'h2']);
   const lk = pool(['l1', 'l2']);
   const sk = pool(['s1', 's2', 's3']);
   const zk = pool(['z1', 'z2', 'z3']);
-  const val = (): string => (r() < 0.3 ? one(ints) : r() < 0.15 ? one(floats) : bin(int(0, 12)));
+  const val = (): string => (rng.float() < 0.3 ? rng.pick(ints) : rng.float() < 0.15 ? rng.pick(floats) : bin(rng.range(0, 12)));
   const cases: [string[], Mode?][] = [];
   const add = (args: string[], mode?: Mode): void => void cases.push([args, mode]);
   const setOpts = (): string[] => {
     const o: string[] = [];
-    if (r() < 0.2) o.push(one(['NX', 'XX', 'nx']));
-    if (r() < 0.2) o.push('GET');
-    if (r() < 0.3) o.push(...one([['EX', '100'], ['PX', '100000'], ['KEEPTTL'], ['EX', '0'], ['EX', 'x'], ['PX', '-5'], ['EXAT', '4000000000'], ['PXAT', '1'], ['EX']]));
-    if (r() < 0.05) o.push('BOGUS');
+    if (rng.float() < 0.2) o.push(rng.pick(['NX', 'XX', 'nx']));
+    if (rng.float() < 0.2) o.push('GET');
+    if (rng.float() < 0.3) o.push(...rng.pick([['EX', '100'], ['PX', '100000'], ['KEEPTTL'], ['EX', '0'], ['EX', 'x'], ['PX', '-5'], ['EXAT', '4000000000'], ['PXAT', '1'], ['EX']]));
+    if (rng.float() < 0.05) o.push('BOGUS');
     return o;
   };
   const templates: (() => void)[] = [
@@ -234,111 +221,111 @@ function generatedCorpus(seed: number, n: number): Case[] {
     () => add(['GET', key()]),
     () => add(['SET', key(), val(), ...setOpts()]),
     () => add(['SETNX', key(), val()]),
-    () => add(['SETEX', key(), one(['100', '0', '-1', 'x']), val()]),
-    () => add(['PSETEX', key(), one(['100000', '0', 'x']), val()]),
+    () => add(['SETEX', key(), rng.pick(['100', '0', '-1', 'x']), val()]),
+    () => add(['PSETEX', key(), rng.pick(['100000', '0', 'x']), val()]),
     () => add(['GETSET', key(), val()]),
     () => add(['GETDEL', key()]),
-    () => add(['GETEX', key(), ...one([[], ['EX', '100'], ['PERSIST'], ['PX', '50000'], ['EX', '0'], ['BAD'], ['EX', '1', 'PERSIST']])]),
+    () => add(['GETEX', key(), ...rng.pick([[], ['EX', '100'], ['PERSIST'], ['PX', '50000'], ['EX', '0'], ['BAD'], ['EX', '1', 'PERSIST']])]),
     () => add(['APPEND', key(), val()]),
     () => add(['STRLEN', key()]),
-    () => add(['GETRANGE', key(), one(idx), one(idx)]),
-    () => add(['SETRANGE', key(), one(['0', '1', '3', '10', '-1', 'x']), val()]),
-    () => add([one(['INCR', 'DECR', 'incr']), key()]),
-    () => add([one(['INCRBY', 'DECRBY']), key(), one(ints)]),
-    () => add(['INCRBYFLOAT', key(), one(floats)]),
+    () => add(['GETRANGE', key(), rng.pick(idx), rng.pick(idx)]),
+    () => add(['SETRANGE', key(), rng.pick(['0', '1', '3', '10', '-1', 'x']), val()]),
+    () => add([rng.pick(['INCR', 'DECR', 'incr']), key()]),
+    () => add([rng.pick(['INCRBY', 'DECRBY']), key(), rng.pick(ints)]),
+    () => add(['INCRBYFLOAT', key(), rng.pick(floats)]),
     () => add(['MGET', key(), key(), key()]),
-    () => add(['MSET', key(), val(), key(), val(), ...(r() < 0.1 ? ['odd'] : [])]),
+    () => add(['MSET', key(), val(), key(), val(), ...(rng.float() < 0.1 ? ['odd'] : [])]),
     () => add(['MSETNX', key(), val(), key(), val()]),
     // generic
-    () => add([one(['DEL', 'UNLINK', 'EXISTS', 'TOUCH']), key(), key()]),
+    () => add([rng.pick(['DEL', 'UNLINK', 'EXISTS', 'TOUCH']), key(), key()]),
     // No sub-second TTLs: both servers must agree on liveness whatever the scheduling jitter.
-    () => add(['PEXPIRE', key(), one(['100000', '5000000', '0', '-5', 'x'])]),
-    () => add(['EXPIRE', key(), one(['100', '100000', '0', '-5', 'x']), ...(r() < 0.3 ? [one(['NX', 'XX', 'GT', 'LT', 'ZZ'])] : []), ...(r() < 0.1 ? [one(['NX', 'GT', 'LT'])] : [])]),
-    () => add([one(['EXPIREAT', 'PEXPIREAT']), key(), one(['4000000000', '4000000000000', '1', '0'])]),
-    () => add([one(['TTL', 'PERSIST', 'TYPE']), key()]),
+    () => add(['PEXPIRE', key(), rng.pick(['100000', '5000000', '0', '-5', 'x'])]),
+    () => add(['EXPIRE', key(), rng.pick(['100', '100000', '0', '-5', 'x']), ...(rng.float() < 0.3 ? [rng.pick(['NX', 'XX', 'GT', 'LT', 'ZZ'])] : []), ...(rng.float() < 0.1 ? [rng.pick(['NX', 'GT', 'LT'])] : [])]),
+    () => add([rng.pick(['EXPIREAT', 'PEXPIREAT']), key(), rng.pick(['4000000000', '4000000000000', '1', '0'])]),
+    () => add([rng.pick(['TTL', 'PERSIST', 'TYPE']), key()]),
     () => add(['PTTL', key()]),
-    () => add([one(['RENAME', 'RENAMENX']), key(), key()]),
-    () => add(['COPY', key(), key(), ...(r() < 0.5 ? ['REPLACE'] : [])]),
+    () => add([rng.pick(['RENAME', 'RENAMENX']), key(), key()]),
+    () => add(['COPY', key(), key(), ...(rng.float() < 0.5 ? ['REPLACE'] : [])]),
     () => add(['DBSIZE']),
-    () => add(['KEYS', one(['*', 'k*', '?1', '[hl]*', '[^k]*', 'z[1-2]', '*\\*', 'k[', '\\k1', 's?'])]),
-    () => add(['SCAN', '0', ...(r() < 0.5 ? ['MATCH', one(['*1', 's*', '*'])] : []), ...(r() < 0.5 ? ['COUNT', one(['2', '5', '100'])] : []), ...(r() < 0.3 ? ['TYPE', one(['string', 'hash', 'zset', 'list', 'set'])] : [])]),
+    () => add(['KEYS', rng.pick(['*', 'k*', '?1', '[hl]*', '[^k]*', 'z[1-2]', '*\\*', 'k[', '\\k1', 's?'])]),
+    () => add(['SCAN', '0', ...(rng.float() < 0.5 ? ['MATCH', rng.pick(['*1', 's*', '*'])] : []), ...(rng.float() < 0.5 ? ['COUNT', rng.pick(['2', '5', '100'])] : []), ...(rng.float() < 0.3 ? ['TYPE', rng.pick(['string', 'hash', 'zset', 'list', 'set'])] : [])]),
     // hashes
-    () => add(['HSET', one(keys), one(fields), val(), ...(r() < 0.5 ? [one(fields), val()] : []), ...(r() < 0.05 ? ['odd'] : [])]),
-    () => add(['HSETNX', hk(), one(fields), val()]),
-    () => add(['HMSET', hk(), one(fields), val()]),
-    () => add(['HGET', hk(), one(fields)]),
-    () => add(['HMGET', hk(), one(fields), one(fields)]),
-    () => add(['HDEL', hk(), one(fields), one(fields)]),
-    () => add([one(['HLEN']), hk()]),
-    () => add(['HEXISTS', hk(), one(fields)]),
-    () => add(['HSTRLEN', hk(), one(fields)]),
-    () => add([one(['HGETALL', 'HKEYS', 'HVALS']), hk()]),
-    () => add(['HINCRBY', hk(), one(fields), one(ints)]),
-    () => add(['HINCRBYFLOAT', hk(), one(fields), one(floats)]),
-    () => add(['HSCAN', hk(), '0', ...(r() < 0.3 ? ['MATCH', 'f*'] : [])]),
+    () => add(['HSET', rng.pick(keys), rng.pick(fields), val(), ...(rng.float() < 0.5 ? [rng.pick(fields), val()] : []), ...(rng.float() < 0.05 ? ['odd'] : [])]),
+    () => add(['HSETNX', hk(), rng.pick(fields), val()]),
+    () => add(['HMSET', hk(), rng.pick(fields), val()]),
+    () => add(['HGET', hk(), rng.pick(fields)]),
+    () => add(['HMGET', hk(), rng.pick(fields), rng.pick(fields)]),
+    () => add(['HDEL', hk(), rng.pick(fields), rng.pick(fields)]),
+    () => add([rng.pick(['HLEN']), hk()]),
+    () => add(['HEXISTS', hk(), rng.pick(fields)]),
+    () => add(['HSTRLEN', hk(), rng.pick(fields)]),
+    () => add([rng.pick(['HGETALL', 'HKEYS', 'HVALS']), hk()]),
+    () => add(['HINCRBY', hk(), rng.pick(fields), rng.pick(ints)]),
+    () => add(['HINCRBYFLOAT', hk(), rng.pick(fields), rng.pick(floats)]),
+    () => add(['HSCAN', hk(), '0', ...(rng.float() < 0.3 ? ['MATCH', 'f*'] : [])]),
     // lists
-    () => add([one(['LPUSH', 'RPUSH', 'LPUSHX', 'RPUSHX']), lk(), val(), ...(r() < 0.5 ? [val(), val()] : [])]),
-    () => add([one(['LPOP', 'RPOP']), lk(), ...(r() < 0.4 ? [one(['0', '1', '2', '10', '-1', 'x'])] : [])]),
+    () => add([rng.pick(['LPUSH', 'RPUSH', 'LPUSHX', 'RPUSHX']), lk(), val(), ...(rng.float() < 0.5 ? [val(), val()] : [])]),
+    () => add([rng.pick(['LPOP', 'RPOP']), lk(), ...(rng.float() < 0.4 ? [rng.pick(['0', '1', '2', '10', '-1', 'x'])] : [])]),
     () => add(['LLEN', lk()]),
-    () => add(['LRANGE', lk(), one(idx), one(idx)]),
-    () => add(['LINDEX', lk(), one(idx)]),
-    () => add(['LSET', lk(), one(idx), val()]),
-    () => add(['LINSERT', lk(), one(['BEFORE', 'AFTER', 'MIDDLE']), val(), val()]),
-    () => add(['LREM', lk(), one(['0', '1', '-1', '2', 'x']), val()]),
-    () => add(['LTRIM', lk(), one(idx), one(idx)]),
+    () => add(['LRANGE', lk(), rng.pick(idx), rng.pick(idx)]),
+    () => add(['LINDEX', lk(), rng.pick(idx)]),
+    () => add(['LSET', lk(), rng.pick(idx), val()]),
+    () => add(['LINSERT', lk(), rng.pick(['BEFORE', 'AFTER', 'MIDDLE']), val(), val()]),
+    () => add(['LREM', lk(), rng.pick(['0', '1', '-1', '2', 'x']), val()]),
+    () => add(['LTRIM', lk(), rng.pick(idx), rng.pick(idx)]),
     () => add(['RPOPLPUSH', lk(), lk()]),
-    () => add(['LMOVE', lk(), lk(), one(['LEFT', 'RIGHT', 'UP']), one(['LEFT', 'RIGHT'])]),
-    () => add(['LPOS', lk(), val(), ...(r() < 0.3 ? ['RANK', one(['1', '-1', '2', '0'])] : []), ...(r() < 0.3 ? ['COUNT', one(['0', '1', '2', '-1'])] : []), ...(r() < 0.2 ? ['MAXLEN', one(['0', '2'])] : [])]),
+    () => add(['LMOVE', lk(), lk(), rng.pick(['LEFT', 'RIGHT', 'UP']), rng.pick(['LEFT', 'RIGHT'])]),
+    () => add(['LPOS', lk(), val(), ...(rng.float() < 0.3 ? ['RANK', rng.pick(['1', '-1', '2', '0'])] : []), ...(rng.float() < 0.3 ? ['COUNT', rng.pick(['0', '1', '2', '-1'])] : []), ...(rng.float() < 0.2 ? ['MAXLEN', rng.pick(['0', '2'])] : [])]),
     // sets
-    () => add(['SADD', sk(), one(members), one(members), one(members)]),
-    () => add(['SREM', sk(), one(members), one(members)]),
+    () => add(['SADD', sk(), rng.pick(members), rng.pick(members), rng.pick(members)]),
+    () => add(['SREM', sk(), rng.pick(members), rng.pick(members)]),
     () => add(['SMEMBERS', sk()]),
-    () => add(['SISMEMBER', sk(), one(members)]),
-    () => add(['SMISMEMBER', sk(), one(members), one(members)]),
+    () => add(['SISMEMBER', sk(), rng.pick(members)]),
+    () => add(['SMISMEMBER', sk(), rng.pick(members), rng.pick(members)]),
     () => add(['SCARD', sk()]),
-    () => add(['SMOVE', sk(), sk(), one(members)]),
-    () => add([one(['SUNION', 'SINTER', 'SDIFF']), sk(), sk(), sk()]),
-    () => add([one(['SUNIONSTORE', 'SINTERSTORE', 'SDIFFSTORE']), sk(), sk(), sk()]),
-    () => add(['SINTERCARD', one(['2', '1', '0', '5', 'x']), sk(), sk(), ...(r() < 0.3 ? ['LIMIT', one(['1', '0', '-1'])] : [])]),
+    () => add(['SMOVE', sk(), sk(), rng.pick(members)]),
+    () => add([rng.pick(['SUNION', 'SINTER', 'SDIFF']), sk(), sk(), sk()]),
+    () => add([rng.pick(['SUNIONSTORE', 'SINTERSTORE', 'SDIFFSTORE']), sk(), sk(), sk()]),
+    () => add(['SINTERCARD', rng.pick(['2', '1', '0', '5', 'x']), sk(), sk(), ...(rng.float() < 0.3 ? ['LIMIT', rng.pick(['1', '0', '-1'])] : [])]),
     // SPOP without a count (or with one below the size) is random: only the deterministic forms.
-    () => add(['SPOP', sk(), one(['100', '0', '-1', 'x'])]),
-    () => add(['SRANDMEMBER', sk(), one(['100', '0', 'x'])]),
+    () => add(['SPOP', sk(), rng.pick(['100', '0', '-1', 'x'])]),
+    () => add(['SRANDMEMBER', sk(), rng.pick(['100', '0', 'x'])]),
     () => add(['SSCAN', sk(), '0']),
     // sorted sets
-    () => add(['ZADD', zk(), ...(r() < 0.3 ? [one(['NX', 'XX', 'GT', 'LT', 'CH', 'INCR'])] : []), ...(r() < 0.1 ? [one(['NX', 'XX', 'GT', 'CH'])] : []), one(scores), one(members), ...(r() < 0.5 ? [one(scores), one(members)] : [])]),
-    () => add(['ZADD', 'zlex', '0', one(lexMembers), '0', one(lexMembers)]),
-    () => add(['ZREM', zk(), one(members), one(members)]),
-    () => add(['ZSCORE', zk(), one(members)]),
-    () => add(['ZMSCORE', zk(), one(members), one(members)]),
-    () => add(['ZINCRBY', zk(), one(scores), one(members)]),
+    () => add(['ZADD', zk(), ...(rng.float() < 0.3 ? [rng.pick(['NX', 'XX', 'GT', 'LT', 'CH', 'INCR'])] : []), ...(rng.float() < 0.1 ? [rng.pick(['NX', 'XX', 'GT', 'CH'])] : []), rng.pick(scores), rng.pick(members), ...(rng.float() < 0.5 ? [rng.pick(scores), rng.pick(members)] : [])]),
+    () => add(['ZADD', 'zlex', '0', rng.pick(lexMembers), '0', rng.pick(lexMembers)]),
+    () => add(['ZREM', zk(), rng.pick(members), rng.pick(members)]),
+    () => add(['ZSCORE', zk(), rng.pick(members)]),
+    () => add(['ZMSCORE', zk(), rng.pick(members), rng.pick(members)]),
+    () => add(['ZINCRBY', zk(), rng.pick(scores), rng.pick(members)]),
     () => add(['ZCARD', zk()]),
-    () => add(['ZCOUNT', zk(), one(ranges), one(ranges)]),
-    () => add([one(['ZRANK', 'ZREVRANK']), zk(), one(members)]),
-    () => add(['ZRANGE', zk(), one(idx), one(idx), ...(r() < 0.3 ? ['REV'] : []), ...(r() < 0.5 ? ['WITHSCORES'] : []), ...(r() < 0.1 ? ['LIMIT', '0', '1'] : [])]),
-    () => add(['ZRANGE', zk(), one(ranges), one(ranges), 'BYSCORE', ...(r() < 0.3 ? ['REV'] : []), ...(r() < 0.5 ? ['WITHSCORES'] : []), ...(r() < 0.4 ? ['LIMIT', one(['0', '1', '-1', '5']), one(['1', '2', '-1', '0'])] : [])]),
-    () => add(['ZRANGE', 'zlex', one(lexRanges), one(lexRanges), 'BYLEX', ...(r() < 0.3 ? ['REV'] : []), ...(r() < 0.4 ? ['LIMIT', one(['0', '1', '-1']), one(['1', '2', '-1'])] : []), ...(r() < 0.1 ? ['WITHSCORES'] : [])]),
-    () => add([one(['ZRANGEBYSCORE', 'ZREVRANGEBYSCORE']), zk(), one(ranges), one(ranges), ...(r() < 0.5 ? ['WITHSCORES'] : []), ...(r() < 0.3 ? ['LIMIT', one(['0', '1', '2']), one(['1', '-1'])] : []), ...(r() < 0.05 ? ['REV'] : [])]),
-    () => add([one(['ZRANGEBYLEX', 'ZREVRANGEBYLEX']), 'zlex', one(lexRanges), one(lexRanges), ...(r() < 0.3 ? ['LIMIT', one(['0', '1']), one(['1', '-1', '3'])] : [])]),
-    () => add(['ZREVRANGE', zk(), one(idx), one(idx), ...(r() < 0.5 ? ['WITHSCORES'] : [])]),
-    () => add(['ZLEXCOUNT', 'zlex', one(lexRanges), one(lexRanges)]),
-    () => add(['ZREMRANGEBYRANK', zk(), one(idx), one(idx)]),
-    () => add(['ZREMRANGEBYSCORE', zk(), one(ranges), one(ranges)]),
-    () => add(['ZREMRANGEBYLEX', 'zlex', one(lexRanges), one(lexRanges)]),
-    () => add([one(['ZPOPMIN', 'ZPOPMAX']), zk(), ...(r() < 0.5 ? [one(['1', '2', '0', '-1', 'x', '10'])] : [])]),
-    () => add([one(['ZUNIONSTORE', 'ZINTERSTORE']), one(['z1', 'z2', 'z3', 'k1']), one(['2', '1', '0', '3', 'x']), zk(), zk(), ...(r() < 0.3 ? ['WEIGHTS', one(['1', '2', '0.5', 'x']), one(['1', '-1', 'inf'])] : []), ...(r() < 0.3 ? ['AGGREGATE', one(['SUM', 'MIN', 'MAX', 'AVG'])] : [])]),
+    () => add(['ZCOUNT', zk(), rng.pick(ranges), rng.pick(ranges)]),
+    () => add([rng.pick(['ZRANK', 'ZREVRANK']), zk(), rng.pick(members)]),
+    () => add(['ZRANGE', zk(), rng.pick(idx), rng.pick(idx), ...(rng.float() < 0.3 ? ['REV'] : []), ...(rng.float() < 0.5 ? ['WITHSCORES'] : []), ...(rng.float() < 0.1 ? ['LIMIT', '0', '1'] : [])]),
+    () => add(['ZRANGE', zk(), rng.pick(ranges), rng.pick(ranges), 'BYSCORE', ...(rng.float() < 0.3 ? ['REV'] : []), ...(rng.float() < 0.5 ? ['WITHSCORES'] : []), ...(rng.float() < 0.4 ? ['LIMIT', rng.pick(['0', '1', '-1', '5']), rng.pick(['1', '2', '-1', '0'])] : [])]),
+    () => add(['ZRANGE', 'zlex', rng.pick(lexRanges), rng.pick(lexRanges), 'BYLEX', ...(rng.float() < 0.3 ? ['REV'] : []), ...(rng.float() < 0.4 ? ['LIMIT', rng.pick(['0', '1', '-1']), rng.pick(['1', '2', '-1'])] : []), ...(rng.float() < 0.1 ? ['WITHSCORES'] : [])]),
+    () => add([rng.pick(['ZRANGEBYSCORE', 'ZREVRANGEBYSCORE']), zk(), rng.pick(ranges), rng.pick(ranges), ...(rng.float() < 0.5 ? ['WITHSCORES'] : []), ...(rng.float() < 0.3 ? ['LIMIT', rng.pick(['0', '1', '2']), rng.pick(['1', '-1'])] : []), ...(rng.float() < 0.05 ? ['REV'] : [])]),
+    () => add([rng.pick(['ZRANGEBYLEX', 'ZREVRANGEBYLEX']), 'zlex', rng.pick(lexRanges), rng.pick(lexRanges), ...(rng.float() < 0.3 ? ['LIMIT', rng.pick(['0', '1']), rng.pick(['1', '-1', '3'])] : [])]),
+    () => add(['ZREVRANGE', zk(), rng.pick(idx), rng.pick(idx), ...(rng.float() < 0.5 ? ['WITHSCORES'] : [])]),
+    () => add(['ZLEXCOUNT', 'zlex', rng.pick(lexRanges), rng.pick(lexRanges)]),
+    () => add(['ZREMRANGEBYRANK', zk(), rng.pick(idx), rng.pick(idx)]),
+    () => add(['ZREMRANGEBYSCORE', zk(), rng.pick(ranges), rng.pick(ranges)]),
+    () => add(['ZREMRANGEBYLEX', 'zlex', rng.pick(lexRanges), rng.pick(lexRanges)]),
+    () => add([rng.pick(['ZPOPMIN', 'ZPOPMAX']), zk(), ...(rng.float() < 0.5 ? [rng.pick(['1', '2', '0', '-1', 'x', '10'])] : [])]),
+    () => add([rng.pick(['ZUNIONSTORE', 'ZINTERSTORE']), rng.pick(['z1', 'z2', 'z3', 'k1']), rng.pick(['2', '1', '0', '3', 'x']), zk(), zk(), ...(rng.float() < 0.3 ? ['WEIGHTS', rng.pick(['1', '2', '0.5', 'x']), rng.pick(['1', '-1', 'inf'])] : []), ...(rng.float() < 0.3 ? ['AGGREGATE', rng.pick(['SUM', 'MIN', 'MAX', 'AVG'])] : [])]),
     () => add(['ZSCAN', zk(), '0']),
     // server and errors
-    () => add(['PING', ...(r() < 0.5 ? [val()] : [])]),
+    () => add(['PING', ...(rng.float() < 0.5 ? [val()] : [])]),
     () => add(['ECHO', val()]),
     () => add(['CONFIG', 'GET', 'no-such-parameter']),
-    () => add([one(['NOSUCH', 'getx', 'Fooo']), val(), val()]),
-    () => add(['RESTORE', key(), '0', bin(int(0, 20)), ...(r() < 0.5 ? ['REPLACE'] : [])]),
+    () => add([rng.pick(['NOSUCH', 'getx', 'Fooo']), val(), val()]),
+    () => add(['RESTORE', key(), '0', bin(rng.range(0, 20)), ...(rng.float() < 0.5 ? ['REPLACE'] : [])]),
   ];
   const arityNames = ['GET', 'SET', 'HSET', 'LPUSH', 'ZADD', 'SADD', 'EXPIRE', 'TTL', 'MGET', 'ZRANGE', 'LRANGE', 'HGET', 'INCRBY', 'GETRANGE', 'SETRANGE', 'LINSERT', 'SMOVE', 'ZCOUNT', 'RENAME', 'PING', 'ECHO', 'DBSIZE', 'LPOP', 'ZPOPMIN', 'COPY', 'GETEX', 'LMOVE', 'ZUNIONSTORE', 'SINTERCARD', 'HSCAN', 'SCAN'];
   for (let i = 0; i < n; i++) {
-    if (r() < 0.04) add([one(arityNames), ...Array.from({ length: int(0, 6) }, () => one(members))]);
-    else one(templates)();
-    if (r() < 0.003) add(['FLUSHALL']);
+    if (rng.float() < 0.04) add([rng.pick(arityNames), ...Array.from({ length: rng.range(0, 6) }, () => rng.pick(members))]);
+    else rng.pick(templates)();
+    if (rng.float() < 0.003) add(['FLUSHALL']);
   }
   return cases.map(([args, mode]) => {
     const bufs = args.map((s) => Buffer.from(s, 'latin1'));
@@ -463,9 +450,7 @@ describe('MemoryStore vs redis-server 7.0 (exact reply bytes)', () => {
   });
 
   it('answers multi-MB binary values identically', async () => {
-    const r = rng(5);
-    const big = Buffer.alloc(3 * 1024 * 1024 + 17);
-    for (let i = 0; i < big.length; i++) big[i] = Math.floor(r() * 256);
+    const big = new Prng(5, 'scaled').bytes(3 * 1024 * 1024 + 17);
     const b = (s: string): Buffer => Buffer.from(s, 'latin1');
     const cases: Case[] = [
       [b('SET'), b('big'), big],

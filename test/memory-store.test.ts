@@ -5,6 +5,7 @@ import { globMatch } from '../src/store/memory/glob.js';
 import { MemoryStore, SUPPORTED_COMMANDS } from '../src/store/memory/index.js';
 import { formatDouble, formatHumanDouble } from '../src/store/memory/numbers.js';
 import { ZSet } from '../src/store/memory/skiplist.js';
+import { Prng } from './helpers/prng.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -14,18 +15,6 @@ function setup(): { s: MemoryStore; run: (...a: (string | Buffer)[]) => string; 
   const run = (...a: (string | Buffer)[]): string =>
     s.execute(a.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : x))).toString('latin1');
   return { s, run, clock };
-}
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
 }
 
 const bulk = (v: string): string => `$${v.length}\r\n${v}\r\n`;
@@ -262,7 +251,7 @@ describe('keyspace iteration', () => {
   });
 
   it('SCAN never misses a key present for the whole scan, under concurrent inserts and deletes', () => {
-    const r = rng(7);
+    const rng = new Prng(7, 'scaled');
     const { s, run } = setup();
     for (let i = 0; i < 3000; i++) run('SET', `k${i}`, 'v');
     const stable = new Set<string>();
@@ -271,14 +260,14 @@ describe('keyspace iteration', () => {
     let cursor = '0';
     let next = 3000;
     do {
-      const reply = s.execute(['SCAN', cursor, 'COUNT', String(1 + Math.floor(r() * 50))].map((x) => Buffer.from(x)));
+      const reply = s.execute(['SCAN', cursor, 'COUNT', String(1 + rng.int(50))].map((x) => Buffer.from(x)));
       const text = reply.toString('latin1');
       const parts = text.split('\r\n');
       cursor = parts[2]!;
       for (let i = 5; i < parts.length; i += 2) if (parts[i]) seen.set(parts[i]!, (seen.get(parts[i]!) ?? 0) + 1);
       // churn: delete some deletable keys, add new ones
       for (let j = 0; j < 20; j++) {
-        const victim = Math.floor(r() * 3000);
+        const victim = rng.int(3000);
         if (victim % 3 === 0) run('DEL', `k${victim}`);
         run('SET', `n${next++}`, 'v');
       }
@@ -322,15 +311,15 @@ describe('DUMP / RESTORE', () => {
 
 describe('data structures (property tests against plain arrays)', () => {
   it('ZSet rank / at / order agree with a sorted array', () => {
-    const r = rng(3);
+    const rng = new Prng(3, 'scaled');
     const z = new ZSet();
     const ref = new Map<string, number>();
     for (let i = 0; i < 5000; i++) {
-      const m = `m${Math.floor(r() * 400)}`;
-      if (r() < 0.3) {
+      const m = `m${rng.int(400)}`;
+      if (rng.float() < 0.3) {
         expect(z.delete(m)).toBe(ref.delete(m));
       } else {
-        const sc = Math.floor(r() * 50) / 2;
+        const sc = rng.int(50) / 2;
         z.set(m, sc);
         ref.set(m, sc);
       }
@@ -352,11 +341,11 @@ describe('data structures (property tests against plain arrays)', () => {
   });
 
   it('Deque behaves like an array at both ends', () => {
-    const r = rng(11);
+    const rng = new Prng(11, 'scaled');
     const d = new Deque();
     const ref: Buffer[] = [];
     for (let i = 0; i < 20000; i++) {
-      const op = Math.floor(r() * 4);
+      const op = rng.int(4);
       const b = Buffer.from(String(i));
       if (op === 0) (d.pushBack(b), ref.push(b));
       else if (op === 1) (d.pushFront(b), ref.unshift(b));

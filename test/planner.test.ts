@@ -7,6 +7,7 @@ import type { ConsistencyLevel } from '../src/conf/types.js';
 import { CoalesceTracker } from '../src/dispatch/coalesce.js';
 import { Plan, describe as describeCluster, groupKeysByOwner, plan, quorum, type Health } from '../src/route/planner.js';
 import { buildTopology, type Topology } from '../src/route/topology.js';
+import { Prng } from './helpers/prng.js';
 
 const LEVELS: readonly ConsistencyLevel[] = ['DC_ONE', 'DC_QUORUM', 'DC_SAFE_QUORUM', 'DC_EACH_SAFE_QUORUM'];
 const UP: Health = () => true;
@@ -211,24 +212,23 @@ describe('plan reuse and the coalescer contract', () => {
   });
 
   it('invariants on random topologies and health (property)', () => {
-    let s = 0x1234567;
-    const next = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; };
+    const rng = new Prng(0x1234567);
     for (let round = 0; round < 200; round++) {
       const lines: string[] = [];
-      const nDc = 1 + (next() % 3);
+      const nDc = 1 + rng.int(3);
       for (let d = 0; d < nDc; d++) {
-        const nRack = 1 + (next() % 3);
+        const nRack = 1 + rng.int(3);
         for (let r = 0; r < nRack; r++) {
-          const nNode = 1 + (next() % 3);
-          for (let k = 0; k < nNode; k++) if (d + r + k > 0) lines.push(`h${d}${r}${k}:1:r${r}:d${d}:${next()},${next()}`);
+          const nNode = 1 + rng.int(3);
+          for (let k = 0; k < nNode; k++) if (d + r + k > 0) lines.push(`h${d}${r}${k}:1:r${r}:d${d}:${rng.next()},${rng.next()}`);
         }
       }
-      const t = topo('d0', 'r0', [next()], lines);
-      const down = new Set(t.nodes.filter(() => next() % 4 === 0).map((n) => n.index));
+      const t = topo('d0', 'r0', [rng.next()], lines);
+      const down = new Set(t.nodes.filter(() => rng.int(4) === 0).map((n) => n.index));
       const health: Health = (n) => !down.has(n);
       for (const level of LEVELS) {
         for (const isWrite of [false, true]) {
-          const token = next();
+          const token = rng.next();
           const p = run(t, token, isWrite, level, health);
           for (const x of p.targets) {
             expect(x.skipped).toBe(down.has(x.node));

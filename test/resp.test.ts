@@ -7,8 +7,9 @@ import { ABI } from '../src/wasm/abi.js';
 import { createCore, type Core } from '../src/wasm/core.js';
 import { encodeCommand } from '../src/wasm/resp-oracle.js';
 import {
-  bytewise, feed, frameOnce, oracleFor, res, Rng, splitAt, type FeedResult, type Mode,
+  bytewise, feed, frameOnce, oracleFor, res, splitAt, type FeedResult, type Mode,
 } from './helpers/framing.js';
+import { Prng } from './helpers/prng.js';
 
 const core = createCore({ stagingBytes: 8 << 20, connections: 8, mbufCount: 64 });
 const ex = core.exports;
@@ -40,7 +41,7 @@ function runCase(core: Core, mode: Mode, c: Case, seed = 1): FeedResult<never> {
   const strip = (r: FeedResult<unknown>) => ({ records: r.records, error: r.error, consumed: r.consumed, need: r.need });
   const expected = strip(whole);
   expect(strip(feed(core, mode as 'req', bytewise(buf))), `${c.name}: bytewise`).toEqual(expected);
-  const rng = new Rng(seed);
+  const rng = new Prng(seed);
   for (let k = 0; k < 5; k++) {
     const cuts = Array.from({ length: 1 + rng.int(6) }, () => rng.int(buf.length + 1));
     expect(strip(feed(core, mode as 'req', splitAt(buf, cuts))), `${c.name}: split ${cuts}`).toEqual(expected);

@@ -2,6 +2,7 @@
 // Table cases for the edges, then random rings and tokens against a plain linear-scan reference.
 import { describe, it, expect } from 'vitest';
 import { createCore } from '../src/wasm/core.js';
+import { Prng } from './helpers/prng.js';
 
 const core = createCore({ stagingBytes: 1 << 22 });
 const ex = core.exports;
@@ -32,18 +33,6 @@ function batch(points: readonly number[], tokens: readonly number[]): number[] {
   u32.set(tokens, TOKENS >> 2);
   ex.ringLookupBatch(POINTS, points.length, TOKENS, OUT, tokens.length);
   return Array.from(i32.subarray(OUT >> 2, (OUT >> 2) + tokens.length));
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
 }
 
 const RING = [100, 200, 300, 0x80000000, 0xC0000000, 0xFFFFFFF0];
@@ -89,26 +78,26 @@ describe('ringLookup', () => {
   });
 
   it('equals the reference on random rings and tokens', () => {
-    const next = rng(0xd1ce);
+    const rng = new Prng(0xd1ce);
     for (let r = 0; r < 200; r++) {
-      const n = 1 + (next() % 300);
+      const n = 1 + rng.int(300);
       // Small-range rings force duplicates; full-range rings cover the top bit.
       const range = r % 3 === 0 ? 64 : 0;
-      const points = Array.from({ length: n }, () => (range ? next() % range : next())).sort((a, b) => a - b);
+      const points = Array.from({ length: n }, () => (range ? rng.int(range) : rng.next())).sort((a, b) => a - b);
       loadRing(points);
       for (let k = 0; k < 50; k++) {
-        const t = range ? next() % (range + 2) : k < 5 ? points[next() % n]! : next();
+        const t = range ? rng.int(range + 2) : k < 5 ? points[rng.int(n)]! : rng.next();
         expect(ex.ringLookup(POINTS, n, t | 0), `n ${n} token ${t}`).toBe(refLookup(points, t));
       }
     }
   });
 
   it('handles a 768-point ring (256 vnodes x 3 racks)', () => {
-    const next = rng(768);
-    const points = Array.from({ length: 768 }, () => next()).sort((a, b) => a - b);
+    const rng = new Prng(768);
+    const points = Array.from({ length: 768 }, () => rng.next()).sort((a, b) => a - b);
     loadRing(points);
     for (let k = 0; k < 2000; k++) {
-      const t = next();
+      const t = rng.next();
       expect(ex.ringLookup(POINTS, 768, t | 0)).toBe(refLookup(points, t));
     }
   });
@@ -116,12 +105,12 @@ describe('ringLookup', () => {
 
 describe('ringLookupBatch', () => {
   it('gives the same answers as single lookups (odd and even counts)', () => {
-    const next = rng(77);
+    const rng = new Prng(77);
     for (let r = 0; r < 50; r++) {
-      const n = 1 + (next() % 200);
-      const points = Array.from({ length: n }, () => next()).sort((a, b) => a - b);
-      const count = 1 + (next() % 65);
-      const tokens = Array.from({ length: count }, (_, i) => (i % 4 === 0 ? points[next() % n]! : next()));
+      const n = 1 + rng.int(200);
+      const points = Array.from({ length: n }, () => rng.next()).sort((a, b) => a - b);
+      const count = 1 + rng.int(65);
+      const tokens = Array.from({ length: count }, (_, i) => (i % 4 === 0 ? points[rng.int(n)]! : rng.next()));
       const got = batch(points, tokens);
       const want = tokens.map((t) => lookup(points, t));
       expect(got).toEqual(want);

@@ -12,17 +12,10 @@ import {
   type LocalNodeSpec, type PeerSpec, type Topology,
 } from '../src/route/topology.js';
 import { readFileSync } from 'node:fs';
+import { Prng } from './helpers/prng.js';
 
 const CONF = new URL('../../shared/reference/conf/', import.meta.url);
 const conf = (name: string) => loadConfig(new URL(`${name}.yml`, CONF).pathname);
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s;
-  };
-}
 
 function local(dc: string, rack: string, tokens: number[], host = '127.0.0.1', port = 8101): LocalNodeSpec {
   return { host, port, dc, rack, tokens };
@@ -237,18 +230,18 @@ describe('ring placement', () => {
   });
 
   it('matches the Netflix restatement on random rings with duplicates (property)', () => {
-    const next = rng(0xC0FFEE);
+    const rng = new Prng(0xC0FFEE);
     for (let round = 0; round < 300; round++) {
       const peers: Array<{ tokens: number[] }> = [];
-      const nPeers = 1 + (next() % 5);
-      const pool = Array.from({ length: 1 + (next() % 6) }, () => (round % 3 === 0 ? next() % 50 : next()));
+      const nPeers = 1 + rng.int(5);
+      const pool = Array.from({ length: 1 + rng.int(6) }, () => (round % 3 === 0 ? rng.int(50) : rng.next()));
       for (let p = 0; p < nPeers; p++) {
-        peers.push({ tokens: Array.from({ length: 1 + (next() % 4) }, () => pool[next() % pool.length]!) });
+        peers.push({ tokens: Array.from({ length: 1 + rng.int(4) }, () => pool[rng.int(pool.length)]!) });
       }
       const ring = Ring.build(peers.flatMap((p, node) => p.tokens.map((token) => ({ token, node }))));
       const cont = netflixContinuum(peers);
       const probes = [0, 0xFFFFFFFF, ...pool, ...pool.map((x) => (x + 1) >>> 0), ...pool.map((x) => (x - 1) >>> 0)];
-      for (let i = 0; i < 20; i++) probes.push(round % 3 === 0 ? next() % 60 : next());
+      for (let i = 0; i < 20; i++) probes.push(round % 3 === 0 ? rng.int(60) : rng.next());
       for (const tok of probes) expect(ring.ownerOf(tok)).toBe(vnodeDispatch(cont, tok));
     }
   });
@@ -264,12 +257,12 @@ describe('agreement with the WASM core', () => {
   const i32 = new Int32Array(core.u8.buffer);
 
   it('ringLookup / ringLookupBatch give the same point index as the TS search', () => {
-    const next = rng(42);
+    const rng = new Prng(42);
     for (let round = 0; round < 100; round++) {
-      const entries = Array.from({ length: 1 + (next() % 40) }, (_, k) => ({ token: next(), node: k % 7 }));
+      const entries = Array.from({ length: 1 + rng.int(40) }, (_, k) => ({ token: rng.next(), node: k % 7 }));
       const ring = Ring.build(entries);
       u32.set(ring.points, POINTS >> 2);
-      const tokens = Array.from({ length: 64 }, () => next());
+      const tokens = Array.from({ length: 64 }, () => rng.next());
       tokens.push(...Array.from(ring.points), 0, 0xFFFFFFFF);
       u32.set(tokens, TOKENS >> 2);
       ex.ringLookupBatch(POINTS, ring.size, TOKENS, OUT, tokens.length);

@@ -11,22 +11,10 @@ import {
   SERVER_STATS,
 } from '../src/observe/stats-table.js';
 import { Stats, type StatsOptions } from '../src/observe/stats.js';
+import { Prng } from './helpers/prng.js';
 
 const SNAPSHOT_TEXT = readFileSync(new URL('../../shared/reference/stats/snapshot.json', import.meta.url), 'utf8');
 const NOW = 1_700_000_000_000;
-
-/** xorshift32, seeded: reproducible random samples. */
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 function referenceStats(extra: Partial<StatsOptions> = {}): Stats {
   return new Stats({
@@ -262,11 +250,11 @@ describe('Histogram', () => {
   });
 
   it('matches exact percentiles of a seeded exponential distribution', () => {
-    const next = xorshift(0x5eed);
+    const rng = new Prng(0x5eed);
     const h = new Histogram();
     const values: number[] = [];
     for (let i = 0; i < 50_000; i++) {
-      const v = Math.floor(-Math.log(1 - next()) * 2000); // mean ~2 ms in usec
+      const v = Math.floor(-Math.log(1 - rng.float()) * 2000); // mean ~2 ms in usec
       values.push(v);
       h.record(v);
     }
@@ -303,10 +291,10 @@ describe('Histogram', () => {
   });
 
   it('bucket layout: monotonic, contiguous, every value within its bucket (seeded property)', () => {
-    const next = xorshift(42);
+    const rng = new Prng(42, 'scaled');
     const bad: string[] = [];
     for (let i = 0; i < 20_000; i++) {
-      const v = Math.floor(next() * 2 ** Math.floor(next() * 53));
+      const v = Math.floor(rng.float() * 2 ** rng.int(53));
       const b = bucketIndex(v);
       const ok = b >= 0 && b < HISTOGRAM_BUCKETS && bucketHighestValue(b) >= v
         && (b === 0 || bucketHighestValue(b - 1) < v)

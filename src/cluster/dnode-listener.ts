@@ -20,7 +20,9 @@ import { type DynErrorCode, mcError, respError, respErrorText } from '../errors.
 import type { FramedRequest, ReplyTarget } from '../store/backend.js';
 import type { Flushable, Flusher } from '../net/flusher.js';
 import { OutBuffer } from '../net/out-buffer.js';
-import { NumberRing, Ring } from '../net/ring.js';
+import { ReplyQueue, type ReplyQueueOwner } from '../net/reply-queue.js';
+import { requestName, respRequestError } from '../net/request-error.js';
+import { NumberRing } from '../net/ring.js';
 import { DNODE_HEADER_MAX, DnodeRecords, restoreResult, saveResult, writeDnodeHeader } from './peer-conn.js';
 
 /** The peer connection a request came in on: answer its slot through complete / completeBuffer / fail. */
@@ -72,9 +74,6 @@ export interface DnodeListener {
 
 /** Pause reading while the socket holds more unsent bytes than this. */
 const HIGH_WATER = 8 * 1024 * 1024;
-const PENDING = null;
-/** Reply stored for a slot that sends nothing back (memcached noreply). */
-const NO_REPLY = Buffer.alloc(0);
 
 interface Shared {
   readonly opts: DnodeListenerOptions;
@@ -86,22 +85,20 @@ interface Shared {
 }
 
 /** One accepted peer connection. */
-class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable {
+class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQueueOwner {
   flushQueued = false;
   readonly remote: string;
   private readonly framer: Framer;
   /** A second framer slot, never fed: the payloads are framed on it in place. */
   private readonly payloadFramer: Framer;
   private readonly out: OutBuffer;
-  /** Replies of slots headSeq, headSeq+1, ...: PENDING until answered. */
-  private readonly replies = new Ring<Buffer | null>(64);
+  /** Replies, written in request order, each as a RES. */
+  private readonly replies = new ReplyQueue(this);
   /** Per pending slot: msg_id halves and same_dc to echo, and whether a reply goes back at all. */
   private readonly idLo = new NumberRing(64);
   private readonly idHi = new NumberRing(64);
   private readonly sameDc = new NumberRing(64);
   private readonly wantReply = new NumberRing(64);
-  private headSeq = 0;
-  private nextSeq = 0;
   private paused = false;
   private closed = false;
   /** Bytes read, and bytes accounted for by framed messages and the garbage skipped before them. */
@@ -128,7 +125,7 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable {
   }
 
   get pending(): number {
-    return this.nextSeq - this.headSeq;
+    return this.replies.pending;
   }
 
   private onData(chunk: Buffer): void {
@@ -182,8 +179,7 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable {
     const o = this.sh.opts;
     const core = o.core;
     const recs = this.sh.records;
-    const seq = this.nextSeq++;
-    this.replies.push(PENDING);
+    const seq = this.replies.open();
     this.idLo.push(recs.idLo[i]);
     this.idHi.push(recs.idHi[i]);
     this.sameDc.push(recs.sameDc[i]);
@@ -227,53 +223,28 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable {
 
   /** The reply for a request the payload framer flagged (unknown command, arity ...). */
   private requestError(err: number, r: number, base: number): Buffer {
-    const core = this.sh.opts.core;
-    const nameOff = base + core.i32[r + ABI.REC_NAME_OFF];
-    const name = core.buf.toString('latin1', nameOff, nameOff + Math.min(core.i32[r + ABI.REC_NAME_LEN], 128));
     if (this.sh.opts.protocol === 'memcache') return MC_ERROR;
-    switch (err) {
-      case ABI.ERR_UNKNOWN_CMD:
-      case ABI.ERR_UNSUPPORTED:
-        return respErrorText(`unknown or unsupported command '${name}'`);
-      case ABI.ERR_ARITY:
-        return respErrorText(`wrong number of arguments for '${name.toLowerCase()}' command`);
-      case ABI.ERR_EVAL_NOKEYS:
-        return respError('DYN_ERR_NO_KEYS');
-      case ABI.ERR_TOO_MANY_KEYS:
-        return respError('DYN_ERR_TOO_MANY_KEYS');
-      default:
-        return respErrorText(`request refused (code ${err})`);
-    }
+    return respRequestError(err, requestName(this.sh.opts.core, r, base));
   }
 
   // ---- ReplyTarget: replies leave in request order ----
 
   complete(seq: number, src: Uint8Array, off: number, len: number): void {
-    if (this.closed) return;
-    if (seq === this.headSeq) {
-      this.writeHead(src, off, len);
-      this.advance();
-    } else {
-      this.replies.set(seq - this.headSeq, Buffer.from(src.subarray(off, off + len)));
-    }
+    if (!this.closed) this.replies.complete(seq, src, off, len);
   }
 
   completeBuffer(seq: number, b: Buffer): void {
-    if (this.closed) return;
-    if (seq === this.headSeq) {
-      this.writeHead(b, 0, b.length);
-      this.advance();
-    } else {
-      this.replies.set(seq - this.headSeq, b.length === 0 ? NO_REPLY : b);
-    }
+    if (!this.closed) this.replies.completeBuffer(seq, b);
   }
 
   fail(seq: number, code: DynErrorCode): void {
     this.completeBuffer(seq, this.sh.opts.protocol === 'memcache' ? mcError(code) : respError(code));
   }
 
+  // ---- ReplyQueueOwner: called by this.replies only ----
+
   /** Writes the RES for the head slot (nothing for a noreply request). */
-  private writeHead(src: Uint8Array, off: number, len: number): void {
+  writeReply(src: Uint8Array, off: number, len: number): void {
     if (this.wantReply.peek() === 0) return;
     const h = this.header;
     const id = (this.idHi.peek() >>> 0) * 4294967296 + (this.idLo.peek() >>> 0);
@@ -289,26 +260,17 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable {
     if (len > 0) this.out.append(src, off, len);
   }
 
-  /** The head slot was written: move past it and every answered slot after it. */
-  private advance(): void {
-    this.shiftHead();
-    while (this.replies.length > 0) {
-      const next = this.replies.peek();
-      if (next === PENDING || next === undefined) break;
-      this.writeHead(next, 0, next.length);
-      this.shiftHead();
-    }
-    this.sh.opts.flusher.mark(this);
-    if (this.paused) this.maybeResume();
-  }
-
-  private shiftHead(): void {
-    this.replies.shift();
+  releaseHead(): boolean {
     this.idLo.shift();
     this.idHi.shift();
     this.sameDc.shift();
     this.wantReply.shift();
-    this.headSeq++;
+    return true;
+  }
+
+  repliesWritten(): void {
+    this.sh.opts.flusher.mark(this);
+    if (this.paused) this.maybeResume();
   }
 
   private maybeResume(): void {

@@ -27,7 +27,9 @@ import type { FramedRequest, ReplyTarget } from '../store/backend.js';
 import type { NodeControl } from '../control.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
-import { NumberRing, Ring } from './ring.js';
+import { ReplyQueue, type ReplyQueueOwner } from './reply-queue.js';
+import { requestName, respRequestError } from './request-error.js';
+import { NumberRing } from './ring.js';
 
 export type ClientProtocol = 'redis' | 'memcache';
 export type Consistency = ConsistencyLevel;
@@ -60,19 +62,15 @@ const MAX_PENDING = 1024;
 /** Pause reading while the socket holds more unsent bytes than this. */
 const HIGH_WATER = 8 * 1024 * 1024;
 
-const PENDING = null;
-
-export class ClientConn implements FrameSink, ReplyTarget, Flushable {
+export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueueOwner {
   flushQueued = false;
   readonly id: number;
   private readonly framer: Framer;
   private readonly out: OutBuffer;
-  /** Replies of slots headSeq, headSeq+1, ...: PENDING until answered. */
-  private readonly replies = new Ring<Buffer | null>(64);
-  /** When each unanswered request arrived (performance.now()), parallel to `replies`. */
+  /** Replies, written in request order. */
+  private readonly replies = new ReplyQueue(this);
+  /** When each unanswered request arrived (performance.now()), parallel to the reply slots. */
   private readonly started = new NumberRing(64);
-  private headSeq = 0;
-  private nextSeq = 0;
   /** Slot after which the connection closes (QUIT), or -1. */
   private quitSeq = -1;
   private paused = false;
@@ -118,7 +116,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
 
   /** Unanswered requests. */
   get pending(): number {
-    return this.nextSeq - this.headSeq;
+    return this.replies.pending;
   }
 
   /** Requests not yet answered, or held back by backpressure and not yet dispatched (shutdown drains these). */
@@ -168,9 +166,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
       const flags = i32[r + ABI.REC_FLAGS];
       const argc = i32[r + ABI.REC_ARGC];
       if (argc === 0) continue; // empty multibulk: Redis ignores it, so do we
-      const seq = this.nextSeq++;
-      this.replies.push(PENDING);
-    this.started.push(performance.now());
+      const seq = this.openSlot();
       const err = i32[r + ABI.REC_ERR];
       if (err !== ABI.ERR_NONE) {
         // memcached says nothing at all to a `noreply` request, errors included.
@@ -250,35 +246,18 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
     if (this.closed || this.quitSeq >= 0) return; // already closing after QUIT or a protocol error
     if (this.deferred !== undefined || this.waiting !== undefined || this.deferredError !== undefined) return; // replay() calls again
     if (this.pending === 0) this.finishQuit();
-    else this.quitSeq = this.nextSeq - 1; // close right after the last reply
+    else this.quitSeq = this.replies.nextSeq - 1; // close right after the last reply
   }
 
   /** The error reply for a request the framer flagged. */
   private requestError(err: number, r: number, base: number): Buffer {
-    const core = this.ctx.core;
-    const nameOff = base + core.i32[r + ABI.REC_NAME_OFF];
-    const nameLen = core.i32[r + ABI.REC_NAME_LEN];
-    const name = core.buf.toString('latin1', nameOff, nameOff + Math.min(nameLen, 128));
     if (this.ctx.protocol === 'memcache') {
       // As memcached 1.6: an unknown verb or a wrong token count is ERROR; bad numbers or keys are
       // CLIENT_ERROR.
       return err === ABI.ERR_BAD_NUMBER || err === ABI.ERR_TOO_MANY_KEYS ? MC_BAD_FORMAT : MC_ERROR;
     }
-    switch (err) {
-      case ABI.ERR_UNKNOWN_CMD:
-      case ABI.ERR_UNSUPPORTED:
-        return respErrorText(`unknown or unsupported command '${name}'`);
-      case ABI.ERR_ARITY:
-        return respErrorText(`wrong number of arguments for '${name.toLowerCase()}' command`);
-      case ABI.ERR_EVAL_NOKEYS:
-        return respError('DYN_ERR_NO_KEYS');
-      case ABI.ERR_TOO_MANY_KEYS:
-        return respError('DYN_ERR_TOO_MANY_KEYS');
-      case ABI.ERR_BAD_NUMBER:
-        return respErrorText('value is not an integer or out of range');
-      default:
-        return respErrorText(`request refused (code ${err})`);
-    }
+    if (err === ABI.ERR_BAD_NUMBER) return respErrorText('value is not an integer or out of range');
+    return respRequestError(err, requestName(this.ctx.core, r, base));
   }
 
   /** Commands the proxy answers itself. */
@@ -303,51 +282,42 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
     this.completeBuffer(seq, REPLY_OK);
   }
 
+  /** A reply slot for the next request, its receive time noted for the latency histogram. */
+  private openSlot(): number {
+    this.started.push(performance.now());
+    return this.replies.open();
+  }
+
   complete(seq: number, src: Uint8Array, off: number, len: number): void {
-    if (this.closed) return;
-    if (seq === this.headSeq) {
-      this.out.append(src, off, len);
-      this.advance();
-    } else {
-      this.replies.set(seq - this.headSeq, Buffer.from(src.subarray(off, off + len)));
-    }
+    if (!this.closed) this.replies.complete(seq, src, off, len);
   }
 
   completeBuffer(seq: number, b: Buffer): void {
-    if (this.closed) return;
-    if (seq === this.headSeq) {
-      if (b.length > 0) this.out.appendBuffer(b);
-      this.advance();
-    } else {
-      this.replies.set(seq - this.headSeq, b);
-    }
+    if (!this.closed) this.replies.completeBuffer(seq, b);
   }
 
   fail(seq: number, code: DynErrorCode): void {
     this.completeBuffer(seq, this.ctx.protocol === 'redis' ? respError(code) : mcError(code));
   }
 
-  /** Request latency, receive to reply, for the node's latency histogram. */
-  private answered(): void {
-    const t0 = this.started.shift();
-    this.ctx.onLatency?.((performance.now() - t0) * 1000);
+  // ---- ReplyQueueOwner: called by this.replies only ----
+
+  writeReply(src: Uint8Array, off: number, len: number): void {
+    this.out.append(src, off, len);
   }
 
-  /** The head slot was answered: move past it and every answered slot after it. */
-  private advance(): void {
-    if (this.headSeq === this.quitSeq) return this.finishQuit();
-    this.replies.shift();
-    this.answered();
-    this.headSeq++;
-    while (this.replies.length > 0) {
-      const next = this.replies.peek();
-      if (next === PENDING || next === undefined) break;
-      if (next.length > 0) this.out.appendBuffer(next);
-      if (this.headSeq === this.quitSeq) return this.finishQuit();
-      this.replies.shift();
-      this.answered();
-      this.headSeq++;
+  /** Closes after QUIT's reply (or a protocol error's); else notes the request's latency, receive to reply. */
+  releaseHead(seq: number): boolean {
+    if (seq === this.quitSeq) {
+      this.finishQuit();
+      return false;
     }
+    const t0 = this.started.shift();
+    this.ctx.onLatency?.((performance.now() - t0) * 1000);
+    return true;
+  }
+
+  repliesWritten(): void {
     this.ctx.flusher.mark(this);
     if (this.paused) this.maybeResume();
   }
@@ -384,9 +354,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable {
     const text = this.ctx.protocol === 'redis'
       ? respErrorText(`Protocol error: ${err.reason}`)
       : Buffer.from(`CLIENT_ERROR ${err.reason}\r\n`);
-    const seq = this.nextSeq++;
-    this.replies.push(PENDING);
-    this.started.push(performance.now());
+    const seq = this.openSlot();
     this.quitSeq = seq;
     this.completeBuffer(seq, text);
   }

@@ -1,10 +1,11 @@
 // Test helpers for the dnode transport: a raw TCP peer that writes exact bytes and reads dnode
 // messages back, reply collectors implementing ReplyTarget, handlers for the listener.
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Core } from '../../src/wasm/core.js';
 import type { DynErrorCode } from '../../src/errors.js';
 import type { Backend, FramedRequest, ReplyTarget } from '../../src/store/backend.js';
 import type { DnodeHandler, PeerRequestSource } from '../../src/cluster/dnode-listener.js';
+import { RawSocket } from './raw-socket.js';
 
 export type Outcome = { ok: true; data: Buffer } | { ok: false; code: DynErrorCode };
 
@@ -99,34 +100,9 @@ export class HoldingHandler implements DnodeHandler {
 }
 
 /** A raw TCP peer: writes exact bytes, reads until a predicate holds or the socket closes. */
-export class RawPeer {
-  buf: Buffer = Buffer.alloc(0);
-  closed = false;
-  private waiters: (() => void)[] = [];
-
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
-  }
-
+export class RawPeer extends RawSocket {
   static connect(port: number): Promise<RawPeer> {
-    return new Promise((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port }, () => resolve(new RawPeer(s)));
-      s.once('error', reject);
-    });
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
+    return RawSocket.open(port, (s) => new RawPeer(s));
   }
 
   write(b: Buffer | string): void {
@@ -137,10 +113,7 @@ export class RawPeer {
   async read(bytes: number, timeoutMs = 5000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (this.buf.length < bytes && !this.closed && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
-      });
+      await this.nextEvent(deadline);
     }
     return this.buf.toString('latin1');
   }
@@ -149,16 +122,9 @@ export class RawPeer {
   async waitClosed(timeoutMs = 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
-      });
+      await this.nextEvent(deadline);
     }
     return this.closed;
-  }
-
-  close(): void {
-    this.socket.destroy();
   }
 }
 
@@ -200,16 +166,6 @@ export function dnodeMessage(msgId: number | bigint, type: number, payload: Buff
   const p = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload;
   const head = `   $2014$ ${msgId} ${type} ${opts.flags ?? 0} 1 ${opts.sameDc ?? 1} *1 d *${p.length}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), p]);
-}
-
-export function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x;
-  };
 }
 
 export function sleep(ms: number): Promise<void> {

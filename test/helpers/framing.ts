@@ -142,28 +142,6 @@ export function bytewise(buf: Buffer): Buffer[] {
   return Array.from({ length: buf.length }, (_, i) => buf.subarray(i, i + 1));
 }
 
-/** Tiny seeded PRNG (xorshift32). */
-export class Rng {
-  private s: number;
-  constructor(seed: number) { this.s = (seed >>> 0) || 0x9e3779b9; }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    this.s = x;
-    return x;
-  }
-  /** Integer in [0, n). */
-  int(n: number): number { return this.next() % n; }
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = this.next() & 255;
-    return b;
-  }
-  pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)]!; }
-}
-
 /** The oracle's command table and token function, backed by the core's own exports. */
 export function coreTable(core: Core): Required<Pick<OracleOptions, 'commands' | 'token'>> {
   const scratch = core.exports.mbuf_base();

@@ -1,6 +1,6 @@
 // A raw RESP client for tests: writes exact bytes, reads exact reply bytes (framed by the oracle-free
 // minimal reader below), so tests see what a client sees, byte for byte.
-import { connect, type Socket } from 'node:net';
+import { RawSocket } from './raw-socket.js';
 
 /** Length of the first complete RESP reply in b from off, or -1 when incomplete. */
 export function replyLength(b: Buffer, off = 0): number {
@@ -25,34 +25,9 @@ export function replyLength(b: Buffer, off = 0): number {
   throw new Error(`bad reply type byte ${t} at ${off}: ${JSON.stringify(b.toString('latin1', off, off + 40))}`);
 }
 
-export class RawClient {
-  private buf: Buffer = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
-  closed = false;
-
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
-  }
-
+export class RawClient extends RawSocket {
   static connect(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port }, () => resolve(new RawClient(s)));
-      s.once('error', reject);
-    });
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
+    return RawSocket.open(port, (s) => new RawClient(s));
   }
 
   write(b: Buffer | string): void {
@@ -72,13 +47,7 @@ export class RawClient {
       }
       if (this.closed) throw new Error(`connection closed after ${out.length}/${n} replies`);
       if (Date.now() > deadline) throw new Error(`timed out after ${out.length}/${n} replies`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.max(1, deadline - Date.now()));
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
+      await this.nextEvent(deadline);
     }
     return out;
   }
@@ -89,13 +58,7 @@ export class RawClient {
     while (!pred(this.buf)) {
       if (this.closed) throw new Error(`connection closed; have ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
       if (Date.now() > deadline) throw new Error(`timed out; have ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.max(1, deadline - Date.now()));
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
+      await this.nextEvent(deadline);
     }
     const b = this.buf;
     this.buf = Buffer.alloc(0);
@@ -109,10 +72,6 @@ export class RawClient {
       if (Date.now() > deadline) throw new Error('connection still open');
       await new Promise((r) => setTimeout(r, 10));
     }
-  }
-
-  close(): void {
-    this.socket.destroy();
   }
 }
 
