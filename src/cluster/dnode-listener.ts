@@ -21,7 +21,7 @@ import type { FramedRequest, ReplyTarget } from '../store/backend.js';
 import type { Flushable, Flusher } from '../net/flusher.js';
 import { OutBuffer } from '../net/out-buffer.js';
 import { ReplyQueue, type ReplyQueueOwner } from '../net/reply-queue.js';
-import { requestName, respRequestError } from '../net/request-error.js';
+import { requestError } from '../net/request-error.js';
 import { NumberRing } from '../net/ring.js';
 import { DNODE_HEADER_MAX, DnodeRecords, restoreResult, saveResult, writeDnodeHeader } from './peer-conn.js';
 
@@ -223,8 +223,7 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
 
   /** The reply for a request the payload framer flagged (unknown command, arity ...). */
   private requestError(err: number, r: number, base: number): Buffer {
-    if (this.sh.opts.protocol === 'memcache') return MC_ERROR;
-    return respRequestError(err, requestName(this.sh.opts.core, r, base));
+    return requestError(this.sh.opts.protocol ?? 'redis', this.sh.opts.core, err, r, base);
   }
 
   // ---- ReplyTarget: replies leave in request order ----
@@ -302,7 +301,6 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
   }
 }
 
-const MC_ERROR = Buffer.from('ERROR\r\n');
 
 /** Listens for peer connections on opts.listen; resolves once bound. */
 export async function startDnodeListener(opts: DnodeListenerOptions): Promise<DnodeListener> {

@@ -28,7 +28,7 @@ import type { NodeControl } from '../control.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
 import { ReplyQueue, type ReplyQueueOwner } from './reply-queue.js';
-import { requestName, respRequestError } from './request-error.js';
+import { requestError } from './request-error.js';
 import { NumberRing } from './ring.js';
 
 export type ClientProtocol = 'redis' | 'memcache';
@@ -251,13 +251,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
 
   /** The error reply for a request the framer flagged. */
   private requestError(err: number, r: number, base: number): Buffer {
-    if (this.ctx.protocol === 'memcache') {
-      // As memcached 1.6: an unknown verb or a wrong token count is ERROR; bad numbers or keys are
-      // CLIENT_ERROR.
-      return err === ABI.ERR_BAD_NUMBER || err === ABI.ERR_TOO_MANY_KEYS ? MC_BAD_FORMAT : MC_ERROR;
-    }
-    if (err === ABI.ERR_BAD_NUMBER) return respErrorText('value is not an integer or out of range');
-    return respRequestError(err, requestName(this.ctx.core, r, base));
+    return requestError(this.ctx.protocol, this.ctx.core, err, r, base);
   }
 
   /** Commands the proxy answers itself. */
@@ -381,5 +375,3 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
 }
 
 const EMPTY = Buffer.alloc(0);
-const MC_ERROR = Buffer.from('ERROR\r\n');
-const MC_BAD_FORMAT = Buffer.from('CLIENT_ERROR bad command line format\r\n');

@@ -26,7 +26,21 @@ export function respRequestError(err: number, name: string): Buffer {
       return respError('DYN_ERR_NO_KEYS');
     case ABI.ERR_TOO_MANY_KEYS:
       return respError('DYN_ERR_TOO_MANY_KEYS');
+    case ABI.ERR_BAD_NUMBER:
+      return respErrorText('value is not an integer or out of range');
     default:
       return respErrorText(`request refused (code ${err})`);
   }
+}
+
+const MC_ERROR = Buffer.from('ERROR\r\n');
+const MC_BAD_FORMAT = Buffer.from('CLIENT_ERROR bad command line format\r\n');
+
+/**
+ * The error reply for a flagged request in either protocol. Memcached words it as memcached 1.6
+ * does: an unknown verb or a wrong token count is ERROR; bad numbers or keys are CLIENT_ERROR.
+ */
+export function requestError(protocol: 'redis' | 'memcache', core: Core, err: number, r: number, base: number): Buffer {
+  if (protocol === 'memcache') return err === ABI.ERR_BAD_NUMBER || err === ABI.ERR_TOO_MANY_KEYS ? MC_BAD_FORMAT : MC_ERROR;
+  return respRequestError(err, requestName(core, r, base));
 }
