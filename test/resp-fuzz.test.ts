@@ -153,3 +153,32 @@ describe('RESP framer fuzz', () => {
     });
   }
 });
+
+describe('fast-path caches across calls', () => {
+  // The request framer caches the last command shape, name and length headers (assembly/resp-fast.ts).
+  // Repeating the same shapes call after call, with the limits changed between calls, must give
+  // exactly what the oracle says for each call's own limits.
+  it('repeated shapes frame as the oracle says, also when maxBulk changes between calls', () => {
+    const c = createCore({ stagingBytes: 1 << 20, connections: 2, mbufCount: 4 });
+    const rng = new Prng(4242);
+    const shapes = [
+      encodeCommand(['GET', 'key:000001']),
+      encodeCommand(['SET', 'key:000001', 'x'.repeat(64)]),
+      encodeCommand(['MGET', 'a', 'b', 'c', 'dd', 'eee']),
+      encodeCommand(['get', 'key:000002']),
+      encodeCommand(['SET', 'key:000002', 'y'.repeat(20)]),
+    ];
+    for (let call = 0; call < 200; call++) {
+      const limit = [1 << 20, 64, 20, 10, 9][rng.int(5)]!;
+      c.exports.configureMaxBulk(BigInt(limit));
+      const parts: Buffer[] = [];
+      for (let i = 0, n = 1 + rng.int(40); i < n; i++) parts.push(shapes[rng.int(shapes.length)]!);
+      const input = Buffer.concat(parts);
+      c.exports.connReset(0, ABI.FRAMER_RESP_REQ);
+      const got = feed(c, 'req', [input]);
+      const want = oracleFor(c, 'req', input, { maxBulk: limit });
+      expect(got.records, `call ${call}, maxBulk ${limit}`).toEqual(want.records);
+      expect(got.error, `call ${call}, maxBulk ${limit}`).toEqual(want.error);
+    }
+  });
+});
