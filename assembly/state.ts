@@ -26,11 +26,11 @@ function align16(n: usize): usize {
 }
 
 function alloc(bytes: usize): usize {
-  // The stub runtime's bump allocator grows memory as needed: only called from init().
+  // The stub runtime's bump allocator grows memory as needed: only called from init(). Fresh
+  // linear memory is zero already; not filling it keeps untouched pages (most of staging and the
+  // mbuf pool) out of the resident set until they are used.
   const p = heap.alloc(align16(bytes) + 16);
-  const a = align16(p);
-  memory.fill(a, 0, bytes);
-  return a;
+  return align16(p);
 }
 
 /**
