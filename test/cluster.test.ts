@@ -604,6 +604,21 @@ describe('(d) memcached: 1 DC x 1 rack x 2 nodes, separate processes', () => {
     d0.write(`get ${remote[0]}\r\n`);
     expect((await d0.readUntil((b) => b.includes('END\r\n'))).toString('latin1')).toBe('END\r\n');
   });
+
+  it('splits a multi-key get across owners and merges the items in key order', async () => {
+    const on: [string[], string[]] = [[], []];
+    for (let i = 0; on[0].length < 3 || on[1].length < 3; i++) on[ownersOf(spec, `mg${i}`)[0]!]!.push(`mg${i}`);
+    // Interleave owners, with a missing key in the middle.
+    const keys = [on[1][0]!, on[0][0]!, 'mg-missing', on[1][1]!, on[0][1]!, on[0][2]!, on[1][2]!];
+    const c = await cl.client(0);
+    c.write(keys.filter((k) => k !== 'mg-missing').map((k) => `set ${k} 7 0 ${k.length}\r\n${k}\r\n`).join(''));
+    await c.readUntil((b) => b.toString('latin1').split('STORED\r\n').length - 1 === keys.length - 1);
+    c.write(`gets ${keys.join(' ')}\r\n`);
+    const got = (await c.readUntil((b) => b.includes('END\r\n'))).toString('latin1');
+    const items = [...got.matchAll(/VALUE (\S+) 7 (\d+) \d+\r\n(\S+)\r\n/g)].map((m) => [m[1], m[3]]);
+    expect(items).toEqual(keys.filter((k) => k !== 'mg-missing').map((k) => [k, k]));
+    expect(got.endsWith('END\r\n')).toBe(true);
+  });
 });
 
 describe('(e) 2 DCs, token layouts that differ: dc1 1 rack x 1 node, dc2 1 rack x 2 nodes', () => {

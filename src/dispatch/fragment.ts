@@ -90,30 +90,16 @@ export class FragmentedRequest implements ReplyTarget {
         return Buffer.concat([Buffer.from(`*${this.totalKeys}\r\n`), ...items]);
       }
       case 'mc-values': {
-        // Items are self-describing (VALUE <key> ...); fragments hold disjoint key groups, so
-        // putting fragments back in the order of their first key restores the client's order
-        // except where groups interleave: sort items by the position of their key.
-        const order = new Map<string, number[]>();
-        const parts: { pos: number; item: Buffer }[] = [];
-        for (let f = 0; f < this.replies.length; f++) {
-          for (const item of mcItems(this.replies[f]!)) {
-            const key = item.toString('latin1', 6, item.indexOf(32, 6));
-            let q = order.get(key);
-            if (!q) {
-              q = [];
-              order.set(key, q);
-            }
-            parts.push({ pos: f * 1e9 + q.length, item });
-            q.push(f);
-          }
-        }
-        // Stable order by fragment then position is not key order; rebuild key order from keysOf.
+        // Items are self-describing (VALUE <key> ...): collect them by key, then emit them in the
+        // client's key order (a key asked twice gets its item twice only if it came back twice).
         const byKey = new Map<string, Buffer[]>();
-        for (const p of parts) {
-          const key = p.item.toString('latin1', 6, p.item.indexOf(32, 6));
-          const list = byKey.get(key) ?? [];
-          list.push(p.item);
-          byKey.set(key, list);
+        for (const r of this.replies) {
+          for (const item of mcItems(r!)) {
+            const key = item.toString('latin1', 6, item.indexOf(32, 6));
+            const list = byKey.get(key);
+            if (list) list.push(item);
+            else byKey.set(key, [item]);
+          }
         }
         const out: Buffer[] = [];
         for (const key of this.keyNames ?? []) {
