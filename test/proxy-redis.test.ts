@@ -184,6 +184,27 @@ describe('single node proxy over redis', () => {
   });
 });
 
+describe('limits', () => {
+  it('refuses a message over max_message_bytes with a clear error, closing only that client', async () => {
+    const n = await startTestNode({ dataStore: 'redis', server: { host: '127.0.0.1', port: redis.port }, maxMessageBytes: 1 << 20 });
+    try {
+      const big = await RawClient.connect(n.port);
+      const ok = await RawClient.connect(n.port);
+      clients.push(big, ok);
+      big.write(cmd('SET', 'small', 'x'));
+      big.write(cmd('SET', 'huge', Buffer.alloc(2 << 20, 'h')));
+      const r = (await big.replies(2)).map(String);
+      expect(r[0]).toBe('+OK\r\n');
+      expect(r[1]).toBe('-ERR Protocol error: message larger than 1048576 bytes (max_message_bytes)\r\n');
+      await big.waitClosed();
+      ok.write(cmd('GET', 'small'));
+      expect(String((await ok.replies(1))[0])).toBe('$1\r\nx\r\n');
+    } finally {
+      await n.close('test', 100);
+    }
+  });
+});
+
 describe('datastore failures', () => {
   it('answers the Storage error while redis is down and recovers when it is back', async () => {
     const own = await startRedis();

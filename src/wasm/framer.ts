@@ -138,7 +138,7 @@ export class Framer {
     }
     if (total > this.maxMessage && this.tailBytes > 0) {
       // A partial message grew past the limit: it can never be framed.
-      throw new FramingError(ABI.E_TOO_LARGE, 0, `message larger than ${this.maxMessage} bytes`);
+      throw new FramingError(ABI.E_TOO_LARGE, 0, `message larger than ${this.maxMessage} bytes (max_message_bytes)`);
     }
     if (total > this.core.options.stagingBytes) {
       // No partial message, but a chunk larger than staging: frame it in staging-sized pieces.
@@ -211,7 +211,7 @@ export class Framer {
     if (off < total) {
       const rest = total - off;
       if (need > this.maxMessage || rest > this.maxMessage) {
-        throw new FramingError(ABI.E_TOO_LARGE, off, `message larger than ${this.maxMessage} bytes`);
+        throw new FramingError(ABI.E_TOO_LARGE, off, `message larger than ${this.maxMessage} bytes (max_message_bytes)`);
       }
       // The remainder must leave staging before anyone frames again: copy it out once.
       this.tail.push(Buffer.from(this.core.buf.subarray(base + off, base + total)));
@@ -225,7 +225,7 @@ export class Framer {
   private keep(chunk: Buffer): void {
     if (chunk.length === 0) return;
     if (this.tailBytes + chunk.length > this.maxMessage) {
-      throw new FramingError(ABI.E_TOO_LARGE, this.tailBytes, `message larger than ${this.maxMessage} bytes`);
+      throw new FramingError(ABI.E_TOO_LARGE, this.tailBytes, `message larger than ${this.maxMessage} bytes (max_message_bytes)`);
     }
     // Socket chunks are fresh Buffers owned by us: keep a reference, no copy.
     this.tail.push(chunk);
