@@ -6,8 +6,11 @@
 //        ├─ REQ / REQ_FORWARD ─► frame its payload in place (one RESP / memcached request)
 //        │      └─ handler.onPeerRequest(conn, seq, type, req, sameDc)  ···  conn.complete(seq)
 //        ├─ gossip / crypto / debug ─► handler.onOther(conn, type, msgId, payload copy)
-//        └─ encrypted (flags bit 0) ─► not supported yet: log, close this connection
+//        └─ encrypted (flags bit 0) ─► first: unwrap the AES key from the data field (our RSA key);
+//           decrypt the payload over its ciphertext in core memory (plaintext is always shorter),
+//           then handle it as above; the connection is secured from then on
 //   replies ─► ordered queue ─► "   $2014$ <id> 5 0 1 <same_dc> *1 d *<len>\r\n" + reply ─► OutBuffer
+//           (secured connection: "<id> 5 1 1 <same_dc> *1 d *<len>" + AES(reply), as Netflix does)
 //
 // A malformed stream (bad header after the magic, oversized message) closes that connection only.
 // Garbage before a magic is skipped (the framer resyncs) and logged.
@@ -24,6 +27,7 @@ import { ReplyQueue, type ReplyQueueOwner } from '../net/reply-queue.js';
 import { requestError } from '../net/request-error.js';
 import { NumberRing } from '../net/ring.js';
 import { DNODE_HEADER_MAX, DnodeRecords, restoreResult, saveResult, writeDnodeHeader } from './peer-conn.js';
+import { aesEncrypt, DnodeCryptoError, encryptedHeader, type DnodeKeys } from '../crypto/dnode-crypto.js';
 
 /** The peer connection a request came in on: answer its slot through complete / completeBuffer / fail. */
 export interface PeerRequestSource extends ReplyTarget {
@@ -61,6 +65,8 @@ export interface DnodeListenerOptions {
    * framer resyncs on the magic as Netflix's does; a peer that only sends noise is cut off. @default 65536
    */
   maxGarbage?: number;
+  /** The node's RSA keys (pem_key_file): needed to accept encrypted messages. Without it they close the connection. */
+  crypto?: DnodeKeys;
 }
 
 export interface DnodeListener {
@@ -99,6 +105,10 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
   private readonly idHi = new NumberRing(64);
   private readonly sameDc = new NumberRing(64);
   private readonly wantReply = new NumberRing(64);
+  /** Per pending slot: 1 when its reply goes out encrypted. */
+  private readonly encrypt = new NumberRing(64);
+  /** The AES key the peer sent; set once the connection is secured (Netflix: sticky per connection). */
+  private aesKey: Buffer | undefined;
   private paused = false;
   private closed = false;
   /** Bytes read, and bytes accounted for by framed messages and the garbage skipped before them. */
@@ -163,15 +173,32 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
       if (recs.skipped[i] > 0) {
         this.sh.opts.logger.warn({ peer: this.remote, bytes: recs.skipped[i] }, 'skipped garbage before a dnode message');
       }
-      if ((recs.flags[i] & ABI.DN_FLAG_ENCRYPTED) !== 0) {
-        this.abort('encrypted dnode messages are not supported yet (secure_server_option must be none)');
-        break;
-      }
+      if ((recs.flags[i] & ABI.DN_FLAG_ENCRYPTED) !== 0 && !this.decryptInPlace(i)) break;
       const type = recs.type[i];
       if (type === ABI.DN_TYPE_REQ || type === ABI.DN_TYPE_REQ_FORWARD) this.request(i, type);
       else this.sh.opts.handler.onOther?.(this, type, recs.msgIdBig(i), recs.payloadCopy(i));
     }
     restoreResult(core, this.sh.saved);
+  }
+
+  /**
+   * Replaces record i's ciphertext by its plaintext, in place (PKCS#7 makes the plaintext 1..16
+   * bytes shorter, so it fits and touches no other message), and shortens the record. False (and
+   * the connection closed) when it cannot be decrypted.
+   */
+  private decryptInPlace(i: number): boolean {
+    const recs = this.sh.records;
+    let plain: Buffer;
+    try {
+      [this.aesKey, plain] = recs.decrypt(i, this.sh.opts.crypto, this.aesKey);
+    } catch (err) {
+      if (!(err instanceof DnodeCryptoError)) throw err;
+      this.abort(`undecryptable dnode message: ${err.message}`);
+      return false;
+    }
+    this.sh.opts.core.u8.set(plain, recs.payloadAt[i]);
+    recs.payloadLen[i] = plain.length;
+    return true;
   }
 
   /** Frames the payload of dnode record i as one datastore request and hands it to the handler. */
@@ -183,6 +210,7 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
     this.idLo.push(recs.idLo[i]);
     this.idHi.push(recs.idHi[i]);
     this.sameDc.push(recs.sameDc[i]);
+    this.encrypt.push(this.aesKey !== undefined ? 1 : 0);
     const at = recs.payloadAt[i];
     const len = recs.payloadLen[i];
     const slot = this.payloadFramer.slot;
@@ -247,6 +275,10 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
     if (this.wantReply.peek() === 0) return;
     const h = this.header;
     const id = (this.idHi.peek() >>> 0) * 4294967296 + (this.idLo.peek() >>> 0);
+    if (this.encrypt.peek() !== 0) {
+      this.writeEncryptedReply(src, off, len);
+      return;
+    }
     let n: number;
     if (id < 2 ** 53) {
       n = writeDnodeHeader(h, 0, id, ABI.DN_TYPE_RES, this.sameDc.peek(), len);
@@ -259,7 +291,16 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
     if (len > 0) this.out.append(src, off, len);
   }
 
+  /** A reply on a secured connection: flags 1, data `*1 d`, payload AES'd with the peer's key. */
+  private writeEncryptedReply(src: Uint8Array, off: number, len: number): void {
+    const id = (BigInt(this.idHi.peek() >>> 0) << 32n) | BigInt(this.idLo.peek() >>> 0);
+    const cipher = aesEncrypt(this.aesKey!, src.subarray(off, off + len));
+    this.out.appendBuffer(encryptedHeader(id, ABI.DN_TYPE_RES, this.sameDc.peek(), undefined, cipher.length));
+    this.out.appendBuffer(cipher);
+  }
+
   releaseHead(): boolean {
+    this.encrypt.shift();
     this.idLo.shift();
     this.idHi.shift();
     this.sameDc.shift();

@@ -13,6 +13,10 @@
 //
 // A timed-out request poisons the FIFO the same way (its late reply would be taken for the next), so a
 // timeout fails everything in flight on that link and reconnects, as ServerConn does.
+//
+// Encrypted links (secure_server_option, opts.crypto set; see src/crypto/dnode-crypto.ts): each socket
+// gets a fresh AES key; its first request carries the RSA-wrapped key in the data field, every request
+// has flags 1 and an AES payload, and encrypted RES payloads are decrypted before delivery.
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ABI } from '../wasm/abi.js';
@@ -23,6 +27,7 @@ import type { ReplyTarget } from '../store/backend.js';
 import type { Flushable, Flusher } from '../net/flusher.js';
 import { OutBuffer } from '../net/out-buffer.js';
 import { NumberRing, Ring } from '../net/ring.js';
+import { aesDecrypt, aesEncrypt, DnodeCryptoError, encryptedHeader, generateAesKey, rsaUnwrap, rsaWrap, type DnodeKeys } from '../crypto/dnode-crypto.js';
 
 /** dnode message types a coordinator sends: REQ (same DC, run locally) or REQ_FORWARD (remote DC relay). */
 export type PeerRequestType = 3 | 4;
@@ -49,6 +54,8 @@ export interface PeerConnOptions {
   maxMessage: number;
   /** Connect every link in start(). @default true */
   preconnect?: boolean;
+  /** Set when secure_server_option secures this link: every message is AES-encrypted. */
+  crypto?: DnodeKeys;
 }
 
 /** Per-peer stats and state hooks (the node implements these; every one is optional). */
@@ -126,6 +133,9 @@ export class DnodeRecords {
   readonly skipped: Int32Array;
   readonly payloadAt: Int32Array;
   readonly payloadLen: Int32Array;
+  /** The header's data field (absolute address, length): the wrapped AES key when longer than 1. */
+  readonly dataAt: Int32Array;
+  readonly dataLen: Int32Array;
   /** Whole message (leading spaces, header, payload). */
   readonly len: Int32Array;
   count = 0;
@@ -140,6 +150,8 @@ export class DnodeRecords {
     this.skipped = new Int32Array(cap);
     this.payloadAt = new Int32Array(cap);
     this.payloadLen = new Int32Array(cap);
+    this.dataAt = new Int32Array(cap);
+    this.dataLen = new Int32Array(cap);
     this.len = new Int32Array(cap);
   }
 
@@ -156,6 +168,8 @@ export class DnodeRecords {
       this.skipped[i] = w[r + ABI.REC_ERR];
       this.payloadAt[i] = base + w[r + ABI.REC_KEY_FIRST];
       this.payloadLen[i] = w[r + ABI.REC_NKEYS];
+      this.dataAt[i] = base + w[r + ABI.REC_NAME_OFF];
+      this.dataLen[i] = w[r + ABI.REC_NAME_LEN];
       this.len[i] = w[r + ABI.REC_LEN];
     }
     this.count = count;
@@ -174,6 +188,20 @@ export class DnodeRecords {
   payloadCopy(i: number): Buffer {
     const at = this.payloadAt[i];
     return Buffer.from(this.core.u8.subarray(at, at + this.payloadLen[i]));
+  }
+
+  /**
+   * Decrypts record i's payload (flags bit0 set). A data field longer than 1 byte is a wrapped AES
+   * key: unwrapped with `keys` it becomes the key from now on. Returns [key used, plaintext].
+   * Throws DnodeCryptoError (no key, bad wrap, bad ciphertext).
+   */
+  decrypt(i: number, keys: DnodeKeys | undefined, key: Buffer | undefined): [Buffer, Buffer] {
+    if (keys === undefined) throw new DnodeCryptoError('encrypted dnode message, but this node has no pem_key_file loaded (secure_server_option: none?)');
+    const u8 = this.core.u8;
+    if (this.dataLen[i] > 1) key = rsaUnwrap(keys, u8.subarray(this.dataAt[i], this.dataAt[i] + this.dataLen[i]));
+    if (key === undefined) throw new DnodeCryptoError('encrypted dnode message before any AES key was sent on this connection');
+    const at = this.payloadAt[i];
+    return [key, aesDecrypt(key, u8.subarray(at, at + this.payloadLen[i]))];
   }
 }
 
@@ -209,6 +237,9 @@ class PeerLink implements FrameSink, Flushable {
   private readonly header = Buffer.allocUnsafe(DNODE_HEADER_MAX);
   private readonly records: DnodeRecords;
   private readonly saved = new Int32Array(ABI.RES_SIZE >> 2);
+  /** Encrypted links: this socket's AES key, and whether the wrapped key went out already. */
+  private aesKey: Buffer | undefined;
+  private keySent = false;
 
   constructor(
     private readonly peer: PeerConn,
@@ -231,6 +262,9 @@ class PeerLink implements FrameSink, Flushable {
     this.socket = socket;
     this.out = new OutBuffer(socket);
     this.framer = new Framer(this.core, 'dnode', this.peer.opts.maxMessage);
+    // Netflix generates a key per connection and sends it again after a reconnect.
+    this.aesKey = this.peer.opts.crypto !== undefined ? generateAesKey() : undefined;
+    this.keySent = false;
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (err?: Error): void => {
@@ -266,9 +300,18 @@ class PeerLink implements FrameSink, Flushable {
     const id = this.nextMsgId;
     this.nextMsgId = id + 1 >= MSG_ID_LIMIT ? 1 : id + 1;
     const out = this.out!;
-    const h = this.header;
-    out.append(h, 0, writeDnodeHeader(h, 0, id, type, this.peer.opts.sameDc ? 1 : 0, len));
-    out.append(this.core.u8, off, len);
+    const keys = this.peer.opts.crypto;
+    if (keys !== undefined) {
+      const cipher = aesEncrypt(this.aesKey!, this.core.u8.subarray(off, off + len));
+      const wrapped = this.keySent ? undefined : rsaWrap(keys, this.aesKey!);
+      this.keySent = true;
+      out.appendBuffer(encryptedHeader(id, type, this.peer.opts.sameDc ? 1 : 0, wrapped, cipher.length));
+      out.appendBuffer(cipher);
+    } else {
+      const h = this.header;
+      out.append(h, 0, writeDnodeHeader(h, 0, id, type, this.peer.opts.sameDc ? 1 : 0, len));
+      out.append(this.core.u8, off, len);
+    }
     if ((flags & PEER_SEND_NOREPLY) !== 0) {
       target.completeBuffer(seq, EMPTY);
     } else {
@@ -311,13 +354,19 @@ class PeerLink implements FrameSink, Flushable {
     const now = performance.now();
     for (let i = 0; i < count && this.socket !== undefined; i++) {
       const type = recs.type[i];
+      let plain: Buffer | undefined;
       if ((recs.flags[i] & ABI.DN_FLAG_ENCRYPTED) !== 0) {
-        this.broken('encrypted dnode messages are not supported (secure_server_option)');
-        break;
+        try {
+          [this.aesKey, plain] = recs.decrypt(i, this.peer.opts.crypto, this.aesKey);
+        } catch (err) {
+          if (!(err instanceof DnodeCryptoError)) throw err;
+          this.broken(`undecryptable dnode message: ${err.message}`);
+          break;
+        }
       }
       if (type !== ABI.DN_TYPE_RES) {
         if (type >= ABI.DN_TYPE_CRYPTO_HANDSHAKE) {
-          this.peer.hooks.onOther?.(this.peer, type, recs.msgId(i), recs.payloadCopy(i));
+          this.peer.hooks.onOther?.(this.peer, type, recs.msgId(i), plain ?? recs.payloadCopy(i));
           continue;
         }
         this.broken(`unexpected dnode message type ${type} on a peer connection`);
@@ -335,9 +384,10 @@ class PeerLink implements FrameSink, Flushable {
       this.deadlines.shift();
       const sent = this.sentAt.shift();
       if (this.targets.length === 0) this.minDeadline = Infinity;
-      const len = recs.payloadLen[i];
+      const len = plain !== undefined ? plain.length : recs.payloadLen[i];
       this.peer.hooks.onResponse?.(this.peer, (now - sent) * 1000, len);
-      target.complete(seq, this.core.u8, recs.payloadAt[i], len);
+      if (plain !== undefined) target.completeBuffer(seq, plain);
+      else target.complete(seq, this.core.u8, recs.payloadAt[i], len);
     }
     restoreResult(this.core, this.saved);
   }
@@ -396,7 +446,7 @@ class PeerLink implements FrameSink, Flushable {
  */
 export class PeerConn {
   readonly name: string;
-  readonly opts: Required<PeerConnOptions>;
+  readonly opts: Required<Omit<PeerConnOptions, 'crypto'>> & Pick<PeerConnOptions, 'crypto'>;
   private readonly links: PeerLink[];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
