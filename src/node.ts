@@ -74,6 +74,10 @@ export interface ClusterOptions {
   peerWriteTimeoutMs: number;
   /** Which peer links Netflix would encrypt (none | rack | datacenter | all). @default 'none' */
   secureServerOption?: 'none' | 'rack' | 'datacenter' | 'all';
+  /** pem_key_file: the RSA private key for secured links (relative = to the working directory). @default 'conf/dynomite.pem' */
+  pemKeyFile?: string;
+  /** Hinted handoff (hints_dir, hints_max_bytes, hints_ttl). @default in memory, 64 MiB, 3 hours */
+  hints?: { dir?: string; maxBytes?: number; ttlMs?: number };
 }
 
 export interface RunningNode {

@@ -12,13 +12,17 @@ import { describe } from '../route/planner.js';
 import type { Backend } from '../store/backend.js';
 import { ClusterDispatcher } from '../dispatch/cluster.js';
 import { ReadRepair } from '../repair/read-repair.js';
+import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
 import { PeerConn } from './peer-conn.js';
 import { startDnodeListener, type DnodeListener } from './dnode-listener.js';
+import { linkSecured, loadPemKey, type DnodeKeys } from '../crypto/dnode-crypto.js';
 
 export interface RunningCluster {
   readonly dispatcher: ClusterDispatcher;
   /** Rewrites replicas that diverged on a quorum read (its counts, its rate limit). */
   readonly readRepair: ReadRepair;
+  /** Hinted handoff: writes kept for unreachable replicas, replayed when they are back. */
+  readonly hints: HintStore;
   readonly topology: () => Topology;
   readonly peers: readonly (PeerConn | undefined)[];
   /** The dnode port actually bound. */
@@ -46,10 +50,20 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     cluster.seeds,
   );
   for (const w of topology.warnings) log.warn({ warning: w }, 'topology');
-  refuseUnencryptedLinks(topology, cluster.secureServerOption ?? 'none');
+  const crypto = loadPeerKeys(topology, cluster, log);
   const current = (): Topology => topology;
 
   const peers: (PeerConn | undefined)[] = [undefined];
+  const hints = new HintStore({
+    core,
+    peer: (n) => peers[n],
+    peerAddress: (n) => (n === 0 ? undefined : { host: topology.nodes[n]!.host, port: topology.nodes[n]!.port }),
+    nodes: topology.nodes.length,
+    maxBytes: cluster.hints?.maxBytes ?? DEFAULT_HINTS.maxBytes,
+    ttlMs: cluster.hints?.ttlMs ?? DEFAULT_HINTS.ttlMs,
+    dir: cluster.hints?.dir,
+    logger: log,
+  });
   for (let n = 1; n < topology.nodes.length; n++) {
     const node = topology.nodes[n]!;
     const name = `${node.host}:${node.port}`;
@@ -70,6 +84,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       writeTimeoutMs: Math.min(options.timeoutMs, cluster.peerWriteTimeoutMs) + (node.isLocalDc ? 200 : 5000),
       maxMessage: options.maxMessageBytes,
       preconnect: true,
+      crypto: crypto?.secured(n) ? crypto.keys : undefined,
     }, d.flusher, log, {
       onRequest: (_p, bytes) => {
         counters.requests++;
@@ -85,6 +100,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
         counters.timedout++;
         counters.timedout_requests += n;
       },
+      onLinkUp: () => hints.onPeerUp(n),
     }));
     // peer_connections (rolled up from each peer's `connections`): links up right now. PeerConn
     // exposes its state, not a link count: every link when it is 'up', else at least one when any is.
@@ -121,6 +137,15 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   stats.sourceOurs('read_repair_replicas', () => rc.replicas);
   stats.sourceOurs('read_repair_skipped', () => rc.skipped);
   stats.sourceOurs('read_repair_failed', () => rc.failed);
+  if (hints.enabled) dispatcher.fanout.hints = hints;
+  stats.sourceOurs('hints_stored', () => hints.counts.stored);
+  stats.sourceOurs('hints_replayed', () => hints.counts.replayed);
+  stats.sourceOurs('hints_dropped_bytes', () => hints.counts.droppedBytes);
+  stats.sourceOurs('hints_dropped_ttl', () => hints.counts.droppedTtl);
+  stats.sourceOurs('hints_dropped_other', () => hints.counts.droppedOther);
+  stats.sourceOurs('hints_pending', () => hints.pending);
+  stats.sourceOurs('hints_pending_bytes', () => hints.pendingBytes);
+  hints.start();
   dispatcher.start();
 
   let listener: DnodeListener | undefined;
@@ -132,12 +157,14 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       logger: log,
       maxMessage: options.maxMessageBytes,
       protocol: d.protocol,
+      crypto: crypto?.keys,
       handler: {
         onPeerRequest: (conn, seq, type, req) => dispatcher.onPeerRequest(conn, seq, type, req, conn.id),
       },
     });
   } catch (err) {
     dispatcher.stop();
+    hints.stop();
     throw err;
   }
   const dnodeListener = listener;
@@ -148,6 +175,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   return {
     dispatcher,
     readRepair,
+    hints,
     topology: current,
     peers,
     dynPort: listener.port,
@@ -157,24 +185,39 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       dispatcher.stop();
       await listener?.close();
       await Promise.all(peers.map((p) => p?.close()));
+      // Last: writes failed by the closing links above are still hinted (and logged when durable).
+      hints.stop();
     },
   };
 }
 
 /**
- * Peer encryption (Netflix's AES/RSA dnode handshake) is not implemented yet. A configuration that
- * asks for it on a link this node actually has must not silently run in clear text: refuse to
- * start, naming the option and the first such peer. Settings that encrypt no existing link
- * (e.g. `datacenter` in a one-DC cluster, as most Netflix sample configs have) are fine.
+ * secure_server_option: which peer links are encrypted (Netflix is_conn_secured) and the RSA keys
+ * from pem_key_file (relative paths resolve against the working directory, as Netflix's fopen does).
+ * When some existing link needs encryption an unreadable key file stops the start-up, naming the file;
+ * when none does (`datacenter` in a one-DC cluster) it is only a warning: encrypted messages from a
+ * peer are then refused per connection.
  */
-function refuseUnencryptedLinks(t: Topology, option: 'none' | 'rack' | 'datacenter' | 'all'): void {
-  if (option === 'none') return;
+function loadPeerKeys(t: Topology, cluster: ClusterOptions, log: Logger): { keys: DnodeKeys; secured(n: number): boolean } | undefined {
+  const option = cluster.secureServerOption ?? 'none';
+  if (option === 'none') return undefined;
   const self = t.nodes[0]!;
-  for (let n = 1; n < t.nodes.length; n++) {
-    const p = t.nodes[n]!;
-    const needs = option === 'all' || (option === 'datacenter' && p.dc !== self.dc) || (option === 'rack' && (p.rack !== self.rack || p.dc !== self.dc));
-    if (needs) {
-      throw new Error(`secure_server_option: ${option} asks for an encrypted link to peer ${p.host}:${p.port}, but peer encryption is not supported by this version; use secure_server_option: none (or run the peers in one ${option === 'datacenter' ? 'datacenter' : 'rack'})`);
+  const where = (n: number): { dc: string; rack: string } => ({ dc: t.dcs[t.nodes[n]!.dc]!.name, rack: t.racks[t.nodes[n]!.rack]!.name });
+  const secured = (n: number): boolean => n > 0 && linkSecured(option, where(0), where(n));
+  let needed = -1;
+  for (let n = 1; n < t.nodes.length && needed < 0; n++) if (secured(n)) needed = n;
+  const file = cluster.pemKeyFile ?? 'conf/dynomite.pem';
+  try {
+    const keys = loadPemKey(file);
+    const encrypted = t.nodes.filter((_, n) => secured(n)).map((p) => `${p.host}:${p.port}`);
+    log.info({ secureServerOption: option, pemKeyFile: keys.file, encryptedPeers: encrypted }, 'peer encryption');
+    return { keys, secured };
+  } catch (err) {
+    if (needed < 0) {
+      log.warn({ pemKeyFile: file, err: (err as Error).message }, `secure_server_option: ${option} encrypts no link of this node; running without a key`);
+      return undefined;
     }
+    const p = t.nodes[needed]!;
+    throw new Error(`secure_server_option: ${option} encrypts the link to peer ${p.host}:${p.port} (from ${self.host}:${self.port}), which needs its RSA key: ${(err as Error).message}`);
   }
 }

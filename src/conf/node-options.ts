@@ -39,6 +39,8 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
       peerReadTimeoutMs: c.dynReadTimeout,
       peerWriteTimeoutMs: c.dynWriteTimeout,
       secureServerOption: c.secureServerOption,
+      pemKeyFile: c.pemKeyFile,
+      hints: { dir: c.hintsDir ?? undefined, maxBytes: c.hintsMaxBytes, ttlMs: c.hintsTtl },
     },
   };
 }

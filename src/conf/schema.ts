@@ -228,6 +228,18 @@ export const CONFIG_KEYS = {
     field: 'maxMessageBytes', type: integer({ min: 1024, max: 1073741824 }), default: 67108864, netflix: false, defaultDoc: '`67108864` (64 MiB)',
     doc: 'Largest request or reply the proxy frames, in bytes (64 MiB). A bigger message gets an error reply, never a crash.',
   }),
+  hints_dir: key({
+    field: 'hintsDir', type: text('path'), default: null, netflix: false, defaultDoc: 'none (hints in memory only)',
+    doc: 'Directory for durable hints (hinted handoff): one append-only file per peer, `<host>_<port>.hints`, fsync\'d once a second, loaded at start-up. Without it hints live in memory and a restart loses them.',
+  }),
+  hints_max_bytes: key({
+    field: 'hintsMaxBytes', type: integer({ max: 1099511627776 }), default: 67108864, netflix: false, defaultDoc: '`67108864` (64 MiB)',
+    doc: 'Most bytes of hints kept for unreachable replicas, over all peers (each hint counts its request bytes plus 192, its measured in-memory overhead). The oldest hints are dropped first. `0` turns hinted handoff off.',
+  }),
+  hints_ttl: key({
+    field: 'hintsTtl', type: integer({ min: 1 }), default: 10800000, netflix: false, defaultDoc: '`10800000` (3 hours)',
+    doc: 'Hints older than this are dropped instead of replayed, in ms.',
+  }),
   distribution: deprecated('Deprecated: accepted and ignored, with a warning.'),
   server_connections: deprecated('Deprecated: accepted and ignored, with a warning (see `datastore_connections`).'),
 } as const;

@@ -124,6 +124,12 @@ export interface ConfigValues {
   readonly maxMessageBytes: number;
   /** Ours: the client protocol; null = as dataStore says (memory: redis). */
   readonly clientProtocol: 'redis' | 'memcache' | null;
+  /** Ours: durable hints directory; null = hints in memory only. */
+  readonly hintsDir: string | null;
+  /** Ours: bytes of hints kept at most; 0 = hinted handoff off. */
+  readonly hintsMaxBytes: number;
+  /** Ours: hint time to live, ms. */
+  readonly hintsTtl: number;
 }
 
 /** The loaded, validated and frozen configuration of one node. */

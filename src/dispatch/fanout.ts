@@ -2,6 +2,7 @@
 // exactly one reply (or error) to the client, stragglers drained.
 //
 //   dispatch ─► plan() ─► for each target: local datastore | peer (dnode 3 / 4) | skipped (failed)
+//                              │ a write's skipped or unreachable peers are also hinted (HintSink)
 //                              │ replies (child seq = request id * 64 + target index)
 //                              ▼
 //   complete / fail ─► CoalesceTracker.onReply / onFailure ─► decision ─► client slot (once)
@@ -25,6 +26,17 @@ export interface PeerLink {
 /** What happens next to a decided request's divergent replicas (read repair). */
 export interface DivergenceSink {
   onDivergence(req: FanoutRequest, divergent: readonly number[], winner: Buffer | undefined): void;
+}
+
+/**
+ * Hinted handoff (src/repair/hints.ts HintStore fits): writes a replica did not get. Hints never
+ * count toward a quorum: the tracker still sees those replicas fail.
+ */
+export interface HintSink {
+  /** A write target skipped at plan time (its peer is down): keep a copy of u8[off, off+len). */
+  add(node: number, type: 3 | 4, u8: Uint8Array, off: number, len: number, flags: number): void;
+  /** The ReplyTarget to send a write with: a connection failure also keeps a hint. */
+  guard(target: ReplyTarget, node: number, type: 3 | 4, u8: Uint8Array, off: number, len: number, flags: number): ReplyTarget;
 }
 
 export interface FanoutHooks {
@@ -77,6 +89,7 @@ export class Fanout implements ReplyTarget {
   private readonly pool: FanoutRequest[] = [];
   private timer: NodeJS.Timeout | undefined;
   divergence: DivergenceSink | undefined;
+  hints: HintSink | undefined;
 
   constructor(
     private readonly core: Core,
@@ -137,11 +150,17 @@ export class Fanout implements ReplyTarget {
     }
     // Count every send before the first one: a target may answer synchronously (the embedded
     // datastore, a peer failing fast) and must not see the request finished early.
-    r.remaining = live;
+    // One more for this loop itself: when the live targets all answer synchronously (the embedded
+    // datastore) before a skipped target's failure completes the decision, the request must still
+    // be there to take it (it was released early and the decision reached no one).
+    r.remaining = live + 1;
     this.inflight.set(r.id, r);
     for (let i = 0; i < n; i++) {
       const t = p.targets[i]!;
       if (t.skipped) {
+        if (p.isWrite && this.hints && t.kind !== 'local') {
+          this.hints.add(t.node, t.kind === 'forward' ? 4 : 3, this.core.u8, req.off, req.len, req.expectReply ? 0 : PEER_SEND_NOREPLY);
+        }
         if (t.awaited && !r.decided) this.decide(r, r.tracker.onFailure(t.slot, 'PEER_ERR_DOWN'), undefined, 0, 0);
         continue;
       }
@@ -155,9 +174,13 @@ export class Fanout implements ReplyTarget {
           continue;
         }
         const flags = (p.isWrite ? PEER_SEND_WRITE : 0) | (req.expectReply ? 0 : PEER_SEND_NOREPLY);
-        link.send(t.kind === 'forward' ? 4 : 3, this, child, req.off, req.len, affinity, flags);
+        const type = t.kind === 'forward' ? 4 : 3;
+        const replyTo = p.isWrite && this.hints
+          ? this.hints.guard(this, t.node, type, this.core.u8, req.off, req.len, flags & PEER_SEND_NOREPLY) : this;
+        link.send(type, replyTo, child, req.off, req.len, affinity, flags);
       }
     }
+    if (--r.remaining === 0) this.finish(r, 'PEER_ERR_DOWN');
     // Every target answered synchronously: the request is already released.
     return this.inflight.has(r.id) ? r : undefined;
   }

@@ -323,6 +323,13 @@ export const OUR_POOL_STATS = [
   pool('read_repair_replicas', 'counter', '# replicas rewritten by read repair'),
   pool('read_repair_skipped', 'counter', '# read repairs skipped (rate limit, already in repair)'),
   pool('read_repair_failed', 'counter', '# read repairs that failed'),
+  pool('hints_stored', 'counter', '# writes kept as hints for an unreachable replica'),
+  pool('hints_replayed', 'counter', '# hints delivered to their replica'),
+  pool('hints_dropped_bytes', 'counter', '# hints dropped to stay within hints_max_bytes'),
+  pool('hints_dropped_ttl', 'counter', '# hints dropped because they outlived hints_ttl'),
+  pool('hints_dropped_other', 'counter', '# hints dropped otherwise (too large to send, hint file error)'),
+  pool('hints_pending', 'gauge', '# hints waiting for their replica'),
+  pool('hints_pending_bytes', 'gauge', 'bytes of hints waiting (request bytes + 192 each)'),
 ] as const;
 
 export type OurPoolStatName = (typeof OUR_POOL_STATS)[number]['name'];

@@ -180,11 +180,13 @@ export class TestCluster {
     if (this.stopped) return;
     this.stopped = true;
     for (const c of this.clients) c.close();
-    await Promise.all([...this.members.map((m) => m.node), ...this.retired].map(async (n) => {
+    // After a failed start some members may be missing: stop what exists (the start error stays).
+    const nodes = [...this.members.filter((m) => m !== undefined).map((m) => m.node), ...this.retired];
+    await Promise.all(nodes.filter((n) => n !== undefined).map(async (n) => {
       if (n.alive()) n.proc.kill('SIGKILL');
       await n.stop();
     }));
-    await Promise.all(this.redises.map((r) => r.stop()));
+    await Promise.all(this.redises.filter((r) => r !== undefined).map((r) => r.stop()));
   }
 }
 
