@@ -170,11 +170,11 @@ export const CONFIG_KEYS = {
   }),
   secure_server_option: key({
     field: 'secureServerOption', type: oneOf(SECURE_SERVER_OPTIONS), default: 'none', netflix: true,
-    doc: 'Which peer links are encrypted: none, links to other racks, to other datacenters, or all.',
+    doc: 'Which peer links are encrypted, as Netflix does it: `rack` = links to another rack or DC, `datacenter` = links to another DC, `all`, or `none`. Payloads are AES-128-CBC; each connection sends its key once, RSA-OAEP-wrapped with `pem_key_file`.',
   }),
   pem_key_file: key({
     field: 'pemKeyFile', type: text('path'), default: 'conf/dynomite.pem', netflix: true,
-    doc: 'RSA private key for the peer AES key exchange.',
+    doc: 'RSA private key (PEM) shared by every node for the peer AES key exchange; a relative path resolves against the working directory, as Netflix does. Missing: an error at start-up only when some link of this node must be encrypted. `conf/dynomite.pem` is Netflix\'s public sample key: make your own for production (`openssl genrsa -out dynomite.pem 1024`).',
   }),
   recon_key_file: key({
     field: 'reconKeyFile', type: text('path'), default: 'conf/recon_key.pem', netflix: true,
