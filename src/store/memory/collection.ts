@@ -30,6 +30,14 @@ export function positiveLong(b: Buffer, msg?: string): number | Buffer {
 }
 
 /**
+ * The optional `count` argument of the pop commands (LPOP/RPOP/SPOP/ZPOPMIN/ZPOPMAX key [count]):
+ * -1 when absent, the count, or the error reply for a bad one.
+ */
+export function optionalCount(a: Buffer[]): number | Buffer {
+  return a.length === 3 ? positiveLong(a[2]!) : -1;
+}
+
+/**
  * HSCAN / SSCAN / ZSCAN. The whole collection is returned in one call with cursor 0, as Redis does
  * for its compact encodings: trivially complete, and the cost is bounded by the collection size.
  * `items` yields [member, extra-or-null] pairs (extra = hash value or zset score text).

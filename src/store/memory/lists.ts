@@ -1,5 +1,5 @@
 // List commands (t_list.c) over a ring-buffer Deque: O(1) push/pop at both ends and O(1) index.
-import { positiveLong, typed } from './collection.js';
+import { optionalCount, positiveLong, typed } from './collection.js';
 import { type CommandTable, type Ctx, isWord, own, read, str, write, isReply } from './command.js';
 import { Deque } from './deque.js';
 import { T_LIST, type Entry } from './keyspace.js';
@@ -28,12 +28,8 @@ function push(ctx: Ctx, a: Buffer[], left: boolean, onlyIfExists: boolean): Buff
 
 function pop(ctx: Ctx, a: Buffer[], left: boolean, name: string): Buffer {
   if (a.length > 3) return error(`ERR wrong number of arguments for '${name}' command`);
-  let count = -1;
-  if (a.length === 3) {
-    const c = positiveLong(a[2]!);
-    if (isReply(c)) return c;
-    count = c;
-  }
+  const count = optionalCount(a);
+  if (isReply(count)) return count;
   const key = str(a[1]!);
   const e = typed(ctx, key, T_LIST);
   if (isReply(e)) return e;

@@ -1,6 +1,6 @@
 // Set commands (t_set.c). A set is a JS Set of latin1 member strings. Random picks (SPOP,
 // SRANDMEMBER) copy the members to an array: O(n) per call, documented trade-off for simplicity.
-import { positiveLong, scanCollection, typed } from './collection.js';
+import { optionalCount, positiveLong, scanCollection, typed } from './collection.js';
 import { type CommandTable, type Ctx, isWord, read, str, write, isReply } from './command.js';
 import { pick } from './hashes.js';
 import { T_SET, type Entry } from './keyspace.js';
@@ -114,12 +114,8 @@ export const setCommands: CommandTable = {
   }),
   spop: write(-2, (ctx, a) => {
     if (a.length > 3) return E.SYNTAX;
-    let count = -1;
-    if (a.length === 3) {
-      const c = positiveLong(a[2]!);
-      if (isReply(c)) return c;
-      count = c;
-    }
+    const count = optionalCount(a);
+    if (isReply(count)) return count;
     const key = str(a[1]!);
     const e = typed(ctx, key, T_SET);
     if (isReply(e)) return e;

@@ -1,6 +1,6 @@
 // Sorted-set commands (t_zset.c) over ZSet (skiplist.ts): member -> score dict plus a skip list
 // with spans for O(log n) insert / delete / rank. Scores are replied with `%.17g` (Redis 7.0).
-import { positiveLong, scanCollection, typed } from './collection.js';
+import { optionalCount, positiveLong, scanCollection, typed } from './collection.js';
 import { type CommandTable, type Ctx, cstr, isReply, isWord, read, str, write } from './command.js';
 import { T_SET, T_ZSET, type Entry } from './keyspace.js';
 import { formatDouble, parseDouble, parseInt64, parseRangeDouble } from './numbers.js';
@@ -416,12 +416,8 @@ function zremrange(ctx: Ctx, a: Buffer[], kind: number): Buffer {
 
 function zpop(ctx: Ctx, a: Buffer[], max: boolean): Buffer {
   if (a.length > 3) return E.SYNTAX;
-  let count = -1;
-  if (a.length === 3) {
-    const c = positiveLong(a[2]!);
-    if (isReply(c)) return c;
-    count = c;
-  }
+  const count = optionalCount(a);
+  if (isReply(count)) return count;
   const key = str(a[1]!);
   const e = typed(ctx, key, T_ZSET);
   if (isReply(e)) return e;
