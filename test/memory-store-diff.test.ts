@@ -150,7 +150,7 @@ function framesToCommands(b: Buffer): Buffer[][] {
 }
 
 function conformanceCorpus(): { cases: Case[]; skipped: string[] } {
-  const text = readFileSync('/work/shared/reference/conformance/commands.txt', 'latin1');
+  const text = readFileSync(new URL('./fixtures/reference/conformance/commands.txt', import.meta.url), 'latin1');
   const cases: Case[] = [];
   const skipped: string[] = [];
   for (const raw of text.split('\n')) {

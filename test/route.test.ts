@@ -14,7 +14,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { Prng } from './helpers/prng.js';
 
-const CONF = new URL('../../shared/reference/conf/', import.meta.url);
+const CONF = new URL('./fixtures/reference/conf/', import.meta.url);
 const conf = (name: string) => loadConfig(new URL(`${name}.yml`, CONF).pathname);
 
 function local(dc: string, rack: string, tokens: number[], host = '127.0.0.1', port = 8101): LocalNodeSpec {
@@ -281,7 +281,7 @@ describe('agreement with the WASM core', () => {
   });
 
   type Vec = { algo: string; key_hex: string; token_hex: string };
-  const vecs = JSON.parse(readFileSync(new URL('../../shared/reference/hashkit_vectors.json', import.meta.url), 'utf8')) as Vec[];
+  const vecs = JSON.parse(readFileSync(new URL('./fixtures/reference/hashkit_vectors.json', import.meta.url), 'utf8')) as Vec[];
 
   function hashed(algo: string): Array<{ token: number }> {
     const id = HASH_NAMES.indexOf(algo as (typeof HASH_NAMES)[number]);

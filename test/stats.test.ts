@@ -13,7 +13,7 @@ import {
 import { Stats, type StatsOptions } from '../src/observe/stats.js';
 import { Prng } from './helpers/prng.js';
 
-const SNAPSHOT_TEXT = readFileSync(new URL('../../shared/reference/stats/snapshot.json', import.meta.url), 'utf8');
+const SNAPSHOT_TEXT = readFileSync(new URL('./fixtures/reference/stats/snapshot.json', import.meta.url), 'utf8');
 const NOW = 1_700_000_000_000;
 
 function referenceStats(extra: Partial<StatsOptions> = {}): Stats {
