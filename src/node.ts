@@ -19,6 +19,8 @@ import { Stats } from './observe/stats.js';
 import { VERSION } from './version.js';
 import { startCluster, type RunningCluster } from './cluster/node-cluster.js';
 import type { PeerSpec } from './route/topology.js';
+import type { SeedProviderOptions } from './cluster/seeds.js';
+import type { SeedProvider } from './conf/types.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
 
 export interface HostPort {
@@ -67,6 +69,10 @@ export interface ClusterOptions {
   dynListen: HostPort;
   /** dyn_seeds: the other nodes. */
   seeds: readonly PeerSpec[];
+  /** dyn_seed_provider: dns / florida seeds are fetched once at start-up (src/cluster/seeds.ts). @default 'simple_provider' */
+  seedProvider?: SeedProvider;
+  /** DNS name, Florida address, timeouts; unset ones come from the DYNOMITE_DNS_* / DYNOMITE_FLORIDA_* env vars. */
+  seedProviderOptions?: SeedProviderOptions;
   localPeerConnections: number;
   remotePeerConnections: number;
   /** dyn_read_timeout / dyn_write_timeout, ms. */

@@ -14,6 +14,7 @@ import { ClusterDispatcher } from '../dispatch/cluster.js';
 import { ReadRepair } from '../repair/read-repair.js';
 import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
 import { PeerConn } from './peer-conn.js';
+import { startupSeeds } from './seeds.js';
 import { startDnodeListener, type DnodeListener } from './dnode-listener.js';
 import { linkSecured, loadPemKey, type DnodeKeys } from '../crypto/dnode-crypto.js';
 
@@ -45,10 +46,10 @@ export interface ClusterDeps {
 
 export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   const { core, options, cluster, log, stats } = d;
-  const topology = buildTopology(
-    { host: cluster.dynListen.host, port: cluster.dynListen.port, dc: options.datacenter, rack: options.rack, tokens: options.tokens ?? [] },
-    cluster.seeds,
-  );
+  const self = { host: cluster.dynListen.host, port: cluster.dynListen.port, dc: options.datacenter, rack: options.rack, tokens: options.tokens ?? [] };
+  // dyn_seed_provider: resolved once, before the topology (see seeds.ts for the failure policy).
+  const seeds = await startupSeeds(cluster.seedProvider ?? 'simple_provider', { seeds: cluster.seeds, self }, process.env, cluster.seedProviderOptions ?? {}, log);
+  const topology = buildTopology(self, seeds);
   for (const w of topology.warnings) log.warn({ warning: w }, 'topology');
   const crypto = loadPeerKeys(topology, cluster, log);
   const current = (): Topology => topology;

@@ -34,6 +34,7 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
     cluster: c.dynListen === null ? undefined : {
       dynListen: { host: c.dynListen.host, port: c.dynListen.port },
       seeds: c.dynSeeds,
+      seedProvider: c.dynSeedProvider,
       localPeerConnections: c.localPeerConnections,
       remotePeerConnections: c.remotePeerConnections,
       peerReadTimeoutMs: c.dynReadTimeout,

@@ -70,7 +70,7 @@ export const CONFIG_KEYS = {
   }),
   dyn_seed_provider: key({
     field: 'dynSeedProvider', type: oneOf(SEED_PROVIDERS), default: 'simple_provider', netflix: true,
-    doc: 'Where peers come from: `dyn_seeds` (simple), a Florida HTTP seed list, or DNS TXT records.',
+    doc: 'Where peers come from: `simple_provider` = `dyn_seeds`; `florida_provider` = HTTP GET of a seed list (`host:port:rack:dc:tokens` entries joined by a pipe) (`$DYNOMITE_FLORIDA_IP`:`$DYNOMITE_FLORIDA_PORT` `$DYNOMITE_FLORIDA_REQUEST`, default `127.0.0.1:8080` `/REST/v1/admin/get_seeds`); `dns_provider` = the same list in the TXT record `$DYNOMITE_DNS_NAME` (default `_dynomite.ec2-internal`). Provider seeds are added to `dyn_seeds` and fetched **once at start-up** (Netflix re-polls every 30 s; restart to pick up changes). 5 attempts 2 s apart; if all fail the node starts from `dyn_seeds` with an error logged, or refuses to start when `dyn_seeds` is empty.',
   }),
   servers: key({
     field: 'servers', type: servers(), default: [], netflix: true, defaultDoc: 'one entry required (none with `memory`)',
