@@ -390,3 +390,10 @@ describe('client_protocol (ours)', () => {
       .toThrow(/x\.yml: dyn_o_mite\.client_protocol: memcache contradicts data_store/);
   });
 });
+
+describe('accepted but not implemented', () => {
+  it('warns that enable_gossip: true has no effect, naming file and key', () => {
+    const c = parseConfig('dyn_o_mite:\n  listen: 127.0.0.1:8102\n  tokens: 1\n  data_store: memory\n  enable_gossip: true\n', 'g.yml');
+    expect(c.warnings.some((w) => /^g\.yml: dyn_o_mite\.enable_gossip: gossip is not implemented/.test(w))).toBe(true);
+  });
+});

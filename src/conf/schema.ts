@@ -106,7 +106,7 @@ export const CONFIG_KEYS = {
   }),
   stats_interval: key({
     field: 'statsInterval', type: integer({ min: 1, zeroIsDefault: 30000 }), default: 30000, netflix: true,
-    doc: `Stats aggregation interval, ${MS}.`,
+    doc: `Stats aggregation interval, ${MS}. Accepted; no effect here: \`/info\` and \`/metrics\` are computed live on each request.`,
   }),
   hash: key({
     field: 'hash', type: oneOf(HASH_NAMES), default: 'murmur', netflix: true,
@@ -158,15 +158,15 @@ export const CONFIG_KEYS = {
   }),
   dyn_connections: key({
     field: 'dynConnections', type: integer({ min: 1 }), default: 100, netflix: true,
-    doc: 'Peer connection limit; 0 is an error, as in Netflix.',
+    doc: 'Peer connection limit; 0 is an error, as in Netflix. Accepted; the connections per peer are `local_peer_connections` / `remote_peer_connections`.',
   }),
   gos_interval: key({
     field: 'gosInterval', type: integer({ zeroIsDefault: 30000 }), default: 30000, netflix: true,
-    doc: `Gossip round interval, ${MS}.`,
+    doc: `Gossip round interval, ${MS}. Accepted; gossip is not implemented in this version (see \`enable_gossip\`).`,
   }),
   enable_gossip: key({
     field: 'enableGossip', type: boolean(), default: false, netflix: true,
-    doc: 'Run gossip (membership and peer state).',
+    doc: 'Run gossip (membership and peer state). Not implemented in this version: `true` is accepted with a warning; membership comes from `dyn_seeds` / `dyn_seed_provider` at start-up and peers are marked down by their connection state.',
   }),
   secure_server_option: key({
     field: 'secureServerOption', type: oneOf(SECURE_SERVER_OPTIONS), default: 'none', netflix: true,
@@ -178,19 +178,19 @@ export const CONFIG_KEYS = {
   }),
   recon_key_file: key({
     field: 'reconKeyFile', type: text('path'), default: 'conf/recon_key.pem', netflix: true,
-    doc: 'Reconciliation (anti-entropy) key file.',
+    doc: 'Reconciliation (anti-entropy) key file. Accepted; anti-entropy is not implemented in this version.',
   }),
   recon_iv_file: key({
     field: 'reconIvFile', type: text('path'), default: 'conf/recon_iv.pem', netflix: true,
-    doc: 'Reconciliation (anti-entropy) IV file.',
+    doc: 'Reconciliation (anti-entropy) IV file. Accepted; anti-entropy is not implemented in this version.',
   }),
   env: key({
     field: 'env', type: oneOf(ENVS), default: 'aws', netflix: true,
-    doc: 'Deployment environment.',
+    doc: 'Deployment environment (Netflix uses it for AWS host naming). Accepted; no effect here.',
   }),
   conn_msg_rate: key({
     field: 'connMsgRate', type: integer({ zeroIsDefault: 50000 }), default: 50000, netflix: true,
-    doc: 'Messages per second allowed per connection.',
+    doc: 'Messages per second allowed per connection. Accepted; not enforced in this version (memory is bounded by backpressure instead).',
   }),
   mbuf_size: key({
     field: 'mbufSize', type: integer({ min: 512, max: 512000, multipleOf: 16 }), default: 16384, netflix: true,
@@ -198,7 +198,7 @@ export const CONFIG_KEYS = {
   }),
   max_msgs: key({
     field: 'maxMsgs', type: integer({ min: 100000, max: 1000000 }), default: 200000, netflix: true,
-    doc: 'Maximum messages allocated. The command line `-M` sets it when the file does not.',
+    doc: 'Maximum messages allocated. The command line `-M` sets it when the file does not. Accepted; nothing is preallocated per message here.',
   }),
   datastore_connections: key({
     field: 'datastoreConnections', type: integer({ min: 1 }), default: 1, netflix: true,
