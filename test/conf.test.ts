@@ -391,9 +391,11 @@ describe('client_protocol (ours)', () => {
   });
 });
 
-describe('accepted but not implemented', () => {
-  it('warns that enable_gossip: true has no effect, naming file and key', () => {
-    const c = parseConfig('dyn_o_mite:\n  listen: 127.0.0.1:8102\n  tokens: 1\n  data_store: memory\n  enable_gossip: true\n', 'g.yml');
-    expect(c.warnings.some((w) => /^g\.yml: dyn_o_mite\.enable_gossip: gossip is not implemented/.test(w))).toBe(true);
+describe('enable_gossip', () => {
+  it('is implemented: true parses without a warning', () => {
+    const c = parseConfig('dyn_o_mite:\n  listen: 127.0.0.1:8102\n  tokens: 1\n  data_store: memory\n  enable_gossip: true\n  gos_interval: 500\n', 'g.yml');
+    expect(c.enableGossip).toBe(true);
+    expect(c.gosInterval).toBe(500);
+    expect(c.warnings.filter((w) => /gossip/.test(w))).toEqual([]);
   });
 });

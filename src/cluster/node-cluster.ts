@@ -14,6 +14,7 @@ import { ClusterDispatcher } from '../dispatch/cluster.js';
 import { ReadRepair } from '../repair/read-repair.js';
 import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
 import { PeerConn } from './peer-conn.js';
+import { Gossip, gossipStateOf, GOSSIP_STATE } from './gossip.js';
 import { startupSeeds } from './seeds.js';
 import { startDnodeListener, type DnodeListener } from './dnode-listener.js';
 import { linkSecured, loadPemKey, type DnodeKeys } from '../crypto/dnode-crypto.js';
@@ -26,6 +27,8 @@ export interface RunningCluster {
   readonly hints: HintStore;
   readonly topology: () => Topology;
   readonly peers: readonly (PeerConn | undefined)[];
+  /** enable_gossip: the gossip rounds and the per-peer state table; undefined when gossip is off. */
+  readonly gossip: Gossip | undefined;
   /** The dnode port actually bound. */
   readonly dynPort: number;
   describe(): ClusterDescription;
@@ -102,6 +105,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
         counters.timedout_requests += n;
       },
       onLinkUp: () => hints.onPeerUp(n),
+      onOther: (_p, type, _id, payload) => gossip?.onMessage(type, payload),
     }));
     // peer_connections (rolled up from each peer's `connections`): links up right now. PeerConn
     // exposes its state, not a link count: every link when it is 'up', else at least one when any is.
@@ -110,6 +114,9 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     stats.registerPeerGauge(name, 'connections', () => (pc.state === 'up' ? links : pc.up ? 1 : 0));
     stats.registerPeerGauge(name, 'out_queue', () => pc.inflight());
   }
+
+  // enable_gossip (off by default): peers' state from GOSSIP_SYN rounds; a DOWN peer is not `up`.
+  const gossip = cluster.gossip?.enabled ? makeGossip(topology, cluster.gossip.intervalMs, peers, hints, d) : undefined;
 
   const dispatcher = new ClusterDispatcher({
     core,
@@ -161,9 +168,11 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       crypto: crypto?.keys,
       handler: {
         onPeerRequest: (conn, seq, type, req) => dispatcher.onPeerRequest(conn, seq, type, req, conn.id),
+        onOther: gossip === undefined ? undefined : (_c, type, _id, payload) => gossip.onMessage(type, payload),
       },
     });
   } catch (err) {
+    gossip?.stop();
     dispatcher.stop();
     hints.stop();
     throw err;
@@ -171,6 +180,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   const dnodeListener = listener;
   stats.registerGauge('dnode_client_connections', () => dnodeListener.connections());
   await Promise.all(peers.map((p) => p?.start()));
+  gossip?.start();
   log.info({ dynListen: `${cluster.dynListen.host}:${listener.port}`, peers: peers.length - 1, dcs: topology.dcs.length, racks: topology.racks.length }, 'cluster started');
 
   return {
@@ -179,9 +189,12 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     hints,
     topology: current,
     peers,
+    gossip,
     dynPort: listener.port,
     describe: () => describe(current()),
     async close() {
+      // GOSSIP_SHUTDOWN first, while the links are up: the peers mark this node DOWN at once.
+      gossip?.shutdown();
       readRepair.stop();
       dispatcher.stop();
       await listener?.close();
@@ -190,6 +203,32 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       hints.stop();
     },
   };
+}
+
+/** Builds the gossip rounds over the topology's nodes; transitions set PeerConn.gossipDown. */
+function makeGossip(t: Topology, intervalMs: number, peers: readonly (PeerConn | undefined)[], hints: HintStore, d: ClusterDeps): Gossip {
+  const member = (n: number): { node: number; dc: string; rack: string; token: string; address: string } => {
+    const node = t.nodes[n]!;
+    // Netflix's host id carries one token; the address is the host (every node on its own dyn port).
+    return { node: n, dc: t.dcs[node.dc]!.name, rack: t.racks[node.rack]!.name, token: String(node.tokens[0] ?? 0), address: node.host };
+  };
+  const others: number[] = [];
+  for (let n = 1; n < t.nodes.length; n++) others.push(n);
+  d.log.info({ intervalMs, peers: others.length }, 'gossip enabled');
+  return new Gossip({
+    self: member(0),
+    peers: others.map(member),
+    intervalMs,
+    log: d.log,
+    selfState: () => gossipStateOf(d.control.getState()),
+    send: (n, type, payload) => peers[n]?.sendOneWay(type, payload) ?? false,
+    onTransition: (n, _from, to) => {
+      const p = peers[n];
+      if (p === undefined) return;
+      p.gossipDown = to === GOSSIP_STATE.DOWN;
+      if (!p.gossipDown) hints.onPeerUp(n);
+    },
+  });
 }
 
 /**

@@ -326,6 +326,28 @@ class PeerLink implements FrameSink, Flushable {
     this.peer.flusher.mark(this);
   }
 
+  /** Writes one message that expects no reply (gossip) and flushes it now; false when not up. */
+  sendOneWay(type: number, payload: Buffer): boolean {
+    const out = this.out;
+    if (this.state !== 'up' || out === undefined) return false;
+    const id = this.nextMsgId;
+    this.nextMsgId = id + 1 >= MSG_ID_LIMIT ? 1 : id + 1;
+    const keys = this.peer.opts.crypto;
+    if (keys !== undefined) {
+      const cipher = aesEncrypt(this.aesKey!, payload);
+      const wrapped = this.keySent ? undefined : rsaWrap(keys, this.aesKey!);
+      this.keySent = true;
+      out.appendBuffer(encryptedHeader(id, type, this.peer.opts.sameDc ? 1 : 0, wrapped, cipher.length));
+      out.appendBuffer(cipher);
+    } else {
+      const h = this.header;
+      out.append(h, 0, writeDnodeHeader(h, 0, id, type, this.peer.opts.sameDc ? 1 : 0, payload.length));
+      out.append(payload, 0, payload.length);
+    }
+    out.flush();
+    return true;
+  }
+
   flush(): void {
     this.out?.flush();
   }
@@ -483,9 +505,15 @@ export class PeerConn {
     return up > 0 || trying > 0 ? 'connecting' : 'down';
   }
 
-  /** True when at least one link is connected. */
+  /**
+   * Set by gossip (enable_gossip) while its failure detector holds the peer DOWN: `up` is then false
+   * whatever the links say, so routing, hints and read repair treat the peer as unreachable.
+   */
+  gossipDown = false;
+
+  /** True when at least one link is connected (and gossip does not hold the peer DOWN). */
   get up(): boolean {
-    return this.links.some((l) => l.state === 'up');
+    return !this.gossipDown && this.links.some((l) => l.state === 'up');
   }
 
   /** Starts the timeout clock and (unless preconnect is false) connects every link; never rejects. */
@@ -520,6 +548,16 @@ export class PeerConn {
     }
     this.hooks.onRequest?.(this, len);
     link.send(type, target, seq, off, len, flags, performance.now());
+  }
+
+  /**
+   * Sends a one-way dnode message (gossip: GOSSIP_SYN 7, GOSSIP_SHUTDOWN 13) carrying `payload` on
+   * link 0, written and flushed now; the peer answers nothing. False (nothing sent) when link 0 is not
+   * connected or the peer is closed.
+   */
+  sendOneWay(type: number, payload: Buffer): boolean {
+    if (this.closed) return false;
+    return this.links[0]!.sendOneWay(type, payload);
   }
 
   /** Requests sent and not yet answered, over all links. */

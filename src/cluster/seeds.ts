@@ -9,8 +9,8 @@
 // A seed list is `host:port:rack:dc:token` entries joined by `|` (Netflix's florida.js turns a seeds
 // file's newlines into `|`; we accept either). Netflix polls the provider from its gossip thread at
 // most every 30 s (SEEDS_CHECK_INTERVAL) and adds new nodes to gossip. This node resolves the list
-// once, at start-up (startupSeeds): it has no gossip, and rebuilding the ring under live traffic is
-// not done yet. Every failure names the provider, the DNS name or URL, and the reason.
+// once, at start-up (startupSeeds): our gossip tracks the state of known nodes only, and rebuilding
+// the ring under live traffic is not done yet. Every failure names the provider, the DNS name or URL, and the reason.
 import { request } from 'node:http';
 import { Resolver } from 'node:dns/promises';
 import type { Logger } from 'pino';

@@ -164,9 +164,6 @@ function crossCheck(
   if (v.clientProtocol !== null && v.dataStore !== 'memory' && v.clientProtocol !== v.dataStore) {
     issues.push({ path: `${pool}.client_protocol`, reason: `${v.clientProtocol} contradicts data_store (${v.dataStore}); it only chooses the protocol of data_store: memory` });
   }
-  if (v.enableGossip) {
-    warnings.push(`${file}: ${pool}.enable_gossip: gossip is not implemented in this version; membership comes from dyn_seeds / dyn_seed_provider at start-up`);
-  }
   if (v.dataStore === 'memory') {
     if (present.has('servers')) warnings.push(`${file}: ${pool}.servers: ignored with data_store: memory`);
   } else if (v.servers.length !== 1) {

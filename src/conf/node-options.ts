@@ -41,6 +41,7 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
       peerWriteTimeoutMs: c.dynWriteTimeout,
       secureServerOption: c.secureServerOption,
       pemKeyFile: c.pemKeyFile,
+      gossip: { enabled: c.enableGossip, intervalMs: c.gosInterval },
       hints: { dir: c.hintsDir ?? undefined, maxBytes: c.hintsMaxBytes, ttlMs: c.hintsTtl },
     },
   };

@@ -162,11 +162,11 @@ export const CONFIG_KEYS = {
   }),
   gos_interval: key({
     field: 'gosInterval', type: integer({ zeroIsDefault: 30000 }), default: 30000, netflix: true,
-    doc: `Gossip round interval, ${MS}. Accepted; gossip is not implemented in this version (see \`enable_gossip\`).`,
+    doc: `Gossip round interval, ${MS}: with \`enable_gossip: true\` a node sends GOSSIP_SYN to every known peer this often; a peer whose timestamp stops advancing for 3 intervals (+1 s, timestamps are in seconds) is marked DOWN.`,
   }),
   enable_gossip: key({
     field: 'enableGossip', type: boolean(), default: false, netflix: true,
-    doc: 'Run gossip (membership and peer state). Not implemented in this version: `true` is accepted with a warning; membership comes from `dyn_seeds` / `dyn_seed_provider` at start-up and peers are marked down by their connection state.',
+    doc: 'Run gossip (peer state, Netflix GOSSIP_SYN / GOSSIP_SHUTDOWN wire format): every `gos_interval` a node sends its state table to its peers, a failure detector marks a peer DOWN when its timestamp stops advancing (or at once on its GOSSIP_SHUTDOWN) and NORMAL again when it advances; a DOWN peer is routed around like a disconnected one. Membership still comes from `dyn_seeds` / `dyn_seed_provider` at start-up: nodes learned only from gossip are logged, not added.',
   }),
   secure_server_option: key({
     field: 'secureServerOption', type: oneOf(SECURE_SERVER_OPTIONS), default: 'none', netflix: true,
