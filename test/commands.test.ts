@@ -2,7 +2,6 @@
 // routes on, key positions, the generated docs, and a cross-check against a live redis-server.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import {
   type CommandInfo,
 } from '../src/wasm/commands.js';
 import { Prng } from './helpers/prng.js';
+import { freePort } from './helpers/servers.js';
 
 const core = createCore({ records: 16, keys: 1024, connections: 4, stagingBytes: 1 << 16, mbufCount: 4 });
 const ex = core.exports;
@@ -362,14 +362,3 @@ describe.skipIf(!hasRedis)('against a live redis-server', () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/store/memory/index.js';
 import { Prng } from './helpers/prng.js';
+import { freePort } from './helpers/servers.js';
 
 // ─── tiny RESP tools ─────────────────────────────────────────────────────────────────────────
 
@@ -83,15 +84,6 @@ class RawClient {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 // ─── corpus ──────────────────────────────────────────────────────────────────────────────────
 

@@ -2,7 +2,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 
+/** Ports this process already handed out: the kernel may offer a just-released port again. */
+const handedOut = new Set<number>();
+
+/**
+ * A free loopback port, never one this process handed out before: two calls in a row (listen and
+ * stats_listen of one node) must not get the same port back from the kernel.
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await kernelPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no fresh free port after 50 attempts');
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.unref();
