@@ -77,7 +77,21 @@ export function writeConf(dir: string, lines: Record<string, string>): string {
   return path;
 }
 
+/**
+ * Starts a node process on fresh ports. Another test process may take one of them between our check
+ * and the node's bind (EADDRINUSE at start): then try again with new ports.
+ */
 export async function spawnNode(o: NodeProcessOptions): Promise<NodeProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnNodeOnce(o);
+    } catch (e) {
+      if (attempt >= 3 || !String(e).includes('EADDRINUSE')) throw e;
+    }
+  }
+}
+
+async function spawnNodeOnce(o: NodeProcessOptions): Promise<NodeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'dyn-proc-'));
   const port = await freePort();
   const statsPort = await freePort();

@@ -60,11 +60,28 @@ process.on('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
 
+/**
+ * Starts `cmd` on `port`, or on a free port. Another test process may take a free port between our
+ * check and the server's bind: when the server then exits at start, try again on another port.
+ */
 async function start(cmd: string, args: (port: number) => string[], port?: number): Promise<RunningServer> {
-  const p = port ?? (await freePort());
-  const proc = spawn(cmd, args(p), { stdio: ['ignore', 'ignore', 'pipe'] });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(cmd, args, port ?? (await freePort()));
+    } catch (e) {
+      if (port !== undefined || attempt >= 3 || !String(e).includes('exited at start')) throw e;
+    }
+  }
+}
+
+async function startOnce(cmd: string, args: (port: number) => string[], p: number): Promise<RunningServer> {
+  const proc = spawn(cmd, args(p), { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   let stderr = '';
+  // redis-server reports a failed bind on stdout, memcached on stderr: keep both for the error.
+  proc.stdout?.on('data', (d: Buffer) => {
+    if (stderr.length < 4096) stderr += d.toString();
+  });
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   try {
