@@ -19,14 +19,13 @@ import { Stats } from './observe/stats.js';
 import { VERSION } from './version.js';
 import { startCluster, type RunningCluster } from './cluster/node-cluster.js';
 import type { PeerSpec } from './route/topology.js';
+import type { HostPort as ConfigHostPort } from './conf/types.js';
 import type { SeedProviderOptions } from './cluster/seeds.js';
 import type { SeedProvider } from './conf/types.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
+/** A listen or connect address (the config's HostPort without its original text). */
+export type HostPort = Pick<ConfigHostPort, 'host' | 'port'>;
 
 /** Everything a single node needs to run; the config loader produces it (see nodeOptionsFromConfig). */
 export interface NodeOptions {

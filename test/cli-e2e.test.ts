@@ -7,27 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ensureBuilt, ROOT } from './helpers/node-process.js';
+import { OUR_HELP } from './helpers/netflix-help.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 // netflix-behaviour.md section 2 (cli.test.ts checks this text against the reference file); only the
 // -c default differs (docs/config.md).
-const HELP = `Usage: dynomite [-?hVdDt] [-v verbosity level] [-o output file]
-                  [-c conf file] [-p pid file] [-m mbuf size (deprecated)]
-                  [-M max alloc messages (deprecated)]
-
-Options:
-  -h, --help             : this help
-  -V, --version          : show version and exit
-  -t, --test-conf        : test configuration for syntax errors and exit
-  -d, --daemonize        : run as a daemon
-  -D, --describe-stats   : print stats description and exit
-  -v, --verbosity=N            : set logging level (default: 5, min: 0, max: 11)
-  -o, --output=S               : set logging file (default: stderr)
-  -c, --conf-file=S            : set configuration file (default: conf/dynomite.yml)
-  -p, --pid-file=S             : set pid file (default: off)
-  -m, --mbuf-size=N            : set size of mbuf chunk in bytes (default: 0 bytes)
-`;
+const HELP = OUR_HELP;
 
 function dynomite(args: string[], input?: string) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 20_000, input });

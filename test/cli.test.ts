@@ -9,27 +9,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseArgs, pinoLevel, USAGE, versionBanner, type CliOptions } from '../src/cli/args.js';
 import { DAEMON_ENV, main, VERSION, type CliDeps, type CliIo, type NodeHandle, type StartNode } from '../src/cli/main.js';
 import type { NodeConfig } from '../src/conf/types.js';
+import { NETFLIX_HELP } from './helpers/netflix-help.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GOOD_CONF = join(ROOT, 'conf/dynomite.yml');
 
-// netflix-behaviour.md section 2, verbatim; only the -c default differs (see docs/config.md).
-const NETFLIX_HELP = `Usage: dynomite [-?hVdDt] [-v verbosity level] [-o output file]
-                  [-c conf file] [-p pid file] [-m mbuf size (deprecated)]
-                  [-M max alloc messages (deprecated)]
-
-Options:
-  -h, --help             : this help
-  -V, --version          : show version and exit
-  -t, --test-conf        : test configuration for syntax errors and exit
-  -d, --daemonize        : run as a daemon
-  -D, --describe-stats   : print stats description and exit
-  -v, --verbosity=N            : set logging level (default: 5, min: 0, max: 11)
-  -o, --output=S               : set logging file (default: stderr)
-  -c, --conf-file=S            : set configuration file (default: /usr/local/etc/dynomite.yml)
-  -p, --pid-file=S             : set pid file (default: off)
-  -m, --mbuf-size=N            : set size of mbuf chunk in bytes (default: 0 bytes)
-`;
 
 class Capture extends Writable {
   text = '';

@@ -5,23 +5,10 @@
 // Addresses are parsed once here so no consumer re-splits "host:port" strings.
 
 /** The 14 token hashes, in Netflix `HASH_CODEC` order plus the Rust port's murmur3_x64_64. */
-export const HASH_NAMES = [
-  'one_at_a_time',
-  'md5',
-  'crc16',
-  'crc32',
-  'crc32a',
-  'fnv1_64',
-  'fnv1a_64',
-  'fnv1_32',
-  'fnv1a_32',
-  'hsieh',
-  'murmur',
-  'jenkins',
-  'murmur3',
-  'murmur3_x64_64',
-] as const;
-export type HashName = (typeof HASH_NAMES)[number];
+/** The 14 token hashes, in the core's HASH_* id order (Netflix `hash_type` + murmur3_x64_64). */
+import { HASH_NAMES, type HashName } from '../wasm/abi.js';
+
+export { HASH_NAMES, type HashName };
 
 export const CONSISTENCY_LEVELS = ['DC_ONE', 'DC_QUORUM', 'DC_SAFE_QUORUM', 'DC_EACH_SAFE_QUORUM'] as const;
 export type ConsistencyLevel = (typeof CONSISTENCY_LEVELS)[number];

@@ -59,7 +59,8 @@
 //   handles[t]          the caller's opaque reply handle, until the caller or the decision takes it
 //   kinds[t]            the failure kind given to onFailure (or DYN_ERR_TIMEOUT)
 
-export type ConsistencyLevel = 'DC_ONE' | 'DC_QUORUM' | 'DC_SAFE_QUORUM' | 'DC_EACH_SAFE_QUORUM';
+import type { ConsistencyLevel } from '../conf/types.js';
+export type { ConsistencyLevel };
 
 /** Replicas disagree (or too few agree): `-ERR Dynomite: Failed to achieve Quorum`. */
 export const DYN_ERR_QUORUM = 'DYN_ERR_QUORUM';
