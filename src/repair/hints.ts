@@ -21,7 +21,8 @@
 //   - Single-target writes (ClusterDispatcher.single's fast path: a one-rack cluster) are not
 //     hinted: the client gets the failure and no replica applied the write, so a hint would make a
 //     write the client was told failed appear later. A replicated write is applied by the live
-//     replicas whatever the client is told (SPEC section 2), so its missing replicas are hinted.
+//     replicas whatever the client is told (consistency decides how many acknowledgements the
+//     client waits for, never whether a replica is written), so its missing replicas are hinted.
 //   - A timed-out or cut request may have been applied by the peer before the link failed: its
 //     hint replays it again. Delivery is at-least-once (as for the durable log after a crash); a
 //     non-idempotent write (INCR, APPEND) can then be applied twice on that replica.
