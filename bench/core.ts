@@ -19,8 +19,8 @@ import { Bench } from 'tinybench';
 import { ABI } from '../src/wasm/abi.js';
 import { loadCommandTable } from '../src/wasm/commands.js';
 import { createCore, wasmPath } from '../src/wasm/core.js';
-import { decodeMcRequests } from '../src/wasm/memcache.js';
-import { decodeRequests, encodeCommand, type OracleOptions } from '../src/wasm/resp-oracle.js';
+import { decodeMcRequests } from '../test/oracles/memcache.js';
+import { decodeRequests, encodeCommand, type OracleOptions } from '../test/oracles/resp.js';
 import { jsMurmur } from './js-hash.js';
 import { TsRespFramer } from './ts-framer.js';
 

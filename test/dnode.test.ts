@@ -1,14 +1,12 @@
 // The dnode peer header codec: Netflix captures round-trip (frame, then encode the same header),
 // malformed headers fail at the right byte, garbage is skipped and counted, and every input gives the
 // same records fed whole, one byte at a time or at random split points. A plain-TS decoder
-// (src/wasm/dnode.ts decodeDnode) is the oracle for random pipelines.
+// (test/oracles/dnode.ts decodeDnode) is the oracle for random pipelines.
 import { describe, it, expect } from 'vitest';
 import { createCore, type Core } from '../src/wasm/core.js';
 import { ABI } from '../src/wasm/abi.js';
-import {
-  decodeDnode, encodeDnodeHeader, encodeDnodeHeaderTS, readDnodeRecord, DN_DATA_PLACEHOLDER, DN_SEARCH_KEEP,
-  type DnodeFrame, type DnodeHeader,
-} from '../src/wasm/dnode.js';
+import { encodeDnodeHeader, readDnodeRecord, DN_DATA_PLACEHOLDER, type DnodeFrame, type DnodeHeader } from '../src/wasm/dnode.js';
+import { decodeDnode, encodeDnodeHeaderTS, DN_SEARCH_KEEP } from './oracles/dnode.js';
 import { Prng } from './helpers/prng.js';
 
 const core = createCore({ stagingBytes: 1 << 22 });

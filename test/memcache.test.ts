@@ -1,6 +1,6 @@
 // The memcached text framer: request and reply tables (valid and malformed, with codes and
 // positions), each fed whole, one byte at a time and at random split points with identical records;
-// random pipelines against the plain-TS oracles of src/wasm/memcache.ts; replies captured from a real
+// random pipelines against the plain-TS oracles of test/oracles/memcache.ts; replies captured from a real
 // memcached; table-full resumption; no memory growth.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,9 +8,10 @@ import { createServer, connect } from 'node:net';
 import { createCore, type Core } from '../src/wasm/core.js';
 import { ABI } from '../src/wasm/abi.js';
 import {
-  checkMcConstants, decodeMcReplies, decodeMcRequests, readMcRecords, MC_CMD, MC_COMMAND_FLAGS, MC_COMMAND_NAMES,
-  MC_ERROR_KIND, MC_STATUS, MF_NOREPLY, type McDecodeResult, type McRecord,
+  checkMcConstants, readMcRecords, MC_CMD, MC_COMMAND_FLAGS, MC_COMMAND_NAMES, MC_ERROR_KIND, MC_STATUS, MF_NOREPLY,
+  type McRecord,
 } from '../src/wasm/memcache.js';
+import { decodeMcReplies, decodeMcRequests, type McDecodeResult } from './oracles/memcache.js';
 import { Prng } from './helpers/prng.js';
 
 const core = createCore({ stagingBytes: 1 << 22 });

@@ -1,7 +1,7 @@
 // A single node in front of a real redis-server: what a Redis client sees, byte for byte.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../src/node.js';
-import { decodeRequests } from '../src/wasm/resp-oracle.js';
+import { decodeRequests } from './oracles/resp.js';
 import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { startRedis, type RunningServer } from './helpers/servers.js';

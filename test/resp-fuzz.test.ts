@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ABI } from '../src/wasm/abi.js';
 import { createCore } from '../src/wasm/core.js';
-import { encodeCommand } from '../src/wasm/resp-oracle.js';
+import { encodeCommand } from './oracles/resp.js';
 import { feed, frameOnce, oracleFor, res, splitAt, type FeedResult } from './helpers/framing.js';
 import { Prng } from './helpers/prng.js';
 

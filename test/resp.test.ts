@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { ABI } from '../src/wasm/abi.js';
 import { createCore, type Core } from '../src/wasm/core.js';
-import { encodeCommand } from '../src/wasm/resp-oracle.js';
+import { encodeCommand } from './oracles/resp.js';
 import {
   bytewise, feed, frameOnce, oracleFor, res, splitAt, type FeedResult, type Mode,
 } from './helpers/framing.js';
@@ -256,7 +256,7 @@ type RedisParserCtor = new (o: { returnReply(r: unknown): void; returnError(e: u
 
 describe('speed (1000 pipelined commands, ns/msg)', () => {
   it('WASM beats the oracle and redis-parser', async () => {
-    const { decodeRequests } = await import('../src/wasm/resp-oracle.js');
+    const { decodeRequests } = await import('./oracles/resp.js');
     const Parser = createRequire(import.meta.url)('redis-parser') as RedisParserCtor;
     const report: string[] = [];
     for (const [name, one] of [['GET', encodeCommand(['GET', 'key:000123'])], ['SET', encodeCommand(['SET', 'key:000123', 'x'.repeat(64)])]] as const) {

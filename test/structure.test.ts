@@ -73,6 +73,10 @@ describe('the folders of src/', () => {
     expect(cycles(folderGraph())).toEqual([]);
   });
 
+  it('src/wasm/ (the JS<->WASM boundary) imports nothing from the rest of src/', () => {
+    expect([...(folderGraph().get('wasm') ?? [])]).toEqual([]);
+  });
+
   it('the cycle check finds a cycle when there is one', () => {
     const g = new Map([['a', new Set(['b'])], ['b', new Set(['c'])], ['c', new Set(['a'])], ['d', new Set(['a'])]]);
     expect(cycles(g)).toEqual([['a', 'b', 'c']]);

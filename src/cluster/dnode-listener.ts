@@ -26,8 +26,9 @@ import { OutBuffer } from '../net/out-buffer.js';
 import { ReplyQueue, type ReplyQueueOwner } from '../net/reply-queue.js';
 import { requestError } from '../net/request-error.js';
 import { NumberRing } from '../net/ring.js';
-import { DNODE_HEADER_MAX, DnodeRecords, restoreResult, saveResult, writeDnodeHeader } from './peer-conn.js';
-import { aesEncrypt, DnodeCryptoError, encryptedHeader, type DnodeKeys } from '../crypto/dnode-crypto.js';
+import { DnodeRecords } from '../wasm/dnode.js';
+import { DNODE_HEADER_MAX, writeDnodeHeader } from '../protocol/dnode.js';
+import { aesEncrypt, decryptRecord, DnodeCryptoError, encryptedHeader, type DnodeKeys } from '../crypto/dnode-crypto.js';
 
 /** The peer connection a request came in on: answer its slot through complete / completeBuffer / fail. */
 export interface PeerRequestSource extends ReplyTarget {
@@ -84,7 +85,6 @@ const HIGH_WATER = 8 * 1024 * 1024;
 interface Shared {
   readonly opts: DnodeListenerOptions;
   readonly records: DnodeRecords;
-  readonly saved: Int32Array;
   readonly maxPending: number;
   readonly maxGarbage: number;
   readonly conns: Set<DnodePeerConn>;
@@ -165,8 +165,8 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
   onFrames(_f: Framer, base: number, count: number): void {
     const core = this.sh.opts.core;
     const recs = this.sh.records;
-    // Payload framing below reuses the record table and the result block: copy, and restore after.
-    saveResult(core, this.sh.saved);
+    // Payload framing below reuses the record table: copy the records first. The Framer read its
+    // RESULT block before calling us (test/framer.test.ts), so that needs no saving.
     recs.copy(base, count);
     for (let i = 0; i < count && !this.closed; i++) {
       this.accounted += recs.skipped[i] + recs.len[i];
@@ -178,7 +178,6 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
       if (type === ABI.DN_TYPE_REQ || type === ABI.DN_TYPE_REQ_FORWARD) this.request(i, type);
       else this.sh.opts.handler.onOther?.(this, type, recs.msgIdBig(i), recs.payloadCopy(i));
     }
-    restoreResult(core, this.sh.saved);
   }
 
   /**
@@ -190,7 +189,7 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
     const recs = this.sh.records;
     let plain: Buffer;
     try {
-      [this.aesKey, plain] = recs.decrypt(i, this.sh.opts.crypto, this.aesKey);
+      [this.aesKey, plain] = decryptRecord(recs, i, this.sh.opts.crypto, this.aesKey);
     } catch (err) {
       if (!(err instanceof DnodeCryptoError)) throw err;
       this.abort(`undecryptable dnode message: ${err.message}`);
@@ -348,7 +347,6 @@ export async function startDnodeListener(opts: DnodeListenerOptions): Promise<Dn
   const sh: Shared = {
     opts,
     records: new DnodeRecords(opts.core),
-    saved: new Int32Array(ABI.RES_SIZE >> 2),
     maxPending: opts.maxPending ?? 1024,
     maxGarbage: opts.maxGarbage ?? 65536,
     conns: new Set(),

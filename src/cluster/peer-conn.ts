@@ -26,7 +26,9 @@ import { PEER_SEND_NOREPLY, PEER_SEND_WRITE, type Peer, type PeerRequestType, ty
 import type { Flushable, Flusher } from '../net/flusher.js';
 import { OutBuffer } from '../net/out-buffer.js';
 import { NumberRing, Ring } from '../net/ring.js';
-import { aesDecrypt, aesEncrypt, DnodeCryptoError, encryptedHeader, generateAesKey, rsaUnwrap, rsaWrap, type DnodeKeys } from '../crypto/dnode-crypto.js';
+import { aesEncrypt, decryptRecord, DnodeCryptoError, encryptedHeader, generateAesKey, rsaWrap, type DnodeKeys } from '../crypto/dnode-crypto.js';
+import { DnodeRecords } from '../wasm/dnode.js';
+import { DNODE_HEADER_MAX, writeDnodeHeader } from '../protocol/dnode.js';
 import { NO_REPLY } from '../protocol/replies.js';
 
 export interface PeerConnOptions {
@@ -74,140 +76,6 @@ const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 2000;
 const MSG_ID_LIMIT = 2 ** 53;
 
-// ---- header writer (hot path; byte-identical to Netflix dmsg_write and to core.dnodeEncode) ----
-
-const HEAD = Buffer.from('   $2014$ ', 'latin1');
-/** Longest header we write: 10 + 16 (msg id) + " t 0 1 s *1 d *" + 10 (length) + CRLF. */
-export const DNODE_HEADER_MAX = 64;
-
-function putUint(dst: Uint8Array, at: number, v: number): number {
-  if (v < 10) {
-    dst[at] = 48 + v;
-    return at + 1;
-  }
-  let digits = 0;
-  for (let t = v; t >= 1; t = Math.floor(t / 10)) digits++;
-  let p = at + digits;
-  for (let t = v; p > at; t = Math.floor(t / 10)) dst[--p] = 48 + (t % 10);
-  return at + digits;
-}
-
-/**
- * Writes `"   $2014$ <msgId> <type> 0 1 <sameDc> *1 d *<payloadLen>\r\n"` (flags 0, version 1, data
- * `d`) at dst[at]; returns the end. dst needs DNODE_HEADER_MAX bytes of room. msgId < 2^53.
- */
-export function writeDnodeHeader(dst: Uint8Array, at: number, msgId: number, type: number, sameDc: number, payloadLen: number): number {
-  dst.set(HEAD, at);
-  let p = putUint(dst, at + HEAD.length, msgId);
-  dst[p++] = 32;
-  p = putUint(dst, p, type);
-  dst[p++] = 32; dst[p++] = 48; dst[p++] = 32; dst[p++] = 49; dst[p++] = 32; // " 0 1 "
-  dst[p++] = 48 + sameDc;
-  dst[p++] = 32; dst[p++] = 42; dst[p++] = 49; dst[p++] = 32; dst[p++] = 100; dst[p++] = 32; dst[p++] = 42; // " *1 d *"
-  p = putUint(dst, p, payloadLen);
-  dst[p++] = 13;
-  dst[p++] = 10;
-  return p;
-}
-
-// ---- dnode records, copied out of the core (shared with the listener) ----
-
-/**
- * The fields of one framing call's dnode records, copied into JS arrays: whoever handles a message
- * may run another framing call (the payload's request framer, a coalescer framing replies) that
- * reuses the core's record table. Payload offsets are absolute (byte addresses in core memory).
- */
-export class DnodeRecords {
-  readonly type: Int32Array;
-  readonly flags: Int32Array;
-  readonly idLo: Int32Array;
-  readonly idHi: Int32Array;
-  readonly sameDc: Int32Array;
-  readonly skipped: Int32Array;
-  readonly payloadAt: Int32Array;
-  readonly payloadLen: Int32Array;
-  /** The header's data field (absolute address, length): the wrapped AES key when longer than 1. */
-  readonly dataAt: Int32Array;
-  readonly dataLen: Int32Array;
-  /** Whole message (leading spaces, header, payload). */
-  readonly len: Int32Array;
-  count = 0;
-
-  constructor(private readonly core: Core) {
-    const cap = core.options.records;
-    this.type = new Int32Array(cap);
-    this.flags = new Int32Array(cap);
-    this.idLo = new Int32Array(cap);
-    this.idHi = new Int32Array(cap);
-    this.sameDc = new Int32Array(cap);
-    this.skipped = new Int32Array(cap);
-    this.payloadAt = new Int32Array(cap);
-    this.payloadLen = new Int32Array(cap);
-    this.dataAt = new Int32Array(cap);
-    this.dataLen = new Int32Array(cap);
-    this.len = new Int32Array(cap);
-  }
-
-  /** Copies records 0..count-1 of the last dnodeFrame call made at `base`. */
-  copy(base: number, count: number): void {
-    const w = this.core.i32;
-    let r = this.core.recPtr >> 2;
-    for (let i = 0; i < count; i++, r += ABI.REC_WORDS) {
-      this.type[i] = w[r + ABI.REC_CMD];
-      this.flags[i] = w[r + ABI.REC_FLAGS];
-      this.idLo[i] = w[r + ABI.REC_ARG1_OFF];
-      this.idHi[i] = w[r + ABI.REC_ARG1_LEN];
-      this.sameDc[i] = w[r + ABI.REC_TOKEN];
-      this.skipped[i] = w[r + ABI.REC_ERR];
-      this.payloadAt[i] = base + w[r + ABI.REC_KEY_FIRST];
-      this.payloadLen[i] = w[r + ABI.REC_NKEYS];
-      this.dataAt[i] = base + w[r + ABI.REC_NAME_OFF];
-      this.dataLen[i] = w[r + ABI.REC_NAME_LEN];
-      this.len[i] = w[r + ABI.REC_LEN];
-    }
-    this.count = count;
-  }
-
-  /** msg_id of record i as a number (exact below 2^53, which covers every id we hand out). */
-  msgId(i: number): number {
-    return (this.idHi[i] >>> 0) * 4294967296 + (this.idLo[i] >>> 0);
-  }
-
-  /** msg_id of record i, exact. */
-  msgIdBig(i: number): bigint {
-    return (BigInt(this.idHi[i] >>> 0) << 32n) | BigInt(this.idLo[i] >>> 0);
-  }
-
-  payloadCopy(i: number): Buffer {
-    const at = this.payloadAt[i];
-    return Buffer.from(this.core.u8.subarray(at, at + this.payloadLen[i]));
-  }
-
-  /**
-   * Decrypts record i's payload (flags bit0 set). A data field longer than 1 byte is a wrapped AES
-   * key: unwrapped with `keys` it becomes the key from now on. Returns [key used, plaintext].
-   * Throws DnodeCryptoError (no key, bad wrap, bad ciphertext).
-   */
-  decrypt(i: number, keys: DnodeKeys | undefined, key: Buffer | undefined): [Buffer, Buffer] {
-    if (keys === undefined) throw new DnodeCryptoError('encrypted dnode message, but this node has no pem_key_file loaded (secure_server_option: none?)');
-    const u8 = this.core.u8;
-    if (this.dataLen[i] > 1) key = rsaUnwrap(keys, u8.subarray(this.dataAt[i], this.dataAt[i] + this.dataLen[i]));
-    if (key === undefined) throw new DnodeCryptoError('encrypted dnode message before any AES key was sent on this connection');
-    const at = this.payloadAt[i];
-    return [key, aesDecrypt(key, u8.subarray(at, at + this.payloadLen[i]))];
-  }
-}
-
-/** Copies the core's RESULT block (a sink that runs framing calls must restore it for its Framer). */
-export function saveResult(core: Core, into: Int32Array): void {
-  const at = core.resPtr >> 2;
-  into.set(core.i32.subarray(at, at + into.length));
-}
-
-export function restoreResult(core: Core, from: Int32Array): void {
-  core.i32.set(from, core.resPtr >> 2);
-}
-
 /** One socket to the peer: its own msg_id sequence, in-flight FIFO and reply framer. */
 class PeerSocket implements FrameSink, Flushable {
   flushQueued = false;
@@ -229,7 +97,6 @@ class PeerSocket implements FrameSink, Flushable {
   private minDeadline = Infinity;
   private readonly header = Buffer.allocUnsafe(DNODE_HEADER_MAX);
   private readonly records: DnodeRecords;
-  private readonly saved = new Int32Array(ABI.RES_SIZE >> 2);
   /** Encrypted links: this socket's AES key, and whether the wrapped key went out already. */
   private aesKey: Buffer | undefined;
   private keySent = false;
@@ -362,8 +229,9 @@ class PeerSocket implements FrameSink, Flushable {
   }
 
   onFrames(_f: Framer, base: number, count: number): void {
-    // Completers may frame (coalescing) and reuse the record table and result block: copy first.
-    saveResult(this.core, this.saved);
+    // Completers may frame (the dnode listener's payloads, a fragment's sub-requests) and reuse the
+    // record table: copy the records first. The Framer read its RESULT block before calling us
+    // (test/framer.test.ts), so that needs no saving.
     const recs = this.records;
     recs.copy(base, count);
     const now = performance.now();
@@ -372,7 +240,7 @@ class PeerSocket implements FrameSink, Flushable {
       let plain: Buffer | undefined;
       if ((recs.flags[i] & ABI.DN_FLAG_ENCRYPTED) !== 0) {
         try {
-          [this.aesKey, plain] = recs.decrypt(i, this.peer.opts.crypto, this.aesKey);
+          [this.aesKey, plain] = decryptRecord(recs, i, this.peer.opts.crypto, this.aesKey);
         } catch (err) {
           if (!(err instanceof DnodeCryptoError)) throw err;
           this.broken(`undecryptable dnode message: ${err.message}`);
@@ -404,7 +272,6 @@ class PeerSocket implements FrameSink, Flushable {
       if (plain !== undefined) target.completeBuffer(seq, plain);
       else target.complete(seq, this.core.u8, recs.payloadAt[i], len);
     }
-    restoreResult(this.core, this.saved);
   }
 
   /** Fails everything in flight when a request outlived its deadline; true when it did. */

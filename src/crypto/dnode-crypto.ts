@@ -22,6 +22,7 @@
 import { constants, createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { DnodeRecords } from '../wasm/dnode.js';
 
 /** Netflix AES_KEYLEN: the bytes generated, wrapped and sent (only the first 16 key the cipher). */
 export const AES_KEY_LEN = 32;
@@ -174,4 +175,18 @@ export function encryptedHeader(msgId: number | bigint, type: number, sameDc: nu
     dataField(wrappedKey),
     Buffer.from(` *${payloadLen}\r\n`, 'latin1'),
   ]);
+}
+
+/**
+ * Decrypts the payload of dnode record i (flags bit0 set). A data field longer than 1 byte is a
+ * wrapped AES key: unwrapped with `keys` it becomes the key from now on. Returns [key used,
+ * plaintext]. Throws DnodeCryptoError (no key, bad wrap, bad ciphertext).
+ */
+export function decryptRecord(recs: DnodeRecords, i: number, keys: DnodeKeys | undefined, key: Buffer | undefined): [Buffer, Buffer] {
+  if (keys === undefined) throw new DnodeCryptoError('encrypted dnode message, but this node has no pem_key_file loaded (secure_server_option: none?)');
+  const u8 = recs.core.u8;
+  if (recs.dataLen[i] > 1) key = rsaUnwrap(keys, u8.subarray(recs.dataAt[i], recs.dataAt[i] + recs.dataLen[i]));
+  if (key === undefined) throw new DnodeCryptoError('encrypted dnode message before any AES key was sent on this connection');
+  const at = recs.payloadAt[i];
+  return [key, aesDecrypt(key, u8.subarray(at, at + recs.payloadLen[i]))];
 }

@@ -1,18 +1,12 @@
 // The dnode peer header from JS: the typed header, an encoder that goes through the core's
-// dnodeEncode, a record reader for dnodeFrame's output, and a plain-TS reference decoder/encoder
-// (the oracle the tests hold the core to). Wire format and tolerance rules: assembly/dnode.ts.
+// dnodeEncode, and readers for dnodeFrame's records (one record as an object; a whole call's
+// records copied into JS arrays for the peer connections). Wire format and tolerance rules:
+// assembly/dnode.ts. The plain-TS reference encoder/decoder is in test/oracles/dnode.ts.
 //
 //   "   $2014$ " msg_id " " type " " flags " " version " " same_dc " *" data_len " " data " *" payload_len "\r\n" payload
 import { ABI } from './abi.js';
 import type { Core } from './core.js';
 
-/** Spaces before the magic counted as part of a message (assembly/dnode.ts DN_MAX_LEAD). */
-export const DN_MAX_LEAD = 8;
-/** Largest data field (assembly/dnode.ts DN_MAX_DATA). */
-export const DN_MAX_DATA = 65536;
-/** Bytes a search for the magic leaves unconsumed at the end of a chunk: leading spaces + "$2014". */
-export const DN_SEARCH_KEEP = DN_MAX_LEAD + 5;
-const MAGIC = '$2014$';
 
 /** One dnode header, as Netflix's dmsg fields. */
 export interface DnodeHeader {
@@ -49,17 +43,8 @@ const U64_MAX = (1n << 64n) - 1n;
 /** The default data field: one placeholder byte, as Netflix writes it. */
 export const DN_DATA_PLACEHOLDER: Uint8Array = Uint8Array.of(0x64); // "d"
 
-/** Plain-TS encoder (reference and fallback): the header bytes Netflix's dmsg_write produces. */
-export function encodeDnodeHeaderTS(h: DnodeHeader): Buffer {
-  checkHeader(h);
-  return Buffer.concat([
-    Buffer.from(`   ${MAGIC} ${h.msgId} ${h.type} ${h.flags} ${h.version} ${h.sameDc} *${h.data.length} `, 'latin1'),
-    h.data,
-    Buffer.from(` *${h.payloadLen}\r\n`, 'latin1'),
-  ]);
-}
-
-function checkHeader(h: DnodeHeader): void {
+/** Throws a RangeError naming the first field of h the wire format cannot carry. */
+export function checkDnodeHeader(h: DnodeHeader): void {
   const bad = (what: string): never => {
     throw new RangeError(`dnode header: ${what} out of range`);
   };
@@ -68,7 +53,7 @@ function checkHeader(h: DnodeHeader): void {
   if (!Number.isInteger(h.flags) || h.flags < 0 || h.flags > 9) bad('flags');
   if (!Number.isInteger(h.version) || h.version < 0 || h.version > 999) bad('version');
   if (!Number.isInteger(h.sameDc) || h.sameDc < 0 || h.sameDc > 9) bad('sameDc');
-  if (h.data.length > DN_MAX_DATA) bad('data length');
+  if (h.data.length > ABI.DN_MAX_DATA) bad('data length');
   if (!Number.isInteger(h.payloadLen) || h.payloadLen < 0 || h.payloadLen > 0x7fffffff) bad('payloadLen');
 }
 
@@ -77,7 +62,7 @@ function checkHeader(h: DnodeHeader): void {
  * 2 * data + 96 bytes) or, by default, in an mbuf taken and returned to the pool. Returns a copy.
  */
 export function encodeDnodeHeader(core: Core, h: DnodeHeader, scratch?: number): Buffer {
-  checkHeader(h);
+  checkDnodeHeader(h);
   const ex = core.exports;
   const room = 2 * h.data.length + 96;
   let mbuf = 0;
@@ -123,130 +108,74 @@ export function readDnodeRecord(core: Core, base: number, i: number): DnodeFrame
   };
 }
 
-// ---- reference decoder ----
-
-export interface DnodeDecodeResult {
-  frames: DnodeFrame[];
-  consumed: number;
-  need: number;
-  /** Garbage consumed after the last frame, carried into the next call's first frame. */
-  carry: number;
-  error?: { pos: number; code: number };
-}
-
-/** One step of the header grammar after the magic. */
-type Step =
-  | { lit: string }
-  | { num: 'id' | 'type' | 'flags' | 'version' | 'sameDc' | 'dataLen' | 'payloadLen'; digits: number; then: string }
-  | { data: true };
-
-const GRAMMAR: Step[] = [
-  { lit: ' ' },
-  { num: 'id', digits: 20, then: ' ' },
-  { num: 'type', digits: 2, then: ' ' },
-  { num: 'flags', digits: 1, then: ' ' },
-  { num: 'version', digits: 3, then: ' ' },
-  { num: 'sameDc', digits: 1, then: ' ' },
-  { lit: '*' },
-  { num: 'dataLen', digits: 5, then: ' ' },
-  { data: true },
-  { lit: ' *' },
-  { num: 'payloadLen', digits: 18, then: '\r' },
-  { lit: '\n' },
-];
-
-class Incomplete {
-  constructor(readonly need: number) {}
-}
-class Malformed {
-  constructor(readonly pos: number, readonly code: number) {}
-}
-
-/** Parses the header whose magic is at m; throws Incomplete or Malformed. */
-function parseHeader(b: Uint8Array, start: number, m: number, maxBulk: number): DnodeFrame {
-  const v: Record<string, bigint> = {};
-  let p = m + MAGIC.length;
-  let need = 0;
-  let dataOff = 0;
-  for (const step of GRAMMAR) {
-    if ('lit' in step) {
-      for (const ch of step.lit) {
-        if (p >= b.length) throw new Incomplete(need);
-        if (b[p] !== ch.charCodeAt(0)) throw new Malformed(p, ABI.E_BAD_DNODE);
-        p++;
-      }
-    } else if ('data' in step) {
-      dataOff = p;
-      p += Number(v.dataLen);
-      need = p + 5 - start;
-    } else {
-      const at = p;
-      while (p < b.length && b[p]! >= 48 && b[p]! <= 57) {
-        if (p - at >= step.digits) {
-          throw new Malformed(p, step.num === 'payloadLen' ? ABI.E_TOO_LARGE : ABI.E_BAD_DNODE);
-        }
-        p++;
-      }
-      // The core checks overflow while it scans, so it wins over running out of input.
-      const n = p > at ? BigInt(Buffer.from(b.subarray(at, p)).toString('latin1')) : 0n;
-      if (n > U64_MAX) throw new Malformed(p - 1, ABI.E_BAD_DNODE);
-      if (p >= b.length) throw new Incomplete(need);
-      if (p === at) throw new Malformed(p, ABI.E_BAD_DNODE);
-      const big = step.num === 'payloadLen' && (n > BigInt(maxBulk) || n > BigInt(0x7fffffff - (p + 2)));
-      if (big) throw new Malformed(at, ABI.E_TOO_LARGE);
-      if (b[p] !== step.then.charCodeAt(0)) throw new Malformed(p, ABI.E_BAD_DNODE);
-      if (step.num === 'type' && n > BigInt(ABI.DN_TYPE_GOSSIP_SHUTDOWN)) throw new Malformed(at, ABI.E_BAD_DNODE);
-      if (step.num === 'dataLen' && n > BigInt(DN_MAX_DATA)) throw new Malformed(at, ABI.E_BAD_DNODE);
-      v[step.num] = n;
-      p++;
-    }
-  }
-  const payloadLen = Number(v.payloadLen);
-  const headerLen = p - start;
-  if (p + payloadLen > b.length) throw new Incomplete(headerLen + payloadLen);
-  return {
-    start, len: headerLen + payloadLen, headerLen, msgId: v.id!, type: Number(v.type), flags: Number(v.flags),
-    version: Number(v.version), sameDc: Number(v.sameDc), dataOff, data: new Uint8Array(b.subarray(dataOff, dataOff + Number(v.dataLen))),
-    payloadOff: p, payloadLen, skipped: 0,
-  };
-}
-
 /**
- * Reference decoder with dnodeFrame's contract: frames every complete message, skips garbage before
- * a magic (counted in the next frame's `skipped`, starting from `carry`), keeps DN_SEARCH_KEEP bytes
- * while searching.
+ * The fields of one framing call's dnode records, copied into JS arrays: whoever handles a message
+ * may run another framing call (the payload's request framer, a coalescer framing replies) that
+ * reuses the core's record table. Payload offsets are absolute (byte addresses in core memory).
  */
-export function decodeDnode(b: Uint8Array, opts: { maxBulk?: number; carry?: number } = {}): DnodeDecodeResult {
-  const maxBulk = opts.maxBulk ?? 512 * 1024 * 1024;
-  const text = Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
-  const frames: DnodeFrame[] = [];
-  let skipped = opts.carry ?? 0;
-  let pos = 0;
-  let need = 0;
-  while (pos < b.length) {
-    const m = text.indexOf(MAGIC, pos);
-    if (m < 0) {
-      const keep = Math.max(pos, b.length - DN_SEARCH_KEEP);
-      skipped += keep - pos;
-      pos = keep;
-      break;
-    }
-    let start = m;
-    while (start > pos && m - start < DN_MAX_LEAD && b[start - 1] === 0x20) start--;
-    try {
-      const f = parseHeader(b, start, m, maxBulk);
-      f.skipped = skipped + (start - pos);
-      frames.push(f);
-      skipped = 0;
-      pos = start + f.len;
-    } catch (e) {
-      if (e instanceof Malformed) return { frames, consumed: pos, need: 0, carry: skipped, error: { pos: e.pos, code: e.code } };
-      if (!(e instanceof Incomplete)) throw e;
-      skipped += start - pos;
-      pos = start;
-      need = e.need;
-      break;
-    }
+export class DnodeRecords {
+  readonly type: Int32Array;
+  readonly flags: Int32Array;
+  readonly idLo: Int32Array;
+  readonly idHi: Int32Array;
+  readonly sameDc: Int32Array;
+  readonly skipped: Int32Array;
+  readonly payloadAt: Int32Array;
+  readonly payloadLen: Int32Array;
+  /** The header's data field (absolute address, length): the wrapped AES key when longer than 1. */
+  readonly dataAt: Int32Array;
+  readonly dataLen: Int32Array;
+  /** Whole message (leading spaces, header, payload). */
+  readonly len: Int32Array;
+  count = 0;
+
+  constructor(readonly core: Core) {
+    const cap = core.options.records;
+    this.type = new Int32Array(cap);
+    this.flags = new Int32Array(cap);
+    this.idLo = new Int32Array(cap);
+    this.idHi = new Int32Array(cap);
+    this.sameDc = new Int32Array(cap);
+    this.skipped = new Int32Array(cap);
+    this.payloadAt = new Int32Array(cap);
+    this.payloadLen = new Int32Array(cap);
+    this.dataAt = new Int32Array(cap);
+    this.dataLen = new Int32Array(cap);
+    this.len = new Int32Array(cap);
   }
-  return { frames, consumed: pos, need, carry: skipped };
+
+  /** Copies records 0..count-1 of the last dnodeFrame call made at `base`. */
+  copy(base: number, count: number): void {
+    const w = this.core.i32;
+    let r = this.core.recPtr >> 2;
+    for (let i = 0; i < count; i++, r += ABI.REC_WORDS) {
+      this.type[i] = w[r + ABI.REC_CMD];
+      this.flags[i] = w[r + ABI.REC_FLAGS];
+      this.idLo[i] = w[r + ABI.REC_ARG1_OFF];
+      this.idHi[i] = w[r + ABI.REC_ARG1_LEN];
+      this.sameDc[i] = w[r + ABI.REC_TOKEN];
+      this.skipped[i] = w[r + ABI.REC_ERR];
+      this.payloadAt[i] = base + w[r + ABI.REC_KEY_FIRST];
+      this.payloadLen[i] = w[r + ABI.REC_NKEYS];
+      this.dataAt[i] = base + w[r + ABI.REC_NAME_OFF];
+      this.dataLen[i] = w[r + ABI.REC_NAME_LEN];
+      this.len[i] = w[r + ABI.REC_LEN];
+    }
+    this.count = count;
+  }
+
+  /** msg_id of record i as a number (exact below 2^53, which covers every id we hand out). */
+  msgId(i: number): number {
+    return (this.idHi[i] >>> 0) * 4294967296 + (this.idLo[i] >>> 0);
+  }
+
+  /** msg_id of record i, exact. */
+  msgIdBig(i: number): bigint {
+    return (BigInt(this.idHi[i] >>> 0) << 32n) | BigInt(this.idLo[i] >>> 0);
+  }
+
+  payloadCopy(i: number): Buffer {
+    const at = this.payloadAt[i];
+    return Buffer.from(this.core.u8.subarray(at, at + this.payloadLen[i]));
+  }
 }

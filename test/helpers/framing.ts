@@ -1,12 +1,12 @@
 // Test host for the RESP framers: feeds chunks the way a connection does (keep the unconsumed
 // tail, call again from the partial message's first byte, call again at once on RES_MORE) and
 // turns the per-call record and key tables into absolute, grouping-independent tuples that can be
-// compared across feedings and with the oracle (src/wasm/resp-oracle.ts).
+// compared across feedings and with the oracle (test/oracles/resp.ts).
 import { ABI } from '../../src/wasm/abi.js';
 import type { Core } from '../../src/wasm/core.js';
 import {
   decodeReplies, decodeRequests, type CommandTable, type OracleOptions, type RequestDecode, type ReplyDecode,
-} from '../../src/wasm/resp-oracle.js';
+} from '../oracles/resp.js';
 
 export type Mode = 'req' | 'rep';
 

@@ -9,7 +9,7 @@
 //   truncated input gives either the same error or "incomplete", never a different error.
 // - An incomplete last message is not returned: `consumed` is its start and `need` its minimum total
 //   size when a bulk header was read (payload end + 2 - start), else 0.
-import { ABI } from './abi.js';
+import { ABI } from '../../src/wasm/abi.js';
 
 /** Command metadata the framer takes from the WASM command table. */
 export interface CommandTable {
