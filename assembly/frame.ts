@@ -2,7 +2,7 @@
 // record layout lives in one place (layout.ts) and is written in one place (here).
 import {
   KEY_SIZE, REC_SIZE, RES_CONSUMED, RES_ERR_CODE, RES_ERR_POS, RES_FLAGS, RES_NEED, RES_NKEYS, RES_COUNT,
-  CONN_SIZE,
+  CONN_SIZE, CONN_MODE, ST_BADARG,
 } from './layout';
 import { connCap, connPtr, keyCap, keyPtr, recCap, recPtr, resPtr } from './state';
 
@@ -130,4 +130,13 @@ export function keyPush(off: i32, len: i32, token: u32, arg: i32): i32 {
 export function connAddr(c: i32): usize {
   if (c < 0 || c >= connCap) return 0;
   return connPtr + <usize>c * <usize>CONN_SIZE;
+}
+
+/** Resets a connection slot's framer state for a new connection of the given FRAMER_* mode. */
+export function connReset(c: i32, mode: i32): i32 {
+  const a = connAddr(c);
+  if (a == 0) return ST_BADARG;
+  memory.fill(a, 0, CONN_SIZE);
+  store<i32>(a, mode, CONN_MODE);
+  return 0;
 }

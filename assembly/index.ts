@@ -3,6 +3,7 @@
 import { initRegions, setHash, setMaxBulk, resPtr, recPtr, recCap, keyPtr, keyCap, connCap, stagingPtr, stagingCap, mbufBase, mbufSize, mbufCount } from './state';
 import { mbufInit } from './mbuf';
 import { connAddr } from './frame';
+export { connReset } from './frame';
 
 export * from './layout';
 export { respFrameRequests, respFrameReplies } from './resp';
@@ -16,7 +17,8 @@ export { mbufAlloc, mbufRelease, mbufReleaseChain, mbufAppend, mbufFreeCount } f
 
 /**
  * Allocates every region once, at start-up: record table (records x 64 B), key table (keys x 16 B),
- * connection slab (conns x 64 B), staging area, mbuf pool (mbufs x mbufSize). Returns 0 or -2.
+ * connection slab (conns x CONN_SIZE), staging area, mbuf pool (mbufs x mbufSize). Returns 0 or
+ * ST_BADARG (bad sizes, or called twice).
  */
 export function init(records: i32, keys: i32, conns: i32, staging: i32, mbufBytes: i32, mbufs: i32): i32 {
   const st = initRegions(records, keys, conns, staging, mbufBytes, mbufs);
@@ -35,14 +37,6 @@ export function configureMaxBulk(n: i64): void {
   setMaxBulk(n);
 }
 
-/** Resets a connection slot's framer state for a new connection of the given FRAMER_* mode. */
-export function connReset(c: i32, mode: i32): i32 {
-  const a = connAddr(c);
-  if (a == 0) return -2;
-  memory.fill(a, 0, 64);
-  store<i32>(a, mode);
-  return 0;
-}
 
 export function res_ptr(): usize { return resPtr; }
 export function rec_ptr(): usize { return recPtr; }

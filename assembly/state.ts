@@ -1,5 +1,5 @@
 // Region pointers and start-up configuration. Set once by init(); read by every framer.
-import { CONN_SIZE, HASH_MURMUR, MBUF_HDR, RES_SIZE, REC_SIZE, KEY_SIZE } from './layout';
+import { CONN_SIZE, HASH_MURMUR, MBUF_HDR, RES_SIZE, REC_SIZE, KEY_SIZE, ST_BADARG } from './layout';
 
 export let resPtr: usize = 0;
 export let recPtr: usize = 0;
@@ -40,9 +40,9 @@ function alloc(bytes: usize): usize {
 export function initRegions(
   records: i32, keys: i32, conns: i32, staging: i32, mbufBytes: i32, mbufs: i32,
 ): i32 {
-  if (resPtr != 0) return -2;
-  if (records < 1 || keys < 1 || conns < 1 || staging < 64 || mbufs < 0) return -2;
-  if (mbufBytes < MBUF_HDR + 16 || (mbufBytes & 15) != 0) return -2;
+  if (resPtr != 0) return ST_BADARG;
+  if (records < 1 || keys < 1 || conns < 1 || staging < 64 || mbufs < 0) return ST_BADARG;
+  if (mbufBytes < MBUF_HDR + 16 || (mbufBytes & 15) != 0) return ST_BADARG;
   resPtr = alloc(<usize>RES_SIZE);
   recPtr = alloc(<usize>records * <usize>REC_SIZE);
   recCap = records;

@@ -25,7 +25,7 @@ import type { Flushable, Flusher } from '../net/flusher.js';
 import { OutBuffer } from '../net/out-buffer.js';
 import { ReplyQueue, type ReplyQueueOwner } from '../net/reply-queue.js';
 import { requestError } from '../net/request-error.js';
-import { NumberRing } from '../net/ring.js';
+import { NumberFifo } from '../net/fifo.js';
 import { DnodeRecords } from '../wasm/dnode.js';
 import { DNODE_HEADER_MAX, writeDnodeHeader } from '../protocol/dnode.js';
 import { aesEncrypt, decryptRecord, DnodeCryptoError, encryptedHeader, type DnodeKeys } from '../crypto/dnode-crypto.js';
@@ -101,12 +101,12 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
   /** Replies, written in request order, each as a RES. */
   private readonly replies = new ReplyQueue(this);
   /** Per pending slot: msg_id halves and same_dc to echo, and whether a reply goes back at all. */
-  private readonly idLo = new NumberRing(64);
-  private readonly idHi = new NumberRing(64);
-  private readonly sameDc = new NumberRing(64);
-  private readonly wantReply = new NumberRing(64);
+  private readonly idLo = new NumberFifo(64);
+  private readonly idHi = new NumberFifo(64);
+  private readonly sameDc = new NumberFifo(64);
+  private readonly wantReply = new NumberFifo(64);
   /** Per pending slot: 1 when its reply goes out encrypted. */
-  private readonly encrypt = new NumberRing(64);
+  private readonly encrypt = new NumberFifo(64);
   /** The AES key the peer sent; set once the connection is secured (Netflix: sticky per connection). */
   private aesKey: Buffer | undefined;
   private paused = false;

@@ -25,7 +25,7 @@ import type { DynErrorCode } from '../errors.js';
 import { PEER_SEND_NOREPLY, PEER_SEND_WRITE, type Peer, type PeerRequestType, type ReplyTarget } from '../dispatch/request.js';
 import type { Flushable, Flusher } from '../net/flusher.js';
 import { OutBuffer } from '../net/out-buffer.js';
-import { NumberRing, Ring } from '../net/ring.js';
+import { NumberFifo, Fifo } from '../net/fifo.js';
 import { aesEncrypt, decryptRecord, DnodeCryptoError, encryptedHeader, generateAesKey, rsaWrap, type DnodeKeys } from '../crypto/dnode-crypto.js';
 import { DnodeRecords } from '../wasm/dnode.js';
 import { DNODE_HEADER_MAX, writeDnodeHeader } from '../protocol/dnode.js';
@@ -88,11 +88,11 @@ class PeerSocket implements FrameSink, Flushable {
   private out: OutBuffer | undefined;
   private framer: Framer | undefined;
   private nextMsgId = 1;
-  private readonly targets = new Ring<ReplyTarget>(256);
-  private readonly seqs = new NumberRing(256);
-  private readonly msgIds = new NumberRing(256);
-  private readonly sentAt = new NumberRing(256);
-  private readonly deadlines = new NumberRing(256);
+  private readonly targets = new Fifo<ReplyTarget>(256);
+  private readonly seqs = new NumberFifo(256);
+  private readonly msgIds = new NumberFifo(256);
+  private readonly sentAt = new NumberFifo(256);
+  private readonly deadlines = new NumberFifo(256);
   /** A lower bound of the in-flight deadlines (exact after each recompute; Infinity when empty). */
   private minDeadline = Infinity;
   private readonly header = Buffer.allocUnsafe(DNODE_HEADER_MAX);

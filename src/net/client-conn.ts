@@ -27,7 +27,7 @@ import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
 import { ReplyQueue, type ReplyQueueOwner } from './reply-queue.js';
 import { requestError } from './request-error.js';
-import { NumberRing } from './ring.js';
+import { NumberFifo } from './fifo.js';
 import { NO_REPLY, REPLY_OK } from '../protocol/replies.js';
 
 export type ClientProtocol = 'redis' | 'memcache';
@@ -69,7 +69,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   /** Replies, written in request order. */
   private readonly replies = new ReplyQueue(this);
   /** When each unanswered request arrived (performance.now()), parallel to the reply slots. */
-  private readonly started = new NumberRing(64);
+  private readonly started = new NumberFifo(64);
   /** Slot after which the connection closes (QUIT), or -1. */
   private quitSeq = -1;
   private paused = false;

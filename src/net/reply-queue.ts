@@ -4,7 +4,7 @@
 // replies leave in sequence order: an early reply waits in its slot until every earlier one is out.
 //
 //   seq:      headSeq                              nextSeq
-//   slots:  [ PENDING | Buffer | PENDING | Buffer ]   (Ring, slot i = seq headSeq + i)
+//   slots:  [ PENDING | Buffer | PENDING | Buffer ]   (Fifo, slot i = seq headSeq + i)
 //              ▲ complete(headSeq) writes at once, then advance() writes every answered slot
 //                behind it; complete(other) copies the reply into its slot
 //
@@ -12,7 +12,7 @@
 // per-slot state kept in parallel rings (start times, msg ids): the owner drops its head entry in
 // releaseHead(). The owner is one object implementing ReplyQueueOwner, so the hot path makes no
 // closure or object per request; the only allocation is the copy of a reply that completes early.
-import { Ring } from './ring.js';
+import { Fifo } from './fifo.js';
 
 /** The connection a ReplyQueue writes through. */
 export interface ReplyQueueOwner {
@@ -32,7 +32,7 @@ const PENDING = null;
 
 export class ReplyQueue {
   /** Replies of slots headSeq, headSeq+1, ...: PENDING until answered. */
-  private readonly replies = new Ring<Buffer | null>(64);
+  private readonly replies = new Fifo<Buffer | null>(64);
   private head = 0;
   private next = 0;
 

@@ -12,7 +12,7 @@ import type { DynErrorCode } from '../errors.js';
 import type { ReplyTarget } from '../dispatch/request.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
-import { NumberRing, Ring } from './ring.js';
+import { NumberFifo, Fifo } from './fifo.js';
 import { NO_REPLY } from '../protocol/replies.js';
 
 export interface ServerConnEvents {
@@ -41,9 +41,9 @@ export class ServerConn implements FrameSink, Flushable {
   private socket: Socket | undefined;
   private out: OutBuffer | undefined;
   private framer: Framer | undefined;
-  private readonly targets = new Ring<ReplyTarget | null>(256);
-  private readonly seqs = new NumberRing(256);
-  private readonly sentAt = new NumberRing(256);
+  private readonly targets = new Fifo<ReplyTarget | null>(256);
+  private readonly seqs = new NumberFifo(256);
+  private readonly sentAt = new NumberFifo(256);
   /** 'down' until connected; 'connecting' queues requests; 'up' sends them. */
   state: 'down' | 'connecting' | 'up' = 'down';
   private closing = false;

@@ -210,11 +210,6 @@ export function findRack(topology: Topology, dc: string, rack: string): number {
   return r ? r.index : -1;
 }
 
-/** The node that owns `token` in rack `rack` (an index into topology.racks). */
-export function ownerInRack(topology: Topology, rack: number, token: number): number {
-  return topology.racks[rack]!.ring.ownerOf(token);
-}
-
 /** The owner of `token` in every rack, in topology.racks order (for tests and diagnostics). */
 export function ownersForKey(topology: Topology, token: number): number[] {
   return topology.racks.map((r) => r.ring.ownerOf(token));

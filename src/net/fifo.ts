@@ -1,7 +1,7 @@
 // A growable FIFO of numbers and one of objects, without Array.shift (O(1) push and pop; grows by
 // doubling, never shrinks). Used for in-flight requests and pending replies on the hot path.
 
-export class NumberRing {
+export class NumberFifo {
   private a: Float64Array;
   private head = 0;
   private n = 0;
@@ -49,7 +49,7 @@ export class NumberRing {
   }
 }
 
-export class Ring<T> {
+export class Fifo<T> {
   private a: (T | undefined)[];
   private head = 0;
   private n = 0;
