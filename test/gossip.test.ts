@@ -12,6 +12,7 @@ import type { MemoryBackend } from '../src/store/memory-backend.js';
 import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { freePort } from './helpers/servers.js';
+import { sleep, until } from './helpers/until.js';
 
 const { NORMAL, DOWN, UNKNOWN, STANDBY } = GOSSIP_STATE;
 
@@ -170,14 +171,6 @@ describe('failure detector (N = 3 intervals + 1 s)', () => {
 
 // ---- in-process cluster ----
 
-async function until(what: string, cond: () => boolean, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const racks = ['rack1', 'rack2', 'rack3'];
 let dyn: number[] = [];
 const nodes: (RunningNode | undefined)[] = [];
@@ -221,7 +214,7 @@ describe('3 racks in-process with gossip (interval 100 ms)', () => {
     dyn = [await freePort(), await freePort(), await freePort()];
     for (let i = 0; i < 3; i++) nodes[i] = await startMember(i, true);
     const all = (): boolean => [0, 1, 2].every((i) => [0, 1, 2].every((j) => i === j || view(i, j) === 'NORMAL'));
-    await until('all NORMAL', all);
+    await until('all NORMAL', all, 8000);
     expect(nodes[0]!.cluster!.gossip!.table.describe().map((d) => d.state)).toEqual(['NORMAL', 'NORMAL']);
   });
 
@@ -274,18 +267,22 @@ describe('3 racks in-process with gossip (interval 100 ms)', () => {
 
 // ---- the wire: a fake peer records what a node sends ----
 
-async function fakePeer(): Promise<{ server: Server; port: number; connections: () => number; bytes: () => string; close: () => Promise<void> }> {
+interface FakePeer { server: Server; port: number; connections: () => number; open: () => number; bytes: () => string; close: () => Promise<void> }
+
+async function fakePeer(): Promise<FakePeer> {
   const chunks: Buffer[] = [];
   const sockets: Socket[] = [];
+  let closed = 0;
   const server = createServer((s) => {
     sockets.push(s);
     s.on('data', (b) => chunks.push(b));
     s.on('error', () => undefined);
+    s.on('close', () => closed++);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   return {
-    server, port, connections: () => sockets.length, bytes: () => Buffer.concat(chunks).toString('latin1'),
+    server, port, connections: () => sockets.length, open: () => sockets.length - closed, bytes: () => Buffer.concat(chunks).toString('latin1'),
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
@@ -293,7 +290,9 @@ async function fakePeer(): Promise<{ server: Server; port: number; connections: 
   };
 }
 
-/** What a node sent to a fake peer in 300 ms then on close; throws when it never connected. */
+const SYN = /\$2014\$ \d+ 7 0 1 1 \*1 d \*(\d+)\r\n/g;
+
+/** What a node sent to a fake peer (three gossip rounds' worth, or 300 ms without gossip), then on close. */
 async function wireFrom(gossip: boolean): Promise<string> {
   const peer = await fakePeer();
   const n = await startTestNode({
@@ -304,14 +303,17 @@ async function wireFrom(gossip: boolean): Promise<string> {
       peerReadTimeoutMs: 2000, peerWriteTimeoutMs: 2000, gossip: { enabled: gossip, intervalMs: 50 },
     },
   });
-  await new Promise((r) => setTimeout(r, 300));
-  await n.close('test', 100);
-  await new Promise((r) => setTimeout(r, 50));
-  const text = peer.bytes();
-  const connected = peer.connections();
-  await peer.close();
-  if (connected === 0) throw new Error('the node never connected to the fake peer');
-  return text;
+  try {
+    await until('the node to connect to the fake peer', () => peer.connections() > 0);
+    if (gossip) await until('three GOSSIP_SYN rounds', () => [...peer.bytes().matchAll(SYN)].length >= 3);
+    else await sleep(300); // six gossip intervals: a round, if one were sent, would be in here
+    await n.close('test', 100);
+    await until('the node to close its links to the fake peer', () => peer.open() === 0);
+    return peer.bytes();
+  } finally {
+    await n.close('test', 100);
+    await peer.close();
+  }
 }
 
 describe('on the wire', () => {
@@ -322,7 +324,7 @@ describe('on the wire', () => {
 
   it('gossip on: GOSSIP_SYN rounds in Netflix format, GOSSIP_SHUTDOWN on close', async () => {
     const text = await wireFrom(true);
-    const syn = [...text.matchAll(/\$2014\$ \d+ 7 0 1 1 \*1 d \*(\d+)\r\n/g)];
+    const syn = [...text.matchAll(SYN)];
     expect(syn.length).toBeGreaterThanOrEqual(3);
     const first = syn[0]!;
     const payload = text.slice(first.index! + first[0].length, first.index! + first[0].length + Number(first[1]));

@@ -5,6 +5,7 @@ import { decodeRequests } from '../src/wasm/resp-oracle.js';
 import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { startRedis, type RunningServer } from './helpers/servers.js';
+import { until } from './helpers/until.js';
 
 let redis: RunningServer;
 let node: RunningNode;
@@ -216,21 +217,17 @@ describe('datastore failures', () => {
       expect(String((await c.replies(1))[0])).toBe('+OK\r\n');
       const port = own.port;
       await own.stop();
-      await new Promise((r) => setTimeout(r, 100));
-      c.write(cmd('GET', 'x'));
-      expect(String((await c.replies(1))[0])).toBe('-ERR Storage: Datastore refused connection\r\n');
+      await until('the refusal of the dead datastore', async () => {
+        c.write(cmd('GET', 'x'));
+        expect(String((await c.replies(1))[0])).toBe('-ERR Storage: Datastore refused connection\r\n');
+      }, 5000, 50);
       const again = await startRedis([], port);
       try {
         // Reconnect happens in the background with backoff (<= 2 s).
-        const deadline = Date.now() + 8000;
-        let last = '';
-        while (Date.now() < deadline) {
+        await until('the node to reconnect', async () => {
           c.write(cmd('SET', 'x', '2'));
-          last = String((await c.replies(1))[0]);
-          if (last === '+OK\r\n') break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        expect(last).toBe('+OK\r\n');
+          expect(String((await c.replies(1))[0])).toBe('+OK\r\n');
+        }, 8000, 100);
         c.write(cmd('GET', 'x'));
         expect(String((await c.replies(1))[0])).toBe('$1\r\n2\r\n');
       } finally {
