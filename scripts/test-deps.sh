@@ -1,15 +1,28 @@
 #!/bin/sh
 # Run by `npm test` before anything else: the tests start their own redis-server, memcached and
-# node processes on free loopback ports, so those programs must be installed. When one is missing
-# and this is a Debian/Ubuntu machine where we are root (or have password-less sudo), the Debian
-# packages are installed with apt-get; anywhere else the script names what is missing and how to
-# install it, and fails. A test never skips for want of a server.
+# node processes on free loopback ports, drive Debian's headless chromium, and run the WASM core
+# under Python's wasmtime, so those programs must be installed. When one is missing and this is a
+# Debian machine where we are root (or have password-less sudo), the Debian packages are installed
+# with apt-get and wasmtime with pip; anywhere else the script names what is missing and how to
+# install it, and fails. A test never skips for want of a tool.
+#
+# Another Debian package the tests need: add "program:package" to TOOLS.
 #
 #   DYNOMITE_TEST_NO_INSTALL=1   only check, never install
 set -eu
 
 # program -> Debian package
-TOOLS="redis-server:redis-server memcached:memcached redis-cli:redis-tools redis-benchmark:redis-tools"
+TOOLS="redis-server:redis-server memcached:memcached redis-cli:redis-tools redis-benchmark:redis-tools
+chromium:chromium python3:python3"
+WASMTIME=49.0.0
+
+has_pip() {
+  python3 -m pip --version >/dev/null 2>&1
+}
+
+has_wasmtime() {
+  python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('wasmtime') != '$WASMTIME')" >/dev/null 2>&1
+}
 
 missing_tools() {
   for pair in $TOOLS; do
@@ -18,12 +31,16 @@ missing_tools() {
 }
 
 missing_packages() {
-  for pair in $TOOLS; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || printf '%s\n' "${pair#*:}"
-  done | sort -u | tr '\n' ' '
+  {
+    for pair in $TOOLS; do
+      command -v "${pair%%:*}" >/dev/null 2>&1 || printf '%s\n' "${pair#*:}"
+    done
+    has_wasmtime || has_pip || printf 'python3-pip\n'
+  } | sort -u | tr '\n' ' '
 }
 
 missing=$(missing_tools)
+has_wasmtime || missing="${missing}wasmtime==$WASMTIME (python3) "
 [ -z "$missing" ] && exit 0
 packages=$(missing_packages)
 
@@ -37,15 +54,27 @@ if [ "${DYNOMITE_TEST_NO_INSTALL:-}" != 1 ] && command -v apt-get >/dev/null 2>&
 fi
 
 if [ -n "$as_root" ]; then
-  echo "test-deps: ${missing}not found; installing the Debian packages: $packages" >&2
-  $as_root DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  # shellcheck disable=SC2086 # one word per package
-  $as_root DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >/dev/null
-  # The packaged services are not used: each test starts its own on a free loopback port.
-  for service in redis-server memcached; do
-    ($as_root service "$service" stop || true) >/dev/null 2>&1
-  done
+  echo "test-deps: not found: $missing" >&2
+  if [ -n "$packages" ]; then
+    echo "test-deps: installing the Debian packages $packages" >&2
+    $as_root DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # shellcheck disable=SC2086 # one word per package
+    $as_root DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
+    # The packaged services are not used: each test starts its own on a free loopback port.
+    for service in redis-server memcached; do
+      ($as_root service "$service" stop || true) >/dev/null 2>&1
+    done
+  fi
+  if ! has_wasmtime; then
+    echo "test-deps: installing wasmtime==$WASMTIME with pip" >&2
+    user=""
+    [ "$(id -u)" = 0 ] || user="--user"
+    # Debian's python3 refuses system-wide pip installs unless told otherwise (PEP 668).
+    python3 -m pip install -q $user "wasmtime==$WASMTIME" 2>/dev/null \
+      || python3 -m pip install -q $user --break-system-packages "wasmtime==$WASMTIME"
+  fi
   still=$(missing_tools)
+  has_wasmtime || still="${still}wasmtime==$WASMTIME "
   if [ -n "$still" ]; then
     echo "test-deps: still not found after apt-get install: $still" >&2
     exit 1
@@ -54,9 +83,10 @@ if [ -n "$as_root" ]; then
 fi
 
 cat >&2 <<EOF
-test-deps: the tests need ${missing}on the PATH (each test starts its own servers on loopback).
-  Debian/Ubuntu:  sudo apt-get install -y $packages
-                  (npm test does this by itself when run as root or with password-less sudo)
-  macOS:          brew install redis memcached
+test-deps: the tests need, and cannot find: $missing
+  Debian:   sudo apt-get install -y $packages
+            python3 -m pip install wasmtime==$WASMTIME
+            (npm test does both by itself when run as root or with password-less sudo)
+  The tests start their own servers on loopback ports: nothing needs to be running.
 EOF
 exit 1
