@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DynErrorCode } from '../src/errors.js';
 import type { ClusterOptions, RunningNode } from '../src/node.js';
 import type { MemoryBackend } from '../src/store/memory-backend.js';
-import type { ReplyTarget } from '../src/store/backend.js';
+import type { ReplyTarget } from '../src/dispatch/request.js';
 import { createCore } from '../src/wasm/core.js';
 import { HINT_OVERHEAD_BYTES, HintStore, type HintStoreOptions } from '../src/repair/hints.js';
 import { decodeHintRecords, encodeHintHeader, hintFileName, HINT_RECORD_HEADER } from '../src/repair/hint-log.js';
@@ -16,7 +16,7 @@ import { parseSeed } from '../src/conf/values.js';
 import { Fanout } from '../src/dispatch/fanout.js';
 import { Plan, plan } from '../src/route/planner.js';
 import { buildTopology } from '../src/route/topology.js';
-import type { Backend, FramedRequest } from '../src/store/backend.js';
+import type { Backend, FramedRequest } from '../src/dispatch/request.js';
 import { nodeOptionsFromConfig } from '../src/conf/node-options.js';
 import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
@@ -26,7 +26,7 @@ const core = createCore({ stagingBytes: 1 << 16, connections: 4, mbufCount: 4 })
 
 interface Sent { type: number; seq: number; text: string; flags: number; affinity: number; target: ReplyTarget }
 
-/** A PeerLink that records what is sent; failSync makes send() fail at once like a down PeerConn. */
+/** A Peer that records what is sent; failSync makes send() fail at once like a down PeerConn. */
 class FakeLink {
   up = false;
   failSync = false;

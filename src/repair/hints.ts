@@ -1,4 +1,4 @@
-// Hinted handoff (SPEC section 6): a write that could not reach a replica is kept as a hint and
+// Hinted handoff (the side path of the chain in src/dispatch/request.ts): a write that could not reach a replica is kept as a hint and
 // replayed, in order, once the replica is back. Hints never count toward a quorum: the fan-out still
 // reports the replica as failed to its CoalesceTracker; a hint only makes the replica converge later.
 //
@@ -35,11 +35,11 @@
 //   - Never on the client's path: replay runs from the link-up hook (deferred) and a timer; nothing
 //     throws to a caller; I/O errors of the durable log are logged and counted as drops.
 import type { Logger } from 'pino';
+import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { stagingScratch } from '../wasm/framer.js';
 import type { DynErrorCode } from '../errors.js';
-import type { PeerLink } from '../dispatch/fanout.js';
-import type { ReplyTarget } from '../store/backend.js';
+import { PEER_SEND_WRITE, type Peer, type PeerRequestType, type ReplyTarget } from '../dispatch/request.js';
 import { HintLog, hintFileName, type HintRecord } from './hint-log.js';
 import { TokenBucket } from './rate-limit.js';
 
@@ -55,8 +55,6 @@ export const DEFAULT_HINTS = {
   syncMs: 1000,
 } as const;
 
-/** PeerLink.send flag (PeerConn's PEER_SEND_WRITE): replays use the write timeout. */
-const SEND_WRITE = 1;
 /** Back off this long after a replay failed on a link that still looks up. */
 const RETRY_MS = 1000;
 
@@ -66,7 +64,7 @@ const HINTED_FAILURES: ReadonlySet<DynErrorCode> = new Set<DynErrorCode>(['PEER_
 export interface HintStoreOptions {
   core: Core;
   /** The dnode link to node n (n >= 1). */
-  peer: (node: number) => PeerLink | undefined;
+  peer: (node: number) => Peer | undefined;
   /** `host` and `port` of node n (durable file names); undefined for node 0. */
   peerAddress: (node: number) => { host: string; port: number } | undefined;
   /** Nodes in the topology (node 0 is this one). */
@@ -178,7 +176,7 @@ function isUnavailableReply(src: Uint8Array, off: number, len: number): boolean 
 class Guard implements ReplyTarget {
   target: ReplyTarget | undefined;
   node = 0;
-  type: 3 | 4 = 3;
+  type: PeerRequestType = ABI.DN_TYPE_REQ;
   flags = 0;
   bytes: Buffer | undefined;
 
@@ -281,7 +279,7 @@ export class HintStore {
    * A write for node n (type 3 REQ or 4 REQ_FORWARD) that was not delivered: keeps a copy of
    * u8[off, off+len). No-op for node 0, unknown nodes, or when hints are off.
    */
-  add(node: number, type: 3 | 4, u8: Uint8Array, off: number, len: number, flags: number): void {
+  add(node: number, type: PeerRequestType, u8: Uint8Array, off: number, len: number, flags: number): void {
     if (!this.enabled || !this.peers[node]) return;
     this.keep(node, type, flags, Buffer.from(u8.subarray(off, off + len)));
   }
@@ -291,7 +289,7 @@ export class HintStore {
    * keeps a hint when the failure says the peer never answered. Copies u8[off, off+len) now (the
    * caller's bytes do not outlive the send). Returns target itself when hints are off.
    */
-  guard(target: ReplyTarget, node: number, type: 3 | 4, u8: Uint8Array, off: number, len: number, flags: number): ReplyTarget {
+  guard(target: ReplyTarget, node: number, type: PeerRequestType, u8: Uint8Array, off: number, len: number, flags: number): ReplyTarget {
     if (!this.enabled || !this.peers[node]) return target;
     const g = this.guards.pop() ?? new Guard(this);
     g.target = target;
@@ -318,7 +316,7 @@ export class HintStore {
   }
 
   /** @internal Queues a hint whose bytes the store owns from now on. */
-  keep(node: number, type: 3 | 4, flags: number, bytes: Buffer): void {
+  keep(node: number, type: PeerRequestType, flags: number, bytes: Buffer): void {
     const ph = this.peers[node];
     if (!ph || !this.enabled || this.stopped) return;
     const h: Hint = { type, flags, at: this.now(), bytes, sentAs: 0 };
@@ -416,7 +414,7 @@ export class HintStore {
       h.sentAs = this.nextSeq++;
       ph.sent++;
       // A synchronous failure lands in replayFailed and sets retryAt: the loop stops.
-      link.send(h.type, ph, h.sentAs, at, h.bytes.length, 0, h.flags | SEND_WRITE);
+      link.send(h.type, ph, h.sentAs, at, h.bytes.length, 0, h.flags | PEER_SEND_WRITE);
     }
   }
 
