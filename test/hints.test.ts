@@ -186,6 +186,26 @@ describe('HintStore', () => {
     expect(sentText(l)).toEqual(['u0', 'u1', 'u1']);
   });
 
+  it('a memcached peer\'s `SERVER_ERROR Storage:` / `SERVER_ERROR Peer:` reply keeps the hint too; its own errors do not', () => {
+    const h = store();
+    add(h, 1, 'set a 0 0 1\r\nx\r\n');
+    add(h, 1, 'set b 0 0 1\r\ny\r\n');
+    add(h, 1, 'set c 0 0 1\r\nz\r\n');
+    const l = links[1]!;
+    l.up = true;
+    h.tick();
+    l.sent[0]!.target.completeBuffer(l.sent[0]!.seq, Buffer.from('SERVER_ERROR out of memory storing object\r\n'));
+    l.sent[1]!.target.completeBuffer(l.sent[1]!.seq, Buffer.from('SERVER_ERROR Storage: Datastore refused connection\r\n'));
+    expect(h.counts.replayed).toBe(1); // the datastore's own error: the replica saw the write
+    expect(h.pendingFor(1)).toBe(2); // b and c stay, in order
+    h.onPeerUp(1);
+    h.tick();
+    expect(sentText(l).slice(3)).toEqual(['set b 0 0 1\r\ny\r\n', 'set c 0 0 1\r\nz\r\n']);
+    l.sent[3]!.target.completeBuffer(l.sent[3]!.seq, Buffer.from('SERVER_ERROR Peer: Peer Node is down\r\n'));
+    expect(h.pendingFor(1)).toBe(2);
+    expect(h.counts.replayed).toBe(1);
+  });
+
   it('a send that fails at once stops the replay without losing a hint', () => {
     const h = store();
     add(h, 1, 's0');

@@ -201,8 +201,8 @@ export class ClusterDispatcher implements Dispatcher {
   /**
    * A DC_ONE read on the local datastore. A datastore that is down fails the request inside
    * forward() (ServerPool fails fast while it waits to reconnect): the read is then re-planned with
-   * the local datastore marked down, i.e. sent to the owner in the next local rack (SPEC section 2:
-   * better than Netflix's `-ERR Storage: Datastore refused connection`). A failure after forward()
+   * the local datastore marked down, i.e. sent to the owner in the next local rack (where Netflix
+   * answers `-ERR Storage: Datastore refused connection`). A failure after forward()
    * returned (the datastore died with the request in flight) reaches the client: the bytes are gone.
    */
   private localRead(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, token: number,

@@ -12,8 +12,8 @@
 //     bounded by maxBytes over all peers (the oldest hint anywhere is dropped first) and by ttlMs
 //     ──(peer link up: onPeerUp, or the 100 ms tick)──► replay from the head on link 0, at most
 //     `window` in flight, `maxPerSecond` over the store (token bucket)
-//          reply ─► delivered: removed      connection failure (or a `-ERR Storage:` /
-//          `-ERR Peer:` reply: the peer's datastore is down) ─► every in-flight hint goes back
+//          reply ─► delivered: removed      connection failure (or a `Storage:` / `Peer:`
+//          error reply, RESP or memcached: the peer's datastore is down) ─► every in-flight hint goes back
 //          to "not sent" (still at the head, in order); nothing is resent until the link comes
 //          up again or 1 s passed
 //
@@ -21,7 +21,8 @@
 //   - Single-target writes (ClusterDispatcher.single's fast path: a one-rack cluster) are not
 //     hinted: the client gets the failure and no replica applied the write, so a hint would make a
 //     write the client was told failed appear later. A replicated write is applied by the live
-//     replicas whatever the client is told (SPEC section 2), so its missing replicas are hinted.
+//     replicas whatever the client is told (consistency decides how many acknowledgements the
+//     client waits for, never whether a replica is written), so its missing replicas are hinted.
 //   - A timed-out or cut request may have been applied by the peer before the link failed: its
 //     hint replays it again. Delivery is at-least-once (as for the durable log after a crash); a
 //     non-idempotent write (INCR, APPEND) can then be applied twice on that replica.
@@ -38,7 +39,7 @@ import type { Logger } from 'pino';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { stagingScratch } from '../wasm/framer.js';
-import type { DynErrorCode } from '../errors.js';
+import { proxyErrorSource, type DynErrorCode } from '../errors.js';
 import { PEER_SEND_WRITE, type Peer, type PeerRequestType, type ReplyTarget } from '../dispatch/request.js';
 import { HintLog, hintFileName, type HintRecord } from './hint-log.js';
 import { TokenBucket } from './rate-limit.js';
@@ -159,17 +160,15 @@ class PeerHints implements ReplyTarget {
   }
 }
 
-const UNAVAILABLE = ['-ERR Storage:', '-ERR Peer:'].map((p) => Buffer.from(p, 'latin1'));
-
 /**
  * The peer answered, but for its datastore (or, for a forward, its DC's replicas) being
- * unreachable: the write did not land, so the hint stays. Any other reply (OK, a datastore error
- * such as WRONGTYPE) means the replica saw the write.
+ * unreachable (`-ERR Storage: ...` / `-ERR Peer: ...`, or their memcached `SERVER_ERROR` forms):
+ * the write did not land, so the hint stays. Any other reply (OK, a datastore error such as
+ * WRONGTYPE, a `Dynomite:` error about the request itself) means the replica saw the write.
  */
 function isUnavailableReply(src: Uint8Array, off: number, len: number): boolean {
-  if (len < 10 || src[off] !== 45 /* - */) return false;
-  const head = Buffer.from(src.buffer, src.byteOffset + off, Math.min(len, 16));
-  return UNAVAILABLE.some((p) => head.subarray(0, p.length).equals(p));
+  const source = proxyErrorSource(src, off, len);
+  return source === 'Storage' || source === 'Peer';
 }
 
 /** Wraps the reply target of a write sent to a peer: a connection failure turns into a hint. */
