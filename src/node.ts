@@ -23,6 +23,9 @@ import type { HostPort as ConfigHostPort } from './conf/types.js';
 import type { SeedProviderOptions } from './cluster/seeds.js';
 import type { SeedProvider } from './conf/types.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
+import { NodeSearch } from './search/node-search.js';
+import { MemorySource } from './search/memory-source.js';
+import { RedisSource } from './search/redis-source.js';
 
 /** A listen or connect address (the config's HostPort without its original text). */
 export type HostPort = Pick<ConfigHostPort, 'host' | 'port'>;
@@ -162,6 +165,18 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
     control.describeCluster = cluster.describe;
   }
 
+  // FT.*: every node indexes its own datastore (redis: keyspace notifications; memory: store hook).
+  let search: NodeSearch | undefined;
+  let redisSource: RedisSource | undefined;
+  if (protocol === 'redis') {
+    search = new NodeSearch(core, log);
+    if (backend instanceof MemoryBackend) search.attach(new MemorySource(backend.store, search.engine));
+    else if (options.server) {
+      redisSource = new RedisSource(options.server.host, options.server.port, search.engine, log, options.password);
+      search.attach(redisSource);
+    }
+  }
+
   const clients = new Set<ClientConn>();
   stats.registerGauge('client_connections', () => clients.size);
   let nextId = 0;
@@ -172,6 +187,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
     protocol,
     control,
     maxMessage: options.maxMessageBytes,
+    search,
     onClosed: (c) => {
       clients.delete(c);
       stats.pool.client_eof++;
@@ -246,6 +262,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
         for (const c of clients) c.destroy();
         await stopped;
         await cluster?.close();
+        redisSource?.close();
         await backend.close();
         await statsServer?.close();
       })();

@@ -16,6 +16,7 @@
 //   framed batch: [ dispatched ... ][ mark passed: deferred (copied out of staging) ]
 //   later reads:  waiting[] (behind the deferred bytes; reading is paused, so normally empty)
 //   on drain:     replay deferred through a second framer, then waiting[], then resume reading
+import type { SearchHandler } from '../search/node-search.js';
 import type { Socket } from 'node:net';
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { ABI } from '../wasm/abi.js';
@@ -51,6 +52,8 @@ export interface ClientContext {
   /** A request was answered after `us` microseconds. */
   onLatency?(us: number): void;
   onProtocolError?(conn: ClientConn, err: FramingError): void;
+  /** FT.* commands (the search layer); absent: they go to the dispatcher like any command. */
+  readonly search?: SearchHandler;
 }
 
 /**
@@ -189,6 +192,10 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       this.ctx.onRequest?.(i32[r + ABI.REC_CMD], isWrite, len);
       if (!this.ctx.control.allows(isWrite)) {
         this.fail(seq, 'DYN_ERR_STATE');
+        continue;
+      }
+      if ((flags & ABI.CF_SEARCH) !== 0 && this.ctx.search !== undefined) {
+        this.ctx.search.handle(this, seq, req);
         continue;
       }
       const level = this.consistency ?? (isWrite ? this.ctx.control.writeConsistency : this.ctx.control.readConsistency);
