@@ -3,8 +3,8 @@
 // answers in the request's reply slot. Each node indexes its own datastore through a DocSource.
 import type { Logger } from 'pino';
 import type { Core } from '../wasm/core.js';
-import type { FramedRequest, ReplyTarget } from '../store/backend.js';
-import { decodeInline, decodeMultibulk } from '../dispatch/args.js';
+import type { FramedRequest, ReplyTarget } from '../dispatch/request.js';
+import { decodeInline, decodeMultibulk } from '../protocol/args.js';
 import { SearchEngine, type DocSource } from './engine.js';
 import { encode, ReplyErr } from './reply.js';
 import { respErrorText } from '../errors.js';
