@@ -22,7 +22,6 @@ import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
 import { type DynErrorCode, mcError, respError, respErrorText } from '../errors.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { FramedRequest, ReplyTarget } from '../dispatch/request.js';
-import type { SearchHandler } from '../search/node-search.js';
 import type { NodeControl } from '../control.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
@@ -52,7 +51,7 @@ export interface ClientContext {
   onLatency?(us: number): void;
   onProtocolError?(conn: ClientConn, err: FramingError): void;
   /** FT.* commands (the search layer); absent: they go to the dispatcher like any command. */
-  readonly search?: SearchHandler;
+  readonly search?: { handle(target: ReplyTarget, seq: number, req: FramedRequest): void };
 }
 
 /**
