@@ -1,19 +1,22 @@
 #!/bin/sh
 # Run by `npm test` before anything else: the tests start their own redis-server, memcached and
-# node processes on free loopback ports, drive Debian's headless chromium, and run the WASM core
-# under Python's wasmtime, so those programs must be installed. When one is missing and this is a
+# node processes on free loopback ports, drive Debian's headless chromium, run the WASM core under
+# Python's wasmtime, and compare search with RediSearch and Snowball's stemwords, so those must be
+# installed. When one is missing and this is a
 # Debian machine where we are root (or have password-less sudo), the Debian packages are installed
 # with apt-get and wasmtime with pip; anywhere else the script names what is missing and how to
 # install it, and fails. A test never skips for want of a tool.
 #
-# Another Debian package the tests need: add "program:package" to TOOLS.
+# Another Debian package the tests need: add "program:package" to TOOLS (or "file:package" to FILES).
 #
 #   DYNOMITE_TEST_NO_INSTALL=1   only check, never install
 set -eu
 
 # program -> Debian package
 TOOLS="redis-server:redis-server memcached:memcached redis-cli:redis-tools redis-benchmark:redis-tools
-chromium:chromium python3:python3"
+chromium:chromium python3:python3 stemwords:libstemmer-tools"
+# a file the tests load -> Debian package
+FILES="/usr/lib/redis/modules/redisearch.so:redis-redisearch"
 WASMTIME=49.0.0
 
 has_pip() {
@@ -28,12 +31,18 @@ missing_tools() {
   for pair in $TOOLS; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || printf '%s ' "${pair%%:*}"
   done
+  for pair in $FILES; do
+    [ -f "${pair%%:*}" ] || printf '%s ' "${pair%%:*}"
+  done
 }
 
 missing_packages() {
   {
     for pair in $TOOLS; do
       command -v "${pair%%:*}" >/dev/null 2>&1 || printf '%s\n' "${pair#*:}"
+    done
+    for pair in $FILES; do
+      [ -f "${pair%%:*}" ] || printf '%s\n' "${pair#*:}"
     done
     has_wasmtime || has_pip || printf 'python3-pip\n'
   } | sort -u | tr '\n' ' '
