@@ -7,6 +7,7 @@ import { HASH_NAMES } from './wasm/abi.js';
 import { loadCommandTable } from './wasm/commands.js';
 import { sharedCore, type Core } from './wasm/core.js';
 import { ClientConn, type ClientContext, type Consistency } from './net/client-conn.js';
+import { makeNodeView, type UserSpec } from './net/node-view.js';
 import { Flusher } from './net/flusher.js';
 import type { Backend } from './store/backend.js';
 import { MemoryBackend } from './store/memory-backend.js';
@@ -59,6 +60,10 @@ export interface NodeOptions {
   readRepairs?: boolean;
   /** Netflix `-v` verbosity the logger started with (for /loglevelup and /logleveldown). */
   verbosity?: number;
+  /** Client authentication: the `default` user's password (`requirepass`). */
+  requirepass?: string;
+  /** Named users (AUTH user pass), each with a password or its SHA-256 and a read-only flag. */
+  users?: readonly UserSpec[];
   /** Cluster membership: this node's dnode listener and its peers. Absent: a standalone proxy. */
   cluster?: ClusterOptions;
 }
@@ -148,7 +153,13 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
 
   // redis_req_* class of every command id, computed once (the request path indexes it).
   const classOf: RequestClass[] = ['redis_req_other'];
-  for (const c of loadCommandTable(core).all()) classOf[c.id] = requestClass(c.name);
+  const commands = loadCommandTable(core);
+  const replyShapes: number[] = [0];
+  for (const c of commands.all()) {
+    classOf[c.id] = requestClass(c.name);
+    replyShapes[c.id] = c.shape;
+  }
+  const idOf = (name: string): number => commands.byName(name)?.id ?? -1;
   const mbufs = core.exports.mbuf_count();
   stats.registerGauge('alloc_mbufs', () => mbufs - core.exports.mbufFreeCount());
   stats.registerGauge('free_mbufs', () => core.exports.mbufFreeCount());
@@ -164,8 +175,33 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
 
   const clients = new Set<ClientConn>();
   stats.registerGauge('client_connections', () => clients.size);
-  let nextId = 0;
+  let nextId = 1; // Redis client ids start at 1
+  const listenAddr = { host: options.listen.host, port: options.listen.port };
+  const node = makeNodeView({
+    commands,
+    requirepass: options.requirepass,
+    users: options.users,
+    listen: listenAddr,
+    maxMessageBytes: options.maxMessageBytes,
+    dataStore: options.dataStore,
+    pool: options.poolName,
+    datacenter: options.datacenter,
+    rack: options.rack,
+    version: VERSION,
+    startedAt: Date.now(),
+    extraInfo: () => ({
+      state: control.state,
+      read_consistency: control.readConsistency,
+      write_consistency: control.writeConsistency,
+      cluster_nodes: cluster?.topology().nodes.length ?? 1,
+    }),
+    connections: () => clients,
+  });
   const ctx: ClientContext = {
+    node,
+    replyShapes,
+    dynoConfigCommand: idOf('DYNO_CONFIG:CONN_CONSISTENCY'),
+    noAuthCommands: new Set([idOf('HELLO'), idOf('AUTH'), idOf('QUIT')]),
     core,
     dispatcher,
     flusher,
@@ -208,6 +244,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.listen.port;
+  listenAddr.port = port;
   let statsServer: StatsServer | undefined;
   if (options.statsListen) {
     try {
