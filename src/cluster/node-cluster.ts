@@ -3,13 +3,13 @@
 import type { Logger } from 'pino';
 import type { Core } from '../wasm/core.js';
 import type { Flusher } from '../net/flusher.js';
-import type { ClusterOptions, NodeOptions } from '../node.js';
+import type { ClusterOptions, NodeOptions } from '../conf/options.js';
 import type { Stats } from '../observe/stats.js';
 import type { NodeControl } from '../control.js';
 import type { ClusterDescription } from '../observe/http.js';
 import { buildTopology, type Topology } from '../route/topology.js';
 import { describe } from '../route/planner.js';
-import type { Backend } from '../store/backend.js';
+import type { Backend } from '../dispatch/request.js';
 import { ClusterDispatcher } from '../dispatch/cluster.js';
 import { ReadRepair } from '../repair/read-repair.js';
 import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';

@@ -1,6 +1,6 @@
 // Maps the loaded config (NodeConfig, one field per YAML key) to the options startNode() takes
-// (src/node.ts NodeOptions). The type import makes tsc flag any drift between the two.
-import type { NodeOptions } from '../node.js';
+// (options.ts NodeOptions). The type import makes tsc flag any drift between the two.
+import type { NodeOptions } from './options.js';
 import type { NodeConfig } from './types.js';
 
 export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {

@@ -1,6 +1,7 @@
 // The config keys, defined once. This table drives parsing (load.ts), validation, defaults and the
-// generated docs/config.md (docs.ts). Defaults follow Netflix `conf_validate_pool` (src/dyn_conf.c)
-// as observed in reference/netflix-behaviour.md section 3; keys with `netflix: false` are ours.
+// generated docs/config.md (cli/config-docs.ts). Defaults follow Netflix `conf_validate_pool`
+// (src/dyn_conf.c) as observed in test/fixtures/reference/netflix-behaviour.md section 3; keys with
+// `netflix: false` are ours.
 import type { ConfigValues } from './types.js';
 import { CONSISTENCY_LEVELS, ENVS, HASH_NAMES, SECURE_SERVER_OPTIONS, SEED_PROVIDERS } from './types.js';
 import {

@@ -1,11 +1,9 @@
 // One client connection: socket -> framer (one WASM call per read) -> per-request decision ->
-// backend, and replies back in request order through a sequence-numbered reply queue.
-//
-//   socket 'data' ─► Framer.feed ─► onFrames: for each record
-//        ├─ framer flagged an error (unknown / unsupported / arity / ...) ─► error in its slot
-//        ├─ not authenticated / read-only user ─► NOAUTH / NOPERM in its slot
-//        ├─ pseudo-command (DYNO_CONFIG:*, QUIT, HELLO, AUTH, CLIENT ...) ─► answered here
-//        └─ dispatcher.dispatch(bytes, slot)  ···  complete(slot) ─► reply queue ─► OutBuffer ─► socket
+// dispatcher, and replies back in request order through a sequence-numbered reply queue (the whole
+// chain: src/dispatch/request.ts). Per record, onFrames answers in its slot itself a framer error
+// (unknown, unsupported, arity ...), a refusal (NOAUTH before AUTH, NOPERM for a read-only user's
+// write) or a pseudo-command (DYNO_CONFIG:*, QUIT, and the connection commands HELLO, AUTH, CLIENT
+// ...: src/net/conn-commands.ts), and dispatches everything else.
 //
 // A connection that switched to RESP3 (HELLO 3) or CLIENT REPLY OFF/SKIP keeps one reply shape per
 // slot (src/net/conn-shapes.ts), and each reply is converted as it is written, in order; every other
@@ -26,9 +24,9 @@ import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
-import { type DynErrorCode, mcError, REPLY_OK, respError, respErrorText } from '../errors.js';
+import { type DynErrorCode, mcError, respError, respErrorText } from '../errors.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
-import type { FramedRequest, ReplyTarget } from '../store/backend.js';
+import type { FramedRequest, ReplyTarget } from '../dispatch/request.js';
 import type { NodeControl } from '../control.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
@@ -36,10 +34,11 @@ import { ReplyQueue, type ReplyQueueOwner } from './reply-queue.js';
 import { requestError, requestName } from './request-error.js';
 import { NumberRing } from './ring.js';
 import { Session } from './session.js';
-import { connCommand, FORWARD, NO_REPLY, NOAUTH, noPerm, type ConnHandle, type MergeReply, type NodeView } from './conn-commands.js';
+import { connCommand, FORWARD, SILENT, NOAUTH, noPerm, type ConnHandle, type MergeReply, type NodeView } from './conn-commands.js';
 import { resolveShape } from './conn-shapes.js';
 import { RS, toResp3 } from '../protocol/resp3.js';
-import { decodeInline, decodeMultibulk } from '../dispatch/args.js';
+import { decodeInline, decodeMultibulk } from '../protocol/args.js';
+import { NO_REPLY, REPLY_OK } from '../protocol/replies.js';
 
 export type ClientProtocol = 'redis' | 'memcache';
 export type Consistency = ConsistencyLevel;
@@ -203,7 +202,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
         // memcached says nothing at all to a `noreply` request, errors included.
         const silent = this.ctx.protocol === 'memcache' && (flags & ABI.MF_NOREPLY) !== 0;
         if (this.shapes !== undefined) this.shapes.push(this.ownShape());
-        this.completeBuffer(seq, silent ? EMPTY : this.requestError(err, r, base));
+        this.completeBuffer(seq, silent ? NO_REPLY : this.requestError(err, r, base));
         continue;
       }
       if (this.gated && this.refused(seq, flags, i32[r + ABI.REC_CMD], r, base)) continue;
@@ -349,7 +348,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       if (this.shapes !== undefined) this.shapes.push(this.ownShape());
       this.quitSeq = seq;
       // memcached's quit closes without a reply; Redis's QUIT answers +OK first.
-      this.completeBuffer(seq, this.ctx.protocol === 'redis' ? REPLY_OK : EMPTY);
+      this.completeBuffer(seq, this.ctx.protocol === 'redis' ? REPLY_OK : NO_REPLY);
       return;
     }
     if (this.ctx.protocol === 'redis' && this.ctx.core.i32[r + ABI.REC_CMD] !== this.ctx.dynoConfigCommand) {
@@ -382,9 +381,9 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     if (reply === FORWARD) {
       if (this.shapes !== undefined) this.shapes.push(this.forwardShape(core.i32[r + ABI.REC_CMD], r, base, start, len, flags));
       this.forward(this, seq, r, base, start, len, flags);
-    } else if (reply === NO_REPLY) {
+    } else if (reply === SILENT) {
       if (this.shapes !== undefined) this.shapes.push(RS.SUPPRESS);
-      this.completeBuffer(seq, EMPTY);
+      this.completeBuffer(seq, NO_REPLY);
     } else if (typeof reply === 'function') {
       if (this.shapes !== undefined) this.shapes.push(this.ownShape());
       this.forward(new MergeTarget(this, reply), seq, r, base, start, len, flags);
@@ -504,7 +503,6 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   }
 }
 
-const EMPTY = Buffer.alloc(0);
 
 /** Receives the datastore's reply to INFO and completes the client's slot with the merged reply. */
 class MergeTarget implements ReplyTarget {

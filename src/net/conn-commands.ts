@@ -2,7 +2,7 @@
 // ECHO, RESET, COMMAND, INFO, CONFIG GET. Replies use Redis 7's words and shapes, in the
 // connection's protocol (RESP2 arrays or RESP3 maps, sets, verbatim strings).
 //
-// A handler returns the reply bytes, NO_REPLY (CLIENT REPLY OFF / SKIP are not answered), FORWARD
+// A handler returns the reply bytes, SILENT (CLIENT REPLY OFF / SKIP are not answered), FORWARD
 // (the request goes on to the datastore unchanged: CONFIG SET ...), or a merge function (INFO: the
 // datastore's reply is appended to the node's own sections).
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -41,11 +41,11 @@ export interface ConnHandle {
   resetSettings(): void;
 }
 
-export const NO_REPLY: unique symbol = Symbol('no reply');
+export const SILENT: unique symbol = Symbol('no reply');
 export const FORWARD: unique symbol = Symbol('forward');
 /** Builds the final reply from the datastore's reply bytes. */
 export type MergeReply = (datastoreReply: Buffer) => Buffer;
-export type ConnReply = Buffer | typeof NO_REPLY | typeof FORWARD | MergeReply;
+export type ConnReply = Buffer | typeof SILENT | typeof FORWARD | MergeReply;
 
 const str = (b: Buffer): string => b.toString('utf8');
 const upper = (b: Buffer): string => b.toString('latin1').toUpperCase();
@@ -245,7 +245,7 @@ function client(view: NodeView, conn: ConnHandle, args: readonly Buffer[]): Conn
       s.reply = mode === 'ON' ? 'on' : mode === 'OFF' ? 'off' : 'skip';
       conn.sessionChanged();
       // ON is answered; OFF and SKIP are not (the SKIP applies to the command after this one).
-      return mode === 'ON' ? ok(p) : NO_REPLY;
+      return mode === 'ON' ? ok(p) : SILENT;
     }
     case 'HELP': {
       const b = new RespBuilder(p).array(CLIENT_HELP.length);

@@ -3,7 +3,7 @@
 // Runs for RESP3 connections only; RESP2 replies are never looked at.
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
-import { decodeInline, decodeMultibulk } from '../dispatch/args.js';
+import { decodeInline, decodeMultibulk } from '../protocol/args.js';
 import { RS } from '../protocol/resp3.js';
 
 function args(core: Core, off: number, len: number, inline: boolean): Buffer[] {

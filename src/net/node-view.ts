@@ -2,17 +2,10 @@
 // command table for COMMAND, the parameters CONFIG GET answers, the node's own INFO section.
 import { createHash } from 'node:crypto';
 import type { CommandTable } from '../wasm/commands.js';
+import type { UserSpec } from '../conf/options.js';
 import type { ClientUser } from './session.js';
 import type { ConnHandle, NodeView } from './conn-commands.js';
 
-/** A user as configured: a password in clear or its SHA-256 (hex), and whether it may write. */
-export interface UserSpec {
-  readonly name: string;
-  readonly password?: string;
-  /** Lower-case hex SHA-256 of the password (Redis ACL `#<hex>`). */
-  readonly sha256?: string;
-  readonly readonly?: boolean;
-}
 
 export interface NodeViewOptions {
   readonly commands: CommandTable;
