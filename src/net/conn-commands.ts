@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { RespBuilder } from '../protocol/resp3.js';
 import { type CommandInfo, type CommandTable, commandClass, isScript, isWrite, isRead } from '../wasm/commands.js';
-import { globMatch } from '../store/memory/glob.js';
+import { globMatch } from '../protocol/glob.js';
 import { OPEN_DEFAULT, type ClientUser, type Session } from './session.js';
 
 /** The Redis version the node reports (HELLO, INFO): the command set it implements is Redis 7.2's. */
