@@ -20,7 +20,7 @@ import { VERSION } from './version.js';
 import { startCluster, type RunningCluster } from './cluster/node-cluster.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
 import type { NodeOptions } from './conf/options.js';
-import { NodeSearch } from './search/node-search.js';
+import { NodeSearch, SearchBackend } from './search/node-search.js';
 import { MemorySource } from './search/memory-source.js';
 import { RedisSource } from './search/redis-source.js';
 
@@ -93,14 +93,6 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   stats.registerGauge('free_mbufs', () => core.exports.mbufFreeCount());
 
   let cluster: RunningCluster | undefined;
-  let dispatcher: Dispatcher = new LocalDispatcher(backend);
-  if (options.cluster) {
-    cluster = await startCluster({ core, options, cluster: options.cluster, backend, flusher, log, stats, protocol, control });
-    // A cluster of one (no seeds yet) routes everything locally: skip the planner.
-    if (cluster.topology().nodes.length > 1) dispatcher = cluster.dispatcher;
-    control.describeCluster = cluster.describe;
-  }
-
   // FT.*: every node indexes its own datastore (redis: keyspace notifications; memory: store hook).
   let search: NodeSearch | undefined;
   let redisSource: RedisSource | undefined;
@@ -111,6 +103,18 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
       redisSource = new RedisSource(options.server.host, options.server.port, search.engine, log, options.password);
       search.attach(redisSource);
     }
+  }
+
+  let dispatcher: Dispatcher = new LocalDispatcher(backend);
+  if (options.cluster) {
+    // Peers reach this node's search engine (shard queries, schema broadcasts) through the datastore path.
+    const local = search ? new SearchBackend(backend, search, core) : backend;
+    cluster = await startCluster({ core, options, cluster: options.cluster, backend: local, flusher, log, stats, protocol, control });
+    const c = cluster;
+    search?.joinRing({ topology: () => c.topology(), peer: (n) => c.peers[n] });
+    // A cluster of one (no seeds yet) routes everything locally: skip the planner.
+    if (cluster.topology().nodes.length > 1) dispatcher = cluster.dispatcher;
+    control.describeCluster = cluster.describe;
   }
 
   const clients = new Set<ClientConn>();

@@ -51,7 +51,7 @@ export interface ClientContext {
   onLatency?(us: number): void;
   onProtocolError?(conn: ClientConn, err: FramingError): void;
   /** FT.* commands (the search layer); absent: they go to the dispatcher like any command. */
-  readonly search?: { handle(target: ReplyTarget, seq: number, req: FramedRequest): void };
+  readonly search?: { handle(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void };
 }
 
 /**
@@ -193,7 +193,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
         continue;
       }
       if ((flags & ABI.CF_SEARCH) !== 0 && this.ctx.search !== undefined) {
-        this.ctx.search.handle(this, seq, req);
+        this.ctx.search.handle(this, seq, req, this.id);
         continue;
       }
       const level = this.consistency ?? (isWrite ? this.ctx.control.writeConsistency : this.ctx.control.readConsistency);

@@ -8,7 +8,7 @@ import { SearchIndex } from './doc-index.js';
 import { type IndexDef, parseAlter, parseCreate } from './schema.js';
 import { SearchError, err, ERR_INDEX_EXISTS, ERR_UNKNOWN_INDEX } from './errors.js';
 import { OK, ReplyErr, type Reply, Double } from './reply.js';
-import { parseSearch, runSearch, renderSearch, type SearchRequest } from './search-cmd.js';
+import { parseSearch, runSearch, renderSearch, renderShard, type SearchRequest } from './search-cmd.js';
 import { parseQuery } from './query-parser.js';
 import { explain } from './explain.js';
 import { runAggregate, parseAggregate, renderAggregate, Cursors } from './aggregate.js';
@@ -268,6 +268,7 @@ export class SearchEngine {
   }
 
   search(ix: SearchIndex, req: SearchRequest): Reply {
+    if (req.shardKeep !== undefined) return renderShard(ix, req, runSearch(ix, req, true, req.shardKeep));
     const keep = req.offset + req.limit;
     const res = runSearch(ix, req, false, keep);
     return renderSearch(ix, req, res.total, res.hits);
