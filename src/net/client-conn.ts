@@ -68,6 +68,8 @@ export interface ClientContext {
   readonly dynoConfigCommand: number;
   /** Command ids allowed before AUTH (HELLO, AUTH, QUIT). */
   readonly noAuthCommands: ReadonlySet<number>;
+  /** FT.* commands (the search layer); absent: they go to the dispatcher like any command. */
+  readonly search?: { handle(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void };
 }
 
 /**
@@ -228,6 +230,10 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     this.ctx.onRequest?.(this.ctx.core.i32[r + ABI.REC_CMD], isWrite, len);
     if (!this.ctx.control.allows(isWrite)) {
       target.fail(seq, 'DYN_ERR_STATE');
+      return;
+    }
+    if ((flags & ABI.CF_SEARCH) !== 0 && this.ctx.search !== undefined) {
+      this.ctx.search.handle(target, seq, req, this.id);
       return;
     }
     const level = this.consistency ?? (isWrite ? this.ctx.control.writeConsistency : this.ctx.control.readConsistency);
