@@ -13,7 +13,7 @@
 // and key tables are per call: JS reads them before the next call.
 
 /** Bumped whenever a layout, an export or a code below changes meaning. */
-export const ABI_VERSION: i32 = 2;
+export const ABI_VERSION: i32 = 1;
 
 // ---- RESULT block: i32 fields at res_ptr() ----
 /** Bytes of the input consumed: the end of the last complete message, relative to ptr. */

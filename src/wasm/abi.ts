@@ -3,7 +3,7 @@
 
 /** Layout constants mirrored from assembly/layout.ts (REC and KEY fields are word indexes, RES fields byte offsets). */
 export const ABI = {
-  ABI_VERSION: 2,
+  ABI_VERSION: 1,
   RES_CONSUMED: 0, RES_NEED: 4, RES_ERR_POS: 8, RES_ERR_CODE: 12, RES_NKEYS: 16, RES_FLAGS: 20, RES_COUNT: 24, RES_SIZE: 64,
   RES_MORE: 1,
   REC_START: 0, REC_LEN: 1, REC_CMD: 2, REC_FLAGS: 3, REC_ARGC: 4, REC_NAME_OFF: 5, REC_NAME_LEN: 6,
