@@ -234,6 +234,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
         flusher.flushAll();
         for (const c of clients) c.destroy();
         await stopped;
+        search?.close();
         await cluster?.close();
         redisSource?.close();
         await backend.close();

@@ -32,15 +32,19 @@ const vec = (i: number): Buffer => {
   return b;
 };
 
+let dyn: number[] = [];
+
+function startAt(i: number): Promise<RunningNode> {
+  const seeds = RACKS.map((rack, j) => ({ host: '127.0.0.1', port: dyn[j]!, rack, dc: 'dc1', tokens: [TOKENS[j % 3]!] })).filter((_, j) => j !== i);
+  return startTestNode({
+    dataStore: 'memory', rack: RACKS[i]!, datacenter: 'dc1', tokens: [TOKENS[i % 3]!], timeoutMs: 2000,
+    cluster: { dynListen: { host: '127.0.0.1', port: dyn[i]! }, seeds, localPeerConnections: 1, remotePeerConnections: 1, peerReadTimeoutMs: 2000, peerWriteTimeoutMs: 2000 },
+  });
+}
+
 beforeAll(async () => {
-  const dyn = await Promise.all(RACKS.map(() => freePort()));
-  for (let i = 0; i < RACKS.length; i++) {
-    const seeds = RACKS.map((rack, j) => ({ host: '127.0.0.1', port: dyn[j]!, rack, dc: 'dc1', tokens: [TOKENS[j % 3]!] })).filter((_, j) => j !== i);
-    nodes.push(await startTestNode({
-      dataStore: 'memory', rack: RACKS[i]!, datacenter: 'dc1', tokens: [TOKENS[i % 3]!], timeoutMs: 2000,
-      cluster: { dynListen: { host: '127.0.0.1', port: dyn[i]! }, seeds, localPeerConnections: 1, remotePeerConnections: 1, peerReadTimeoutMs: 2000, peerWriteTimeoutMs: 2000 },
-    }));
-  }
+  dyn = await Promise.all(RACKS.map(() => freePort()));
+  for (let i = 0; i < RACKS.length; i++) nodes.push(await startAt(i));
   const deadline = Date.now() + 15000;
   while (!nodes.every((n) => n!.cluster!.peers.every((p) => !p || p.up))) {
     if (Date.now() > deadline) throw new Error('peers did not connect');
@@ -127,5 +131,19 @@ describe('FT.* over 2 racks x 3 nodes', () => {
     const part = (await call(0, 'FT.SEARCH', 'idx', '*', 'LIMIT', '0', '0', 'PARTIAL')) as unknown[];
     expect(part[0]).toBeGreaterThan(0);
     expect(part[0]).toBeLessThan(N);
+  });
+
+  it('a restarted node gets the index definitions from its peers', async () => {
+    nodes[1] = await startAt(1);
+    const deadline = Date.now() + 8000;
+    for (;;) {
+      const l = await call(1, 'FT._LIST');
+      if (JSON.stringify(l) === '["idx"]') break;
+      if (Date.now() > deadline) throw new Error(`no definitions on the restarted node: ${JSON.stringify(l)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await call(1, 'HSET', 'd:new', 'body', 'green fox', 'price', '1')).toBe(2);
+    const info = (await call(1, 'FT.INFO', 'idx')) as unknown[];
+    expect(info[info.indexOf('attributes') + 1]).toHaveLength(3);
   });
 });

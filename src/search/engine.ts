@@ -32,6 +32,9 @@ export interface EngineHooks {
 
 const str = (b: Buffer): string => b.toString('latin1');
 
+/** FT.CONFIG GET of this name answers the index definitions as JSON (peer catch-up). */
+export const DEFINITIONS_OPTION = '__DYNOMITE_INDEX_DEFINITIONS';
+
 export class SearchEngine {
   readonly indexes = new Map<string, SearchIndex>();
   readonly dicts = new Dictionaries();
@@ -252,6 +255,8 @@ export class SearchEngine {
       case 'FT.CONFIG': {
         arity(2);
         const sub = a[0]!.toUpperCase();
+        // Internal: a node joining the ring asks a peer for its index definitions (JSON).
+        if (sub === 'GET' && a[1] === DEFINITIONS_OPTION) return JSON.stringify(this.definitions());
         if (sub === 'GET') return (a[1] === '*' || a[1]!.toUpperCase() === 'DEFAULT_DIALECT') ? [['DEFAULT_DIALECT', String(this.defaultDialect)]] : [];
         if (sub === 'SET' && a[1]!.toUpperCase() === 'DEFAULT_DIALECT') {
           const d = Number(a[2]);

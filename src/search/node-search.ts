@@ -11,7 +11,7 @@ import { decodeInline, decodeMultibulk } from '../protocol/args.js';
 import { SearchEngine, type DocSource } from './engine.js';
 import { encode, ReplyErr, type Reply } from './reply.js';
 import { respErrorText } from '../errors.js';
-import { broadcastToPeers, scatterSearch, type RingAccess } from './scatter.js';
+import { broadcastToPeers, fetchDefinitions, scatterSearch, type RingAccess } from './scatter.js';
 
 export class NodeSearch {
   readonly engine: SearchEngine;
@@ -25,9 +25,35 @@ export class NodeSearch {
     this.engine.attach(source);
   }
 
-  /** Joins the ring: queries scatter, schema changes broadcast (when there are peers). */
+  /**
+   * Joins the ring: queries scatter, schema changes broadcast (when there are peers). Until one peer
+   * has answered, asks a connected peer for its index definitions every second and adopts the ones
+   * this node lacks (a restarted or newly joined node gets the ring's indexes).
+   */
   joinRing(ring: RingAccess): void {
     this.ring = ring;
+    if (ring.topology().nodes.length <= 1) return;
+    const tick = (): void => {
+      if (this.closed) return;
+      void fetchDefinitions(this.core, ring).then((defs) => {
+        if (defs === undefined) {
+          this.catchUp = setTimeout(tick, 1000);
+          this.catchUp.unref();
+          return;
+        }
+        this.engine.load(defs);
+        this.log.info({ indexes: defs.map((d) => d.name) }, 'search: index definitions from a peer');
+      });
+    };
+    tick();
+  }
+
+  private catchUp: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  close(): void {
+    this.closed = true;
+    if (this.catchUp) clearTimeout(this.catchUp);
   }
 
   private args(target: ReplyTarget, seq: number, req: FramedRequest): Buffer[] | undefined {

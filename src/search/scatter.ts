@@ -16,7 +16,8 @@ import { ABI } from '../wasm/abi.js';
 import { stagingScratch } from '../wasm/framer.js';
 import { parseResp, type RespValue, RespError, encodeCommand } from './resp-conn.js';
 import { Double, ReplyErr, type Reply, encode as encodeReply } from './reply.js';
-import type { SearchEngine } from './engine.js';
+import { type SearchEngine, DEFINITIONS_OPTION } from './engine.js';
+import type { IndexDef } from './schema.js';
 import { parseSearch } from './search-cmd.js';
 import { SearchError } from './errors.js';
 
@@ -200,4 +201,30 @@ function merge(req: ReturnType<typeof parseSearch>, replies: RespValue[], args: 
     if (!req.noContent) out.push(h.fields);
   }
   return out;
+}
+
+/** Asks the first connected peer for its index definitions; undefined when none answered. */
+export function fetchDefinitions(core: Core, ring: RingAccess): Promise<IndexDef[] | undefined> {
+  const topo = ring.topology();
+  let n = 1;
+  while (n < topo.nodes.length && ring.peer(n)?.up !== true) n++;
+  const link = n < topo.nodes.length ? ring.peer(n) : undefined;
+  if (!link) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const parse = (b: Buffer): void => {
+      const v = parseResp(b, 0)?.[0];
+      try {
+        resolve(Buffer.isBuffer(v) ? (JSON.parse(v.toString('latin1')) as IndexDef[]) : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    };
+    const target: ReplyTarget = {
+      complete: (_s, src, off, len) => parse(Buffer.from(src.subarray(off, off + len))),
+      completeBuffer: (_s, b) => parse(b),
+      fail: () => resolve(undefined),
+    };
+    const bytes = encodeCommand(['FT.CONFIG', 'GET', DEFINITIONS_OPTION]);
+    if (!sendBytes(core, link, target, 0, bytes, 0, 0)) resolve(undefined);
+  });
 }
