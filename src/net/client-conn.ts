@@ -14,7 +14,7 @@
 //   framed batch: [ dispatched ... ][ mark passed: deferred (copied out of staging) ]
 //   later reads:  waiting[] (behind the deferred bytes; reading is paused, so normally empty)
 //   on drain:     replay deferred through a second framer, then waiting[], then resume reading
-import type { Socket } from 'node:net';
+import type { LinkSocket } from './transport.js';
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
@@ -91,7 +91,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   private readonly req: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true, inline: false };
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: LinkSocket,
     private readonly ctx: ClientContext,
     id: number,
   ) {
