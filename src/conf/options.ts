@@ -88,8 +88,8 @@ export interface ClusterOptions {
   pemKeyFile?: string;
   /** Hinted handoff (hints_dir, hints_max_bytes, hints_ttl). @default in memory, 64 MiB, 3 hours */
   hints?: { dir?: string; maxBytes?: number; ttlMs?: number };
-  /** enable_gossip / gos_interval (src/cluster/gossip.ts). @default off */
-  gossip?: { enabled: boolean; intervalMs: number };
+  /** enable_gossip / gos_interval / phi_convict_threshold / phi_window_size (src/cluster/gossip.ts). @default off */
+  gossip?: { enabled: boolean; intervalMs: number; phiThreshold?: number; phiWindow?: number };
 }
 
 /** The TXT lookup the DNS seed provider needs; node:dns/promises Resolver satisfies it. */
