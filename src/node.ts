@@ -22,6 +22,9 @@ import type { LinkSocket, PeerTransport } from './net/transport.js';
 import type { PeerSpec } from './route/topology.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
 import type { NodeOptions } from './conf/options.js';
+import { NodeSearch, SearchBackend } from './search/node-search.js';
+import { MemorySource } from './search/memory-source.js';
+import { RedisSource } from './search/redis-source.js';
 
 export type { ClusterOptions, HostPort, NodeOptions } from './conf/options.js';
 
@@ -105,12 +108,28 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
   stats.registerGauge('free_mbufs', () => core.exports.mbufFreeCount());
 
   let cluster: RunningCluster | undefined;
+  // FT.*: every node indexes its own datastore (redis: keyspace notifications; memory: store hook).
+  let search: NodeSearch | undefined;
+  let redisSource: RedisSource | undefined;
+  if (protocol === 'redis') {
+    search = new NodeSearch(core, log);
+    if (backend instanceof MemoryBackend) search.attach(new MemorySource(backend.store, search.engine));
+    else if (options.server) {
+      redisSource = new RedisSource(options.server.host, options.server.port, search.engine, log, options.password);
+      search.attach(redisSource);
+    }
+  }
+
   let dispatcher: Dispatcher = new LocalDispatcher(backend);
   if (options.cluster) {
+    // Peers reach this node's search engine (shard queries, schema broadcasts) through the datastore path.
+    const local = search ? new SearchBackend(backend, search, core) : backend;
     cluster = await startCluster({
-      core, options, cluster: options.cluster, backend, flusher, log, stats, protocol, control,
+      core, options, cluster: options.cluster, backend: local, flusher, log, stats, protocol, control,
       transport: deps.hooks?.transport, seeds: deps.hooks?.seeds, events: deps.hooks?.events,
     });
+    const c = cluster;
+    search?.joinRing({ topology: () => c.topology(), peer: (n) => c.peers[n] });
     // A cluster of one (no seeds yet) routes everything locally: skip the planner.
     if (cluster.topology().nodes.length > 1) dispatcher = cluster.dispatcher;
     control.describeCluster = cluster.describe;
@@ -126,6 +145,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
     protocol,
     control,
     maxMessage: options.maxMessageBytes,
+    search,
     onClosed: (c) => {
       clients.delete(c);
       stats.pool.client_eof++;
@@ -202,7 +222,9 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
         flusher.flushAll();
         for (const c of clients) c.destroy();
         await stopped;
+        search?.close();
         await cluster?.close();
+        redisSource?.close();
         await backend.close();
         await statsServer?.close();
       })();
