@@ -18,7 +18,9 @@ import { requestClass, type RequestClass } from './observe/command-class.js';
 import { startStatsServer, type ClusterDescription, type StatsServer } from './observe/http.js';
 import { Stats } from './observe/stats.js';
 import { VERSION } from './version.js';
-import { startCluster, type RunningCluster } from './cluster/node-cluster.js';
+import { startCluster, type ClusterEvents, type RunningCluster } from './cluster/node-cluster.js';
+import type { LinkSocket, PeerTransport } from './net/transport.js';
+import type { PeerSpec } from './route/topology.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
 import type { NodeOptions } from './conf/options.js';
 import { NodeSearch, SearchBackend } from './search/node-search.js';
@@ -41,11 +43,24 @@ export interface RunningNode {
   readonly cluster: RunningCluster | undefined;
   /** Open client connections. */
   clients(): number;
+  /** Serves a client over `link` (an in-process connection) exactly as over an accepted socket. */
+  attach(link: LinkSocket): void;
   /** Stops accepting, drains in-flight requests (up to drainMs), closes everything. */
   close(reason?: string, drainMs?: number): Promise<void>;
 }
 
-export async function startNode(options: NodeOptions, deps: { logger: Logger }): Promise<RunningNode> {
+/** What an embedding program replaces (src/embed); every one is optional. */
+export interface NodeHooks {
+  /** The local datastore instead of the one options.dataStore names. */
+  backend?: (core: Core, protocol: 'redis' | 'memcache') => Backend;
+  /** Peer links (TCP by default). */
+  transport?: PeerTransport;
+  /** The peers, instead of dyn_seed_provider. */
+  seeds?: () => Promise<readonly PeerSpec[]>;
+  events?: ClusterEvents;
+}
+
+export async function startNode(options: NodeOptions, deps: { logger: Logger; hooks?: NodeHooks }): Promise<RunningNode> {
   const log = deps.logger;
   const core = sharedCore({ mbufSize: options.mbufSize, stagingBytes: Math.max(options.maxMessageBytes, 1 << 20) });
   const hashId = HASH_NAMES.indexOf(options.hash);
@@ -68,7 +83,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   const protocol = options.dataStore === 'memory' ? options.clientProtocol ?? 'redis' : options.dataStore;
   const dsName = options.server ? `${options.server.host}:${options.server.port}` : 'memory';
   const ds = stats.server(dsName);
-  const backend = makeBackend(core, options, flusher, log, {
+  const backend = deps.hooks?.backend?.(core, protocol) ?? makeBackend(core, options, flusher, log, {
     onEject: () => {
       stats.pool.server_ejects++;
       ds.server_ejected_at = Math.floor(Date.now() / 1000);
@@ -116,7 +131,10 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   if (options.cluster) {
     // Peers reach this node's search engine (shard queries, schema broadcasts) through the datastore path.
     const local = search ? new SearchBackend(backend, search, core) : backend;
-    cluster = await startCluster({ core, options, cluster: options.cluster, backend: local, flusher, log, stats, protocol, control });
+    cluster = await startCluster({
+      core, options, cluster: options.cluster, backend: local, flusher, log, stats, protocol, control,
+      transport: deps.hooks?.transport, seeds: deps.hooks?.seeds, events: deps.hooks?.events,
+    });
     const c = cluster;
     search?.joinRing({ topology: () => c.topology(), peer: (n) => c.peers[n] });
     // A cluster of one (no seeds yet) routes everything locally: skip the planner.
@@ -221,6 +239,9 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
     statsPort: statsServer?.port,
     cluster,
     clients: () => clients.size,
+    attach: (link) => {
+      clients.add(new ClientConn(link, ctx, nextId++));
+    },
     close(reason = 'close', drainMs = 5000) {
       closing ??= (async () => {
         log.info({ reason }, 'node closing');

@@ -19,7 +19,7 @@
 //   framed batch: [ dispatched ... ][ mark passed: deferred (copied out of staging) ]
 //   later reads:  waiting[] (behind the deferred bytes; reading is paused, so normally empty)
 //   on drain:     replay deferred through a second framer, then waiting[], then resume reading
-import type { Socket } from 'node:net';
+import type { LinkSocket } from './transport.js';
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
@@ -122,7 +122,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   private currentSeq = 0;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: LinkSocket,
     private readonly ctx: ClientContext,
     id: number,
   ) {
