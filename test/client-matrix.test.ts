@@ -31,6 +31,12 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+interface IoPipeline {
+  set(k: string, v: string): IoPipeline;
+  get(k: string): IoPipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
 interface IoLike {
   set(k: string, v: string): Promise<unknown>;
   get(k: string): Promise<string | null>;
@@ -43,7 +49,7 @@ interface IoLike {
   ttl(k: string): Promise<number>;
   scan(cursor: string, ...a: string[]): Promise<[string, string[]]>;
   eval(script: string, n: number, ...a: string[]): Promise<unknown>;
-  pipeline(): { set(k: string, v: string): unknown; get(k: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+  pipeline(): IoPipeline;
   quit(): Promise<unknown>;
 }
 
@@ -121,23 +127,23 @@ describe.each(['redis', 'memory'] as const)('clients against a node over %s', (d
   const io = [['ioredis 6', IORedis6], ['ioredis 5', IORedis5], ['iovalkey', Valkey]] as const;
 
   test.each(io)('%s with its defaults', async (_n, Ctor) => {
-    await ioWorkload(new Ctor({ host: '127.0.0.1', port: port() }) as unknown as IoLike, prefix(), evalToo);
+    await ioWorkload(new (Ctor as unknown as new (o: object) => IoLike)({ host: '127.0.0.1', port: port() }), prefix(), evalToo);
   });
 
   test.each(io)('%s with name, db 0 and a password', async (_n, Ctor) => {
-    await ioWorkload(new Ctor({ host: '127.0.0.1', port: port(true), connectionName: 'app', db: 0, password: PASSWORD }) as unknown as IoLike, prefix(), evalToo);
+    await ioWorkload(new (Ctor as unknown as new (o: object) => IoLike)({ host: '127.0.0.1', port: port(true), connectionName: 'app', db: 0, password: PASSWORD }), prefix(), evalToo);
   });
 
   test('ioredis 6 with RESP2 (protocol: 2)', async () => {
-    await ioWorkload(new IORedis6({ host: '127.0.0.1', port: port(), protocol: 2 } as never) as unknown as IoLike, prefix(), evalToo);
+    await ioWorkload(new (IORedis6 as unknown as new (o: object) => IoLike)({ host: '127.0.0.1', port: port(), protocol: 2 }), prefix(), evalToo);
   });
 
   test.each([['node-redis 6', createClient6], ['node-redis 4', createClient4]] as const)('%s with its defaults', async (_n, create) => {
-    await nodeRedisWorkload(create({ url: `redis://127.0.0.1:${port()}` }) as unknown as NodeRedisLike, prefix(), evalToo);
+    await nodeRedisWorkload((create as unknown as (o: object) => unknown)({ url: `redis://127.0.0.1:${port()}` }) as unknown as NodeRedisLike, prefix(), evalToo);
   });
 
   test.each([['node-redis 6', createClient6], ['node-redis 4', createClient4]] as const)('%s with name, database 0 and a password', async (_n, create) => {
-    await nodeRedisWorkload(create({ url: `redis://127.0.0.1:${port(true)}`, name: 'app', database: 0, password: PASSWORD }) as unknown as NodeRedisLike, prefix(), evalToo);
+    await nodeRedisWorkload((create as unknown as (o: object) => unknown)({ url: `redis://127.0.0.1:${port(true)}`, name: 'app', database: 0, password: PASSWORD }) as unknown as NodeRedisLike, prefix(), evalToo);
   });
 
   test('node-redis 6 with RESP3', async () => {

@@ -6,7 +6,6 @@
 // (the request goes on to the datastore unchanged: CONFIG SET ...), or a merge function (INFO: the
 // datastore's reply is appended to the node's own sections).
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Socket } from 'node:net';
 import { RespBuilder } from '../protocol/resp3.js';
 import { type CommandInfo, type CommandTable, commandClass, isScript, isWrite, isRead } from '../wasm/commands.js';
 import { globMatch } from '../protocol/glob.js';
@@ -34,7 +33,8 @@ export interface NodeView {
 export interface ConnHandle {
   readonly id: number;
   readonly session: Session;
-  readonly socket: Socket;
+  /** Where the client is (CLIENT INFO / LIST); in-process links may know no address. */
+  readonly socket: { readonly remoteAddress?: string; readonly remotePort?: number; readonly localAddress?: string; readonly localPort?: number };
   /** The protocol, the user or the reply mode changed: the connection re-reads its session. */
   sessionChanged(): void;
   /** RESET: the connection's own settings (consistency override) back to the node's. */
