@@ -8,7 +8,7 @@ import { SearchIndex } from './doc-index.js';
 import { type IndexDef, parseAlter, parseCreate } from './schema.js';
 import { SearchError, err, ERR_INDEX_EXISTS, ERR_UNKNOWN_INDEX } from './errors.js';
 import { OK, ReplyErr, type Reply, Double } from './reply.js';
-import { parseSearch, runSearch, renderSearch, type SearchRequest } from './search-cmd.js';
+import { parseSearch, runSearch, renderSearch, renderShard, type SearchRequest } from './search-cmd.js';
 import { parseQuery } from './query-parser.js';
 import { explain } from './explain.js';
 import { runAggregate, parseAggregate, renderAggregate, Cursors } from './aggregate.js';
@@ -31,6 +31,9 @@ export interface EngineHooks {
 }
 
 const str = (b: Buffer): string => b.toString('latin1');
+
+/** FT.CONFIG GET of this name answers the index definitions as JSON (peer catch-up). */
+export const DEFINITIONS_OPTION = '__DYNOMITE_INDEX_DEFINITIONS';
 
 export class SearchEngine {
   readonly indexes = new Map<string, SearchIndex>();
@@ -252,6 +255,8 @@ export class SearchEngine {
       case 'FT.CONFIG': {
         arity(2);
         const sub = a[0]!.toUpperCase();
+        // Internal: a node joining the ring asks a peer for its index definitions (JSON).
+        if (sub === 'GET' && a[1] === DEFINITIONS_OPTION) return JSON.stringify(this.definitions());
         if (sub === 'GET') return (a[1] === '*' || a[1]!.toUpperCase() === 'DEFAULT_DIALECT') ? [['DEFAULT_DIALECT', String(this.defaultDialect)]] : [];
         if (sub === 'SET' && a[1]!.toUpperCase() === 'DEFAULT_DIALECT') {
           const d = Number(a[2]);
@@ -268,6 +273,7 @@ export class SearchEngine {
   }
 
   search(ix: SearchIndex, req: SearchRequest): Reply {
+    if (req.shardKeep !== undefined) return renderShard(ix, req, runSearch(ix, req, true, req.shardKeep));
     const keep = req.offset + req.limit;
     const res = runSearch(ix, req, false, keep);
     return renderSearch(ix, req, res.total, res.hits);

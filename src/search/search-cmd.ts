@@ -32,6 +32,8 @@ export interface SearchRequest {
   timeoutMs: number | undefined;
   /** Cluster: the query may answer with the shards it could reach (see docs/search.md). */
   partial: boolean;
+  /** Set when a coordinator asked this node for its part: keep this many hits, shard reply form. */
+  shardKeep: number | undefined;
 }
 
 const upper = (s: string | undefined): string => (s ?? '').toUpperCase();
@@ -61,6 +63,7 @@ export function parseSearch(args: string[], raw: Buffer[], defaultDialect: numbe
     query: args[1] ?? '', noContent: false, withScores: false, withSortKeys: false, verbatim: false, noStopwords: false,
     inKeys: undefined, inFields: undefined, returns: undefined, sortBy: undefined, offset: 0, limit: 10,
     params: new Map(), dialect: defaultDialect, scorer: 'TFIDF', filters: [], timeoutMs: undefined, partial: false,
+    shardKeep: undefined,
   };
   let i = 2;
   while (i < args.length) {
@@ -73,6 +76,7 @@ export function parseSearch(args: string[], raw: Buffer[], defaultDialect: numbe
       case 'NOSTOPWORDS': r.noStopwords = true; break;
       case 'WITHPAYLOADS': case 'EXPLAINSCORE': case 'INORDER': break;
       case 'PARTIAL': r.partial = true; break;
+      case '__SHARD': r.shardKeep = Number(args[i++]); break;
       case 'INKEYS': {
         const n = count(args, i, 'INKEYS');
         r.inKeys = args.slice(i + 1, i + 1 + n);
@@ -321,6 +325,17 @@ export function hitFields(ix: SearchIndex, h: SearchHit, req: SearchRequest): Re
   }
   for (const [k, v] of h.doc.fields) out.push(k, v);
   for (const [k, v] of h.extra) out.push(k, v);
+  return out;
+}
+
+/** A shard's part: [total, key, score, typed sort key, [fields], ...] for its top hits. */
+export function renderShard(ix: SearchIndex, req: SearchRequest, res: SearchResult): Reply[] {
+  const out: Reply[] = [res.total];
+  for (const h of res.hits) {
+    out.push(h.doc.key, new Double(h.score));
+    out.push(h.sortKey === null ? null : typeof h.sortKey === 'number' ? `#${h.sortKey}` : `$${h.sortKey}`);
+    out.push(hitFields(ix, h, req));
+  }
   return out;
 }
 
