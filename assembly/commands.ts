@@ -24,7 +24,7 @@
 //
 //   NAMES  [id * 32]  name in lower case, zero padded to 32 bytes
 //   MASKS  [id * 32]  0x20 at every letter position (the bits a case-insensitive compare ignores)
-//   META   [id * 32]  +0 len  +4 flags  +8 arity  +12 firstKey  +16 lastKey  +20 step
+//   META   [id * 32]  +0 len  +4 flags  +8 arity  +12 firstKey  +16 lastKey  +20 step  +24 shape
 //   SLOTS  [h  *  2]  u16 id per hash slot, 0 = empty (open addressing, linear probing)
 //
 // cmdLookup hashes the first and last 8 bytes of the name with the 0x20 bit set in every byte (so
@@ -32,7 +32,8 @@
 // (input ^ name) & ~mask == 0. No allocation, no byte loop, reads only [ptr, ptr + len).
 import {
   CF_READ, CF_WRITE, CF_FRAGMENT, CF_NOKEY, CF_BROADCAST, CF_UNSUPPORTED, CF_PSEUDO, CF_SUBCMD,
-  CF_SEARCH, CF_SCRIPT, CF_QUIT, CF_KV,
+  CF_SEARCH, CF_SCRIPT, CF_QUIT, CF_KV, SH_PLAIN, SH_MAP, SH_SET, SH_DOUBLE, SH_DOUBLES, SH_SCORES,
+  SH_ZPOP, SH_PAIRS, SH_VERBATIM, SH_SUBCMD, SH_ZMPOP, SH_GEO,
 } from './layout';
 
 /** Longest command name; longer names are unknown. */
@@ -54,6 +55,7 @@ const M_ARITY: i32 = 8;
 const M_FIRST: i32 = 12;
 const M_LAST: i32 = 16;
 const M_STEP: i32 = 20;
+const M_SHAPE: i32 = 24;
 
 const CASE_BITS: u64 = 0x2020202020202020;
 
@@ -140,6 +142,8 @@ export function cmdArity(id: i32): i32 { return field(id, M_ARITY); }
 export function cmdFirstKey(id: i32): i32 { return field(id, M_FIRST); }
 export function cmdLastKey(id: i32): i32 { return field(id, M_LAST); }
 export function cmdKeyStep(id: i32): i32 { return field(id, M_STEP); }
+/** SH_*: how the reply reads in RESP3 (layout.ts). */
+export function cmdReplyShape(id: i32): i32 { return field(id, M_SHAPE); }
 
 /** Writes the upper-case name of `id` at out and returns its length; 0 for a bad id or bad out. */
 export function cmdNameCopy(id: i32, out: usize): i32 {
@@ -154,7 +158,7 @@ export function cmdNameCopy(id: i32, out: usize): i32 {
 
 // ---- the table (start-up only) ----
 
-function def(name: string, flags: i32, arity: i32, firstKey: i32, lastKey: i32, step: i32): void {
+function def(name: string, flags: i32, arity: i32, firstKey: i32, lastKey: i32, step: i32, shape: i32 = SH_PLAIN): void {
   const len = name.length;
   const id = count + 1;
   if (len < 1 || len > NAME_MAX || id >= MAX_CMDS) { badDefinitions++; return; }
@@ -178,6 +182,7 @@ function def(name: string, flags: i32, arity: i32, firstKey: i32, lastKey: i32, 
   store<i32>(m, firstKey, M_FIRST);
   store<i32>(m, lastKey, M_LAST);
   store<i32>(m, step, M_STEP);
+  store<i32>(m, shape, M_SHAPE);
   count = id;
   const first = len >= 8 ? load<u64>(NAMES + e) : loadShort(NAMES + e, len);
   const last = len >= 8 ? load<u64>(NAMES + e + <usize>(len - 8)) : first;
@@ -198,9 +203,19 @@ const FT = CF_SEARCH;
 const SCRIPT = CF_SCRIPT;
 const QUIT = CF_QUIT;
 const KV = CF_KV;
+// Reply shapes (the last column; absent = SH_PLAIN).
+const MAP = SH_MAP;
+const SET = SH_SET;
+const DBL = SH_DOUBLE;
+const DBLS = SH_DOUBLES;
+const SCORES = SH_SCORES;
+const ZPOP = SH_ZPOP;
+const PAIRS = SH_PAIRS;
+const VERB = SH_VERBATIM;
+const BYSUB = SH_SUBCMD;
 
 /**
- * Every command, one line each: name, flags, arity, firstKey, lastKey, step.
+ * Every command, one line each: name, flags, arity, firstKey, lastKey, step[, reply shape in RESP3].
  * Read/write: Redis's own readonly/write flag, except where the proxy needs otherwise (noted).
  * Netflix misclassified SUNIONSTORE, ZUNIONSTORE, ZINTERSTORE as reads and TTL, PFCOUNT as writes;
  * those follow Redis here. Netflix fixed HSET at 4 arguments and left HSTRLEN / UNLINK without an
@@ -219,7 +234,7 @@ function defineAll(): void {
   def('INCR', W, 2, 1, 1, 1);
   def('INCRBY', W, 3, 1, 1, 1);
   def('INCRBYFLOAT', W, 3, 1, 1, 1);
-  def('LCS', R, -3, 1, 2, 1);
+  def('LCS', R, -3, 1, 2, 1, MAP);
   def('MGET', R | FRAG, -2, 1, -1, 1);
   def('MSET', W | FRAG | KV, -3, 1, -1, 2);
   def('MSETNX', W, -3, 1, -1, 2); // all-or-nothing: cannot be split, routes by its first key
@@ -238,7 +253,7 @@ function defineAll(): void {
   def('EXPIRE', W, -3, 1, 1, 1);
   def('EXPIREAT', W, -3, 1, 1, 1);
   def('EXPIRETIME', R, 2, 1, 1, 1);
-  def('MEMORY', R | SUB, -2, 2, 2, 1); // MEMORY USAGE key; MEMORY STATS/DOCTOR ...: keyless, local
+  def('MEMORY', R | SUB, -2, 2, 2, 1, BYSUB); // MEMORY USAGE key; MEMORY STATS/DOCTOR ...: keyless, local
   def('OBJECT', R | SUB, -2, 2, 2, 1); // OBJECT ENCODING key; OBJECT HELP: keyless, local
   def('PERSIST', W, 2, 1, 1, 1);
   def('PEXPIRE', W, -3, 1, 1, 1);
@@ -258,14 +273,14 @@ function defineAll(): void {
   def('HDEL', W, -3, 1, 1, 1);
   def('HEXISTS', R, 3, 1, 1, 1);
   def('HGET', R, 3, 1, 1, 1);
-  def('HGETALL', R, 2, 1, 1, 1);
+  def('HGETALL', R, 2, 1, 1, 1, MAP);
   def('HINCRBY', W, 4, 1, 1, 1);
   def('HINCRBYFLOAT', W, 4, 1, 1, 1);
   def('HKEYS', R, 2, 1, 1, 1);
   def('HLEN', R, 2, 1, 1, 1);
   def('HMGET', R, -3, 1, 1, 1);
   def('HMSET', W, -4, 1, 1, 1);
-  def('HRANDFIELD', R, -2, 1, 1, 1);
+  def('HRANDFIELD', R, -2, 1, 1, 1, PAIRS);
   def('HSCAN', R, -3, 1, 1, 1);
   def('HSET', W, -4, 1, 1, 1);
   def('HSETNX', W, 4, 1, 1, 1);
@@ -292,53 +307,53 @@ function defineAll(): void {
   // -- sets
   def('SADD', W, -3, 1, 1, 1);
   def('SCARD', R, 2, 1, 1, 1);
-  def('SDIFF', R, -2, 1, -1, 1);
+  def('SDIFF', R, -2, 1, -1, 1, SET);
   def('SDIFFSTORE', W, -3, 1, -1, 1);
-  def('SINTER', R, -2, 1, -1, 1);
+  def('SINTER', R, -2, 1, -1, 1, SET);
   def('SINTERCARD', R, -3, 2, 2, 1);
   def('SINTERSTORE', W, -3, 1, -1, 1);
   def('SISMEMBER', R, 3, 1, 1, 1);
-  def('SMEMBERS', R, 2, 1, 1, 1);
+  def('SMEMBERS', R, 2, 1, 1, 1, SET);
   def('SMISMEMBER', R, -3, 1, 1, 1);
   def('SMOVE', W, 4, 1, 2, 1);
-  def('SPOP', W, -2, 1, 1, 1);
+  def('SPOP', W, -2, 1, 1, 1, SET);
   def('SRANDMEMBER', R, -2, 1, 1, 1);
   def('SREM', W, -3, 1, 1, 1);
   def('SSCAN', R, -3, 1, 1, 1);
-  def('SUNION', R, -2, 1, -1, 1);
+  def('SUNION', R, -2, 1, -1, 1, SET);
   def('SUNIONSTORE', W, -3, 1, -1, 1); // Netflix: read
   // -- sorted sets
-  def('ZADD', W, -4, 1, 1, 1);
+  def('ZADD', W, -4, 1, 1, 1, DBL);
   def('ZCARD', R, 2, 1, 1, 1);
   def('ZCOUNT', R, 4, 1, 1, 1);
-  def('ZDIFF', R, -3, 2, 2, 1);
+  def('ZDIFF', R, -3, 2, 2, 1, SCORES);
   def('ZDIFFSTORE', W, -4, 1, 1, 1);
-  def('ZINCRBY', W, 4, 1, 1, 1);
-  def('ZINTER', R, -3, 2, 2, 1);
+  def('ZINCRBY', W, 4, 1, 1, 1, DBL);
+  def('ZINTER', R, -3, 2, 2, 1, SCORES);
   def('ZINTERCARD', R, -3, 2, 2, 1);
   def('ZINTERSTORE', W, -4, 1, 1, 1); // Netflix: read
   def('ZLEXCOUNT', R, 4, 1, 1, 1);
-  def('ZMPOP', W, -4, 2, 2, 1);
-  def('ZMSCORE', R, -3, 1, 1, 1);
-  def('ZPOPMAX', W, -2, 1, 1, 1);
-  def('ZPOPMIN', W, -2, 1, 1, 1);
-  def('ZRANDMEMBER', R, -2, 1, 1, 1);
-  def('ZRANGE', R, -4, 1, 1, 1);
+  def('ZMPOP', W, -4, 2, 2, 1, SH_ZMPOP);
+  def('ZMSCORE', R, -3, 1, 1, 1, DBLS);
+  def('ZPOPMAX', W, -2, 1, 1, 1, ZPOP);
+  def('ZPOPMIN', W, -2, 1, 1, 1, ZPOP);
+  def('ZRANDMEMBER', R, -2, 1, 1, 1, SCORES);
+  def('ZRANGE', R, -4, 1, 1, 1, SCORES);
   def('ZRANGEBYLEX', R, -4, 1, 1, 1);
-  def('ZRANGEBYSCORE', R, -4, 1, 1, 1);
+  def('ZRANGEBYSCORE', R, -4, 1, 1, 1, SCORES);
   def('ZRANGESTORE', W, -5, 1, 2, 1);
   def('ZRANK', R, -3, 1, 1, 1);
   def('ZREM', W, -3, 1, 1, 1);
   def('ZREMRANGEBYLEX', W, 4, 1, 1, 1);
   def('ZREMRANGEBYRANK', W, 4, 1, 1, 1);
   def('ZREMRANGEBYSCORE', W, 4, 1, 1, 1);
-  def('ZREVRANGE', R, -4, 1, 1, 1);
+  def('ZREVRANGE', R, -4, 1, 1, 1, SCORES);
   def('ZREVRANGEBYLEX', R, -4, 1, 1, 1);
-  def('ZREVRANGEBYSCORE', R, -4, 1, 1, 1);
+  def('ZREVRANGEBYSCORE', R, -4, 1, 1, 1, SCORES);
   def('ZREVRANK', R, -3, 1, 1, 1);
   def('ZSCAN', R, -3, 1, 1, 1);
-  def('ZSCORE', R, 3, 1, 1, 1);
-  def('ZUNION', R, -3, 2, 2, 1);
+  def('ZSCORE', R, 3, 1, 1, 1, DBL);
+  def('ZUNION', R, -3, 2, 2, 1, SCORES);
   def('ZUNIONSTORE', W, -4, 1, 1, 1); // Netflix: read
   // -- HyperLogLog (PFCOUNT of several keys is a union: not splittable, routes by its first key)
   def('PFADD', W, -2, 1, 1, 1);
@@ -348,12 +363,12 @@ function defineAll(): void {
   def('GEOADD', W, -5, 1, 1, 1);
   def('GEODIST', R, -4, 1, 1, 1);
   def('GEOHASH', R, -2, 1, 1, 1);
-  def('GEOPOS', R, -2, 1, 1, 1);
-  def('GEORADIUS', W, -6, 1, 1, 1);
-  def('GEORADIUS_RO', R, -6, 1, 1, 1);
-  def('GEORADIUSBYMEMBER', W, -5, 1, 1, 1);
-  def('GEORADIUSBYMEMBER_RO', R, -5, 1, 1, 1);
-  def('GEOSEARCH', R, -7, 1, 1, 1);
+  def('GEOPOS', R, -2, 1, 1, 1, DBLS);
+  def('GEORADIUS', W, -6, 1, 1, 1, SH_GEO);
+  def('GEORADIUS_RO', R, -6, 1, 1, 1, SH_GEO);
+  def('GEORADIUSBYMEMBER', W, -5, 1, 1, 1, SH_GEO);
+  def('GEORADIUSBYMEMBER_RO', R, -5, 1, 1, 1, SH_GEO);
+  def('GEOSEARCH', R, -7, 1, 1, 1, SH_GEO);
   def('GEOSEARCHSTORE', W, -8, 1, 2, 1);
   // -- bits
   def('BITCOUNT', R, -2, 1, 1, 1);
@@ -371,7 +386,7 @@ function defineAll(): void {
   def('XCLAIM', W, -6, 1, 1, 1);
   def('XDEL', W, -3, 1, 1, 1);
   def('XGROUP', W | SUB, -2, 2, 2, 1);
-  def('XINFO', R | SUB, -2, 2, 2, 1);
+  def('XINFO', R | SUB, -2, 2, 2, 1, BYSUB);
   def('XLEN', R, 2, 1, 1, 1);
   def('XPENDING', R, -3, 1, 1, 1);
   def('XRANGE', R, -4, 1, 1, 1);
@@ -443,34 +458,38 @@ function defineAll(): void {
   // -- keyless admin: answered by the local datastore, as Netflix does (KEYS, SCAN, DBSIZE and
   // RANDOMKEY therefore see one node's data). FLUSHALL / FLUSHDB go to every node: flushing one
   // node of a replicated cluster would only leave the replicas inconsistent.
-  def('COMMAND', R | NOKEY | SUB, -1, 0, 0, 0);
-  def('CONFIG', NOKEY | SUB, -2, 0, 0, 0);
   def('DBSIZE', R | NOKEY, 1, 0, 0, 0);
-  def('ECHO', R | NOKEY, 2, 0, 0, 0);
   def('FLUSHALL', W | NOKEY | BCAST, -1, 0, 0, 0);
   def('FLUSHDB', W | NOKEY | BCAST, -1, 0, 0, 0);
-  def('INFO', R | NOKEY, -1, 0, 0, 0);
   def('KEYS', R | NOKEY, 2, 0, 0, 0);
   def('LASTSAVE', R | NOKEY, 1, 0, 0, 0);
-  def('LATENCY', NOKEY | SUB, -2, 0, 0, 0);
-  def('LOLWUT', R | NOKEY, -1, 0, 0, 0);
+  def('LATENCY', NOKEY | SUB, -2, 0, 0, 0, BYSUB);
+  def('LOLWUT', R | NOKEY, -1, 0, 0, 0, VERB);
   def('PING', R | NOKEY, -1, 0, 0, 0);
   def('RANDOMKEY', R | NOKEY, 1, 0, 0, 0);
   def('ROLE', R | NOKEY, 1, 0, 0, 0);
   def('SCAN', R | NOKEY, -2, 0, 0, 0);
   def('SLOWLOG', NOKEY | SUB, -2, 0, 0, 0);
   def('TIME', R | NOKEY, 1, 0, 0, 0);
-  // -- answered by the proxy itself
+  // -- answered by the proxy itself (connection state, the node's own view; src/net/conn-commands.ts).
+  // INFO adds the datastore's sections and CONFIG forwards what is not GET: both keep NOKEY for that.
   def('DYNO_CONFIG:CONN_CONSISTENCY', PSEUDO, 2, 0, 0, 0);
   def('QUIT', PSEUDO | QUIT, -1, 0, 0, 0);
+  def('HELLO', PSEUDO, -1, 0, 0, 0, MAP);
+  def('AUTH', PSEUDO, -2, 0, 0, 0);
+  def('CLIENT', PSEUDO | SUB, -2, 0, 0, 0);
+  def('SELECT', PSEUDO, 2, 0, 0, 0);
+  def('RESET', PSEUDO, 1, 0, 0, 0);
+  def('ECHO', PSEUDO | R | NOKEY, 2, 0, 0, 0);
+  def('COMMAND', PSEUDO | R | NOKEY | SUB, -1, 0, 0, 0);
+  def('INFO', PSEUDO | R | NOKEY, -1, 0, 0, 0, VERB);
+  def('CONFIG', PSEUDO | NOKEY | SUB, -2, 0, 0, 0, MAP);
   // -- refused: `-ERR unknown or unsupported command 'X'`, the connection stays usable. Arity and
   // keys are Redis's, kept for the docs and the cross-check only.
   // Backend connections are shared by many clients, so per-connection server state cannot be had:
-  // transactions (MULTI EXEC DISCARD WATCH UNWATCH), databases (SELECT SWAPDB MOVE), pub/sub
-  // (a subscribed connection stops being request/reply; PUBLISH would reach one node's
-  // subscribers only), client state (AUTH: the proxy authenticates itself with redis_requirepass;
-  // HELLO: the proxy speaks RESP2 and clients fall back when HELLO fails; CLIENT, RESET,
-  // READONLY, READWRITE, ASKING). Blocking commands would stall every client queued behind them
+  // transactions (MULTI EXEC DISCARD WATCH UNWATCH), databases (SWAPDB MOVE: the proxy has one),
+  // pub/sub (a subscribed connection stops being request/reply; PUBLISH would reach one node's
+  // subscribers only), cluster-client state (READONLY, READWRITE, ASKING). Blocking commands would stall every client queued behind them
   // on the shared connection and outlive the proxy's timeout. Replication, persistence and server
   // administration belong to the operator, not to proxy clients. FUNCTION / FCALL: libraries are
   // not replicated by the proxy (use EVAL / SCRIPT LOAD).
@@ -479,7 +498,6 @@ function defineAll(): void {
   def('DISCARD', UNSUP, 1, 0, 0, 0);
   def('WATCH', UNSUP, -2, 1, -1, 1);
   def('UNWATCH', UNSUP, 1, 0, 0, 0);
-  def('SELECT', UNSUP, 2, 0, 0, 0);
   def('SWAPDB', UNSUP, 3, 0, 0, 0);
   def('MOVE', UNSUP, 3, 1, 1, 1);
   def('SUBSCRIBE', UNSUP, -2, 0, 0, 0);
@@ -491,10 +509,6 @@ function defineAll(): void {
   def('PUBLISH', UNSUP, 3, 0, 0, 0);
   def('SPUBLISH', UNSUP, 3, 1, 1, 1);
   def('PUBSUB', UNSUP, -2, 0, 0, 0);
-  def('AUTH', UNSUP, -2, 0, 0, 0);
-  def('HELLO', UNSUP, -1, 0, 0, 0);
-  def('CLIENT', UNSUP, -2, 0, 0, 0);
-  def('RESET', UNSUP, 1, 0, 0, 0);
   def('READONLY', UNSUP, 1, 0, 0, 0);
   def('READWRITE', UNSUP, 1, 0, 0, 0);
   def('ASKING', UNSUP, 1, 0, 0, 0);

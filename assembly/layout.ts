@@ -144,6 +144,23 @@ export const CF_SEARCH: i32 = 256; // FT.*
 export const CF_SCRIPT: i32 = 512; // EVAL / EVALSHA: keys counted by numkeys
 export const CF_QUIT: i32 = 1024; // close after replying
 export const CF_KV: i32 = 2048; // key-value pairs (MSET): each key is followed by its value
+
+// ---- Reply shapes (command table column, cmdReplyShape): how a RESP2 reply of the command reads
+// in RESP3, as Redis 7 answers a HELLO 3 client. The datastore and the peers always answer RESP2;
+// a RESP3 client's replies are converted by this shape (nil -> `_` for every shape).
+export const SH_PLAIN: i32 = 0; // as in RESP2 (arrays stay arrays), nils become `_`
+export const SH_MAP: i32 = 1; // flat [k, v, k, v ...] array -> map (HGETALL, CONFIG GET, LCS IDX)
+export const SH_SET: i32 = 2; // array -> set (SMEMBERS, SINTER, SUNION, SDIFF, SPOP count)
+export const SH_DOUBLE: i32 = 3; // bulk -> double (ZSCORE, ZINCRBY, ZADD INCR)
+export const SH_DOUBLES: i32 = 4; // every bulk, at any depth -> double (ZMSCORE, GEOPOS)
+export const SH_SCORES: i32 = 5; // with WITHSCORES: flat [m, s ...] -> [[m, double] ...] (ZRANGE family)
+export const SH_ZPOP: i32 = 6; // ZPOPMIN/MAX: [m, double], with a count [[m, double] ...]
+export const SH_PAIRS: i32 = 7; // with WITHVALUES: flat [f, v ...] -> [[f, v] ...] (HRANDFIELD)
+export const SH_VERBATIM: i32 = 8; // bulk -> verbatim string `=N\r\ntxt:...` (LOLWUT, ... DOCTOR)
+export const SH_SUBCMD: i32 = 9; // decided by the subcommand (XINFO, MEMORY, LATENCY)
+export const SH_ZMPOP: i32 = 10; // [key, [[m, s] ...]] -> scores as doubles (ZMPOP)
+export const SH_GEO: i32 = 11; // GEORADIUS / GEOSEARCH items: coordinates WITHCOORD -> doubles
+
 // Message flags (REC_FLAGS high bits, set by the framer)
 export const MF_INLINE: i32 = 1 << 16; // inline command (no multibulk)
 export const MF_EMPTY_TAG: i32 = 1 << 17; // hash_tag configured, present but empty: whole key hashed

@@ -5,6 +5,15 @@
 export { startNode, type NodeOptions, type RunningNode, type ClusterOptions } from './node.js';
 export { NodeControl } from './control.js';
 
+// Embedding: a node in a program, its hooks and events, an in-process cluster
+export { createNode, DynomiteNode, type EmbedOptions, type EmbedHooks, type NodeEvents, type SeedsProvider, type MetricsSink } from './embed/node.js';
+export { InProcessNetwork, MemoryLink } from './embed/in-process.js';
+export { OK, encodeReply, type Datastore, type StreamDatastore, type DatastoreRequest, type DatastoreReply, type StatusReply } from './embed/datastore.js';
+export { ReplyError, type Reply } from './embed/client.js';
+export type { RingView, PeerInfo, NodeState } from './embed/ring-view.js';
+export { TCP_TRANSPORT, type PeerTransport, type LinkSocket, type LinkListener } from './net/transport.js';
+export type { NodeHooks } from './node.js';
+
 // Netflix-compatible configuration
 export { loadConfig, parseConfig, ConfigError, type ConfigIssue, type ParseOptions } from './conf/load.js';
 export { nodeOptionsFromConfig } from './conf/node-options.js';

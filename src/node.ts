@@ -7,6 +7,7 @@ import { HASH_NAMES } from './wasm/abi.js';
 import { loadCommandTable } from './wasm/commands.js';
 import { sharedCore, type Core } from './wasm/core.js';
 import { ClientConn, type ClientContext } from './net/client-conn.js';
+import { makeNodeView } from './net/node-view.js';
 import { Flusher } from './net/flusher.js';
 import type { Backend } from './dispatch/request.js';
 import { MemoryBackend } from './store/memory-backend.js';
@@ -17,9 +18,14 @@ import { requestClass, type RequestClass } from './observe/command-class.js';
 import { startStatsServer, type ClusterDescription, type StatsServer } from './observe/http.js';
 import { Stats } from './observe/stats.js';
 import { VERSION } from './version.js';
-import { startCluster, type RunningCluster } from './cluster/node-cluster.js';
+import { startCluster, type ClusterEvents, type RunningCluster } from './cluster/node-cluster.js';
+import type { LinkSocket, PeerTransport } from './net/transport.js';
+import type { PeerSpec } from './route/topology.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
 import type { NodeOptions } from './conf/options.js';
+import { NodeSearch, SearchBackend } from './search/node-search.js';
+import { MemorySource } from './search/memory-source.js';
+import { RedisSource } from './search/redis-source.js';
 
 export type { ClusterOptions, HostPort, NodeOptions } from './conf/options.js';
 
@@ -37,11 +43,24 @@ export interface RunningNode {
   readonly cluster: RunningCluster | undefined;
   /** Open client connections. */
   clients(): number;
+  /** Serves a client over `link` (an in-process connection) exactly as over an accepted socket. */
+  attach(link: LinkSocket): void;
   /** Stops accepting, drains in-flight requests (up to drainMs), closes everything. */
   close(reason?: string, drainMs?: number): Promise<void>;
 }
 
-export async function startNode(options: NodeOptions, deps: { logger: Logger }): Promise<RunningNode> {
+/** What an embedding program replaces (src/embed); every one is optional. */
+export interface NodeHooks {
+  /** The local datastore instead of the one options.dataStore names. */
+  backend?: (core: Core, protocol: 'redis' | 'memcache') => Backend;
+  /** Peer links (TCP by default). */
+  transport?: PeerTransport;
+  /** The peers, instead of dyn_seed_provider. */
+  seeds?: () => Promise<readonly PeerSpec[]>;
+  events?: ClusterEvents;
+}
+
+export async function startNode(options: NodeOptions, deps: { logger: Logger; hooks?: NodeHooks }): Promise<RunningNode> {
   const log = deps.logger;
   const core = sharedCore({ mbufSize: options.mbufSize, stagingBytes: Math.max(options.maxMessageBytes, 1 << 20) });
   const hashId = HASH_NAMES.indexOf(options.hash);
@@ -64,7 +83,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   const protocol = options.dataStore === 'memory' ? options.clientProtocol ?? 'redis' : options.dataStore;
   const dsName = options.server ? `${options.server.host}:${options.server.port}` : 'memory';
   const ds = stats.server(dsName);
-  const backend = makeBackend(core, options, flusher, log, {
+  const backend = deps.hooks?.backend?.(core, protocol) ?? makeBackend(core, options, flusher, log, {
     onEject: () => {
       stats.pool.server_ejects++;
       ds.server_ejected_at = Math.floor(Date.now() / 1000);
@@ -84,15 +103,40 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
 
   // redis_req_* class of every command id, computed once (the request path indexes it).
   const classOf: RequestClass[] = ['redis_req_other'];
-  for (const c of loadCommandTable(core).all()) classOf[c.id] = requestClass(c.name);
+  const commands = loadCommandTable(core);
+  const replyShapes: number[] = [0];
+  for (const c of commands.all()) {
+    classOf[c.id] = requestClass(c.name);
+    replyShapes[c.id] = c.shape;
+  }
+  const idOf = (name: string): number => commands.byName(name)?.id ?? -1;
   const mbufs = core.exports.mbuf_count();
   stats.registerGauge('alloc_mbufs', () => mbufs - core.exports.mbufFreeCount());
   stats.registerGauge('free_mbufs', () => core.exports.mbufFreeCount());
 
   let cluster: RunningCluster | undefined;
+  // FT.*: every node indexes its own datastore (redis: keyspace notifications; memory: store hook).
+  let search: NodeSearch | undefined;
+  let redisSource: RedisSource | undefined;
+  if (protocol === 'redis') {
+    search = new NodeSearch(core, log);
+    if (backend instanceof MemoryBackend) search.attach(new MemorySource(backend.store, search.engine));
+    else if (options.server) {
+      redisSource = new RedisSource(options.server.host, options.server.port, search.engine, log, options.password);
+      search.attach(redisSource);
+    }
+  }
+
   let dispatcher: Dispatcher = new LocalDispatcher(backend);
   if (options.cluster) {
-    cluster = await startCluster({ core, options, cluster: options.cluster, backend, flusher, log, stats, protocol, control });
+    // Peers reach this node's search engine (shard queries, schema broadcasts) through the datastore path.
+    const local = search ? new SearchBackend(backend, search, core) : backend;
+    cluster = await startCluster({
+      core, options, cluster: options.cluster, backend: local, flusher, log, stats, protocol, control,
+      transport: deps.hooks?.transport, seeds: deps.hooks?.seeds, events: deps.hooks?.events,
+    });
+    const c = cluster;
+    search?.joinRing({ topology: () => c.topology(), peer: (n) => c.peers[n] });
     // A cluster of one (no seeds yet) routes everything locally: skip the planner.
     if (cluster.topology().nodes.length > 1) dispatcher = cluster.dispatcher;
     control.describeCluster = cluster.describe;
@@ -100,14 +144,40 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
 
   const clients = new Set<ClientConn>();
   stats.registerGauge('client_connections', () => clients.size);
-  let nextId = 0;
+  let nextId = 1; // Redis client ids start at 1
+  const listenAddr = { host: options.listen.host, port: options.listen.port };
+  const node = makeNodeView({
+    commands,
+    requirepass: options.requirepass,
+    users: options.users,
+    listen: listenAddr,
+    maxMessageBytes: options.maxMessageBytes,
+    dataStore: options.dataStore,
+    pool: options.poolName,
+    datacenter: options.datacenter,
+    rack: options.rack,
+    version: VERSION,
+    startedAt: Date.now(),
+    extraInfo: () => ({
+      state: control.state,
+      read_consistency: control.readConsistency,
+      write_consistency: control.writeConsistency,
+      cluster_nodes: cluster?.topology().nodes.length ?? 1,
+    }),
+    connections: () => clients,
+  });
   const ctx: ClientContext = {
+    node,
+    replyShapes,
+    dynoConfigCommand: idOf('DYNO_CONFIG:CONN_CONSISTENCY'),
+    noAuthCommands: new Set([idOf('HELLO'), idOf('AUTH'), idOf('QUIT')]),
     core,
     dispatcher,
     flusher,
     protocol,
     control,
     maxMessage: options.maxMessageBytes,
+    search,
     onClosed: (c) => {
       clients.delete(c);
       stats.pool.client_eof++;
@@ -144,6 +214,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.listen.port;
+  listenAddr.port = port;
   let statsServer: StatsServer | undefined;
   if (options.statsListen) {
     try {
@@ -168,6 +239,9 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
     statsPort: statsServer?.port,
     cluster,
     clients: () => clients.size,
+    attach: (link) => {
+      clients.add(new ClientConn(link, ctx, nextId++));
+    },
     close(reason = 'close', drainMs = 5000) {
       closing ??= (async () => {
         log.info({ reason }, 'node closing');
@@ -181,7 +255,9 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
         flusher.flushAll();
         for (const c of clients) c.destroy();
         await stopped;
+        search?.close();
         await cluster?.close();
+        redisSource?.close();
         await backend.close();
         await statsServer?.close();
       })();

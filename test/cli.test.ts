@@ -10,6 +10,7 @@ import { parseArgs, pinoLevel, USAGE, versionBanner, type CliOptions } from '../
 import { DAEMON_ENV, main, VERSION, type CliDeps, type CliIo, type NodeHandle, type StartNode } from '../src/cli/main.js';
 import type { NodeConfig } from '../src/conf/types.js';
 import { NETFLIX_HELP } from './helpers/netflix-help.js';
+import { until } from './helpers/until.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GOOD_CONF = join(ROOT, 'conf/dynomite.yml');
@@ -220,11 +221,6 @@ function harness(opts: { failStart?: boolean; slowClose?: boolean } = {}) {
   return { signals, calls, startedP, deps: { startNode, signals, env: {} } satisfies CliDeps };
 }
 
-async function eventually(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(check()).toBe(true);
-}
-
 describe('running a node', () => {
   it('writes the pid file, logs to -o, reopens on SIGHUP, closes on SIGTERM', async () => {
     const h = harness();
@@ -236,7 +232,7 @@ describe('running a node', () => {
     expect(config.listen.text).toBe('127.0.0.1:8102');
     expect(readFileSync(pid, 'utf8')).toBe(String(process.pid));
 
-    await eventually(() => existsSync(log) && readFileSync(log, 'utf8').includes('started on pid'));
+    await until('the start-up line in the log', () => existsSync(log) && readFileSync(log, 'utf8').includes('started on pid'), 2000);
     renameSync(log, `${log}.1`); // log rotation
     h.signals.emit('SIGHUP');
     expect(h.calls).toContain('reopenLogs');

@@ -6,6 +6,7 @@ import type { MemoryBackend } from '../src/store/memory-backend.js';
 import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { freePort } from './helpers/servers.js';
+import { until } from './helpers/until.js';
 
 const nodes: RunningNode[] = [];
 const clients: RawClient[] = [];
@@ -36,11 +37,7 @@ beforeAll(async () => {
     }));
   }
   // Nodes started one after another: the first ones reconnect to the later ones with backoff.
-  const deadline = Date.now() + 10000;
-  while (!nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up))) {
-    if (Date.now() > deadline) throw new Error('peers did not connect');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until('every node to connect to its peers', () => nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up)), 10_000, 50);
 });
 
 afterAll(async () => {
@@ -53,15 +50,14 @@ describe('1 DC x 3 racks x 1 node (in-process)', () => {
     const c = await client(nodes[0]!);
     c.write(cmd('SET', 'k1', 'v1'));
     expect(String((await c.replies(1))[0])).toBe('+OK\r\n');
-    await new Promise((r) => setTimeout(r, 50));
-    for (const n of nodes) expect(direct(n, 'GET', 'k1')).toBe('$2\r\nv1\r\n');
+    await until('the write on every rack', () => expect(nodes.map((n) => direct(n, 'GET', 'k1'))).toEqual(nodes.map(() => '$2\r\nv1\r\n')), 2000);
   });
 
   it('reads DC_ONE from the local rack and DC_QUORUM from the majority', async () => {
     const c = await client(nodes[1]!);
     c.write(cmd('SET', 'q', 'good'));
-    await c.replies(1);
-    await new Promise((r) => setTimeout(r, 50));
+    expect(String((await c.replies(1))[0])).toBe('+OK\r\n');
+    await until('the write on every rack', () => expect(nodes.map((n) => direct(n, 'GET', 'q'))).toEqual(nodes.map(() => '$4\r\ngood\r\n')), 2000);
     direct(nodes[1]!, 'SET', 'q', 'diverged'); // this node's own replica diverges
     c.write(cmd('GET', 'q'));
     expect(String((await c.replies(1))[0])).toBe('$8\r\ndiverged\r\n');

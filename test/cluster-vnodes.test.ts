@@ -8,6 +8,7 @@ import { createCore } from '../src/wasm/core.js';
 import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { freePort } from './helpers/servers.js';
+import { until } from './helpers/until.js';
 
 interface Spec { rack: string; tokens: number[]; dyn: number }
 const specs: Spec[] = [];
@@ -44,11 +45,7 @@ beforeAll(async () => {
       cluster: { dynListen: { host: '127.0.0.1', port: me.dyn }, seeds, localPeerConnections: 1, remotePeerConnections: 1, peerReadTimeoutMs: 2000, peerWriteTimeoutMs: 2000 },
     }));
   }
-  const deadline = Date.now() + 10000;
-  while (!nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up))) {
-    if (Date.now() > deadline) throw new Error('peers did not connect');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until('every node to connect to its peers', () => nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up)), 10_000, 50);
 });
 
 afterAll(async () => {
@@ -66,17 +63,25 @@ describe('vnodes: 1 DC x 2 racks x 2 nodes x 3 tokens', () => {
       expect(String((await c.replies(1))[0])).toBe('+OK\r\n');
       c.close();
     }
-    await new Promise((r) => setTimeout(r, 100));
     const owners = new Set<number>();
+    const want: string[] = [];
     for (const k of keys) {
       const t = token(k);
       const expected = new Set([owner('rack1', t), owner('rack2', t)]);
       for (const o of expected) owners.add(o);
-      for (let n = 0; n < nodes.length; n++) {
-        const has = (nodes[n]!.backend as MemoryBackend).store.execute([Buffer.from('EXISTS'), Buffer.from(k)]).toString();
-        expect(has, `${k} (token ${t}) on node ${n}`).toBe(expected.has(n) ? ':1\r\n' : ':0\r\n');
-      }
+      for (let n = 0; n < nodes.length; n++) want.push(`${k} (token ${t}) on node ${n}: ${expected.has(n) ? 1 : 0}`);
     }
+    // The other rack's replica is written asynchronously: wait for the placement to settle.
+    await until('every key on exactly its owners', () => {
+      const got: string[] = [];
+      for (const k of keys) {
+        for (let n = 0; n < nodes.length; n++) {
+          const has = (nodes[n]!.backend as MemoryBackend).store.execute([Buffer.from('EXISTS'), Buffer.from(k)]).toString();
+          got.push(`${k} (token ${token(k)}) on node ${n}: ${has === ':1\r\n' ? 1 : 0}`);
+        }
+      }
+      expect(got).toEqual(want);
+    }, 3000);
     expect(owners.size).toBe(4); // every node owns some keys
   });
 

@@ -10,10 +10,11 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, ownersOf, pipeline, sleep, TestCluster, type ClusterSpec } from './helpers/cluster.js';
+import { call, ownersOf, pipeline, TestCluster, type ClusterMember, type ClusterSpec } from './helpers/cluster.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { startRedis, type RunningServer } from './helpers/servers.js';
 import { Prng } from './helpers/prng.js';
+import { sleep, until } from './helpers/until.js';
 
 const T1 = 101134286;
 const THIRDS = [0, 1431655765, 2863311530];
@@ -48,20 +49,6 @@ async function keysOn(c: RawClient, pattern: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Polls until check() passes (replication to other racks is asynchronous for DC_ONE writes). */
-async function eventually(check: () => Promise<void>, ms = 4000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(50);
-    }
-  }
-}
-
 /** Writes n keys through every node in turn; checks every backing redis holds exactly its keys. */
 async function placement(cl: TestCluster, spec: ClusterSpec, prefix: string, n: number, tag?: string): Promise<void> {
   const keys: string[] = [];
@@ -71,12 +58,12 @@ async function placement(cl: TestCluster, spec: ClusterSpec, prefix: string, n: 
     const c = await cl.client(m);
     const mine = keys.filter((_, i) => i % nodes === m);
     const replies = await pipeline(c, mine.map((k) => ['SET', k, `v-${k}`]));
-    expect(replies.every((r) => r === '+OK\r\n')).toBe(true);
+    expect(replies).toEqual(mine.map(() => '+OK\r\n'));
   }
   const expected: string[][] = cl.members.map(() => []);
   for (const k of keys) for (const owner of ownersOf(spec, k, tag)) expected[owner]!.push(k);
   const direct = await Promise.all(cl.members.map((m) => cl.redisClient(m.index)));
-  await eventually(async () => {
+  await until('every redis to hold exactly its keys', async () => {
     for (let m = 0; m < nodes; m++) {
       expect(await keysOn(direct[m]!, `${prefix}*`), `redis of node ${m}`).toEqual(expected[m]!.sort());
     }
@@ -142,6 +129,14 @@ afterAll(async () => {
   await reference?.stop();
 });
 
+/** Node m's datastore errors so far (its stats: server_err of every datastore entry). */
+async function datastoreErrors(cl: TestCluster, m: ClusterMember): Promise<number> {
+  const pool = (JSON.parse(await cl.http(m, '/info')) as { dyn_o_mite: Record<string, unknown> }).dyn_o_mite;
+  let n = 0;
+  for (const v of Object.values(pool)) if (typeof v === 'object' && v !== null) n += (v as { server_err?: number }).server_err ?? 0;
+  return n;
+}
+
 async function setLevel(c: RawClient, level: string): Promise<void> {
   expect(await call(c, 'DYNO_CONFIG:CONN_CONSISTENCY', level)).toBe('+OK\r\n');
 }
@@ -181,7 +176,7 @@ describe('(a) 1 DC x 3 racks x 1 node, separate processes', () => {
     const c0 = await cl.client(0);
     expect(await call(c0, 'SET', key, 'good')).toBe('+OK\r\n');
     const direct = await Promise.all([0, 1, 2].map((i) => cl.redisClient(i)));
-    await eventually(async () => {
+    await until('the write on every replica', async () => {
       for (const d of direct) expect(await call(d, 'GET', key)).toBe(bulk('good'));
     });
     expect(await call(direct[1]!, 'SET', key, 'diverged')).toBe('+OK\r\n');
@@ -221,7 +216,7 @@ describe('(a) 1 DC x 3 racks x 1 node, separate processes', () => {
     expect([bulk('good'), bulk('diverged'), bulk('third')]).toContain(await call(c1, 'GET', key));
     // Agreement again: every level answers.
     expect(await call(c0, 'SET', key, 'same')).toBe('+OK\r\n');
-    await eventually(async () => {
+    await until('the agreeing write on every replica', async () => {
       for (const d of direct) expect(await call(d, 'GET', key)).toBe(bulk('same'));
     });
     for (const level of [...LEVELS, 'DC_EACH_SAFE_QUORUM']) {
@@ -261,7 +256,7 @@ describe('(a) 1 DC x 3 racks x 1 node, separate processes', () => {
       expect(await call(c, 'SET', `garbage:${m}`, 'still')).toBe('+OK\r\n');
     }
     const direct = await Promise.all([0, 1, 2].map((i) => cl.redisClient(i)));
-    await eventually(async () => {
+    await until('the writes on every replica', async () => {
       for (const d of direct) expect(await pipeline(d, [['GET', 'garbage:0'], ['GET', 'garbage:1']])).toEqual([bulk('still'), bulk('still')]);
     });
     expect(await cl.peerConnections(target)).toBe(2);
@@ -271,7 +266,7 @@ describe('(a) 1 DC x 3 racks x 1 node, separate processes', () => {
     const c0 = await cl.client(0);
     expect(await call(c0, 'SET', 'fail:before', 'v0')).toBe('+OK\r\n');
     const direct = await Promise.all([0, 1, 2].map((i) => cl.redisClient(i)));
-    await eventually(async () => {
+    await until('fail:before on every replica', async () => {
       for (const d of direct) expect(await call(d, 'GET', 'fail:before')).toBe(bulk('v0'));
     });
     await cl.kill(2);
@@ -291,7 +286,7 @@ describe('(a) 1 DC x 3 racks x 1 node, separate processes', () => {
       }
     }
     // Writes reached every reachable replica (redis 2 lost its node: nothing new reached it).
-    await eventually(async () => {
+    await until('the writes on the two reachable replicas', async () => {
       for (const d of [direct[0]!, direct[1]!]) {
         expect(await keysOn(d, 'fail:[01]:*')).toHaveLength(6);
       }
@@ -300,15 +295,27 @@ describe('(a) 1 DC x 3 racks x 1 node, separate processes', () => {
   });
 
   it('fails a DC_ONE read over to another rack when the node\'s own redis is killed', async () => {
-    // Node 2 is dead since the last test: node 1's reads can only go to node 0's rack.
+    // Node 2 dead (killed here if an earlier test has not), so node 1's reads can only go to node
+    // 0's rack once its own redis is gone too.
+    await cl.kill(2);
+    const c0 = await cl.client(0);
+    expect(await call(c0, 'SET', 'fo:before', 'v0')).toBe('+OK\r\n');
+    const direct = await Promise.all([0, 1].map((i) => cl.redisClient(i)));
+    await until('fo:before on both live replicas', async () => {
+      expect(await Promise.all(direct.map((d) => call(d, 'GET', 'fo:before')))).toEqual([bulk('v0'), bulk('v0')]);
+    });
+    const m1 = cl.members[1]!;
+    const errorsBefore = await datastoreErrors(cl, m1);
     await cl.killRedis(1);
-    await sleep(200); // node 1 sees its datastore connection close
+    await until('node 1 to see its datastore connection close', async () => {
+      expect(await datastoreErrors(cl, m1)).toBeGreaterThan(errorsBefore);
+    });
     const c1 = await cl.client(1);
     const limit = cl.timeoutMs + 500;
-    const until = Date.now() + 1500; // spans several reconnect attempts of the dead datastore
+    const end = Date.now() + 1500; // spans several reconnect attempts of the dead datastore
     let n = 0;
-    while (Date.now() < until) {
-      const r = await timed(c1, 'GET', 'fail:before');
+    while (Date.now() < end) {
+      const r = await timed(c1, 'GET', 'fo:before');
       expect(r.reply, `read ${n}`).toBe(bulk('v0'));
       expect(r.ms).toBeLessThan(limit);
       n++;
@@ -319,12 +326,12 @@ describe('(a) 1 DC x 3 racks x 1 node, separate processes', () => {
     expect(w.ms).toBeLessThan(limit);
     expect(w.reply).toBe('+OK\r\n');
     const d0 = await cl.redisClient(0);
-    await eventually(async () => expect(await call(d0, 'GET', 'fail:after')).toBe(bulk('v1')));
+    await until('fail:after on redis 0', async () => expect(await call(d0, 'GET', 'fail:after')).toBe(bulk('v1')));
     // Quorum levels cannot be met (one node dead, one datastore dead): an error, not a hang.
     await setLevel(c1, 'DC_QUORUM');
-    const q = await timed(c1, 'GET', 'fail:before');
+    const q = await timed(c1, 'GET', 'fo:before');
     expect(q.ms).toBeLessThan(limit);
-    expect(q.reply.startsWith('-ERR ')).toBe(true);
+    expect(q.reply).toMatch(/^-ERR /);
   });
 });
 
@@ -398,7 +405,7 @@ describe('(b) 1 DC x 2 racks x 3 nodes, separate processes', () => {
     expect(ownersOf(SPEC_B, a, '{}')).toEqual(ownersOf(SPEC_B, b, '{}'));
     expect(await call(c, 'EVAL', script, '2', a, b, 'tagged')).toBe(bulk('tagged'));
     const owners = ownersOf(SPEC_B, a, '{}');
-    await eventually(async () => {
+    await until('both keys on both owners', async () => {
       for (const o of owners) {
         const d = await cl.redisClient(o);
         expect(await pipeline(d, [['GET', a], ['GET', b]])).toEqual([bulk('tagged'), bulk('tagged')]);
@@ -470,7 +477,7 @@ describe('(b) 1 DC x 2 racks x 3 nodes, separate processes', () => {
     }
     await cl.waitConnected(10_000);
     await setLevel(c0, 'DC_QUORUM');
-    await eventually(async () => {
+    await until('a quorum write and read after the resume', async () => {
       expect(await call(c0, 'SET', keys[0]!, 'back')).toBe('+OK\r\n');
       expect(await call(c0, 'GET', keys[0]!)).toBe(bulk('back'));
     }, 8000);
@@ -506,13 +513,13 @@ describe('(c) 2 DCs x 2 racks x 1 node, separate processes', () => {
     expect(await call(c2, 'SET', 'bigc:1', big)).toBe('+OK\r\n');
     expect(await call(c2, 'MSET', 'bigc:2', big, 'bigc:3', 'small')).toBe('+OK\r\n');
     const direct = await Promise.all(cl.members.map((m) => cl.redisClient(m.index)));
-    await eventually(async () => {
+    await until('bigc:2 on every redis', async () => {
       for (const d of direct) expect(await call(d, 'STRLEN', 'bigc:2')).toBe(`:${big.length}\r\n`);
     });
     const c0 = await cl.client(0);
     expect(await call(c0, 'MGET', 'bigc:3', 'bigc:1')).toBe(`*2\r\n${bulk('small')}${bulk(big)}`);
     expect(await call(c0, 'DEL', 'bigc:1', 'bigc:2', 'bigc:3')).toBe(':3\r\n');
-    await eventually(async () => {
+    await until('the DEL on every redis', async () => {
       for (const d of direct) expect(await call(d, 'EXISTS', 'bigc:1', 'bigc:2', 'bigc:3')).toBe(':0\r\n');
     });
   });
@@ -554,7 +561,7 @@ describe('(c) 2 DCs x 2 racks x 1 node, separate processes', () => {
       expect(w.ms).toBeLessThan(cl.timeoutMs);
     }
     const direct = await Promise.all([0, 1, 2, 3].map((i) => cl.redisClient(i)));
-    await eventually(async () => {
+    await until('the writes on the three live redises', async () => {
       for (const i of [0, 1, 3]) expect(await keysOn(direct[i]!, 'dead:*'), `redis ${i}`).toEqual(keys);
     });
     expect(await keysOn(direct[2]!, 'dead:*')).toEqual([]);
@@ -563,7 +570,7 @@ describe('(c) 2 DCs x 2 racks x 1 node, separate processes', () => {
     await cl.waitConnected(15_000);
     const c0 = await cl.client(0);
     expect(await call(c0, 'SET', 'dead:again', 'v2')).toBe('+OK\r\n');
-    await eventually(async () => {
+    await until('dead:again on every redis', async () => {
       for (const d of direct) expect(await call(d, 'GET', 'dead:again')).toBe(bulk('v2'));
     });
     const c2 = await cl.client(2);
@@ -638,14 +645,14 @@ describe('(e) 2 DCs, token layouts that differ: dc1 1 rack x 1 node, dc2 1 rack 
     expect(expected[1]!.length).toBeGreaterThan(5);
     expect(expected[2]!.length).toBeGreaterThan(5);
     const direct = await Promise.all(cl.members.map((m) => cl.redisClient(m.index)));
-    await eventually(async () => {
+    await until('every key on its owners', async () => {
       for (const m of cl.members) expect(await keysOn(direct[m.index]!, 'lay:*'), `redis ${m.index}`).toEqual(expected[m.index]!.sort());
     });
     // Reads through the remote DC find every key; a multi-key DEL from dc1 reaches every owner there.
     const c1 = await cl.client(1);
     expect(await call(c1, 'MGET', ...keys)).toBe(`*${keys.length}\r\n${keys.map((k) => bulk(`v-${k}`)).join('')}`);
     expect(await call(c0, 'DEL', ...keys)).toBe(`:${keys.length}\r\n`);
-    await eventually(async () => {
+    await until('the DEL on every redis', async () => {
       for (const d of direct) expect(await keysOn(d, 'lay:*')).toEqual([]);
     });
   });

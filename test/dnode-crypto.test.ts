@@ -18,6 +18,7 @@ import { startTestNode, silentLogger } from './helpers/node.js';
 import { startNode } from '../src/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { freePort } from './helpers/servers.js';
+import { until } from './helpers/until.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/reference/crypto/${name}`, import.meta.url));
 const PEM = fixture('dynomite.pem');
@@ -187,14 +188,6 @@ function direct(n: RunningNode, ...args: string[]): string {
   return (n.backend as MemoryBackend).store.execute(args.map((a) => Buffer.from(a))).toString('latin1');
 }
 
-async function until(cond: () => boolean, what: string, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('a node\'s dnode port with secure_server_option (hand-built Netflix frames)', () => {
   let node: RunningNode;
   let dynPort: number;
@@ -241,14 +234,14 @@ describe('a node\'s dnode port with secure_server_option (hand-built Netflix fra
       encryptedHeader(41, 3, 0, rsaWrap(keys, key), set.length), set,
       encryptedHeader(42, 3, 0, undefined, get.length), get,
     ]));
-    await until(() => headers(Buffer.concat(got)).length >= 2, 'two responses');
+    await until('two responses', () => headers(Buffer.concat(got)).length >= 2, 10_000);
     const res = headers(Buffer.concat(got));
     const raw = Buffer.concat(got).toString('latin1');
-    expect(raw.startsWith('   $2014$ 41 5 1 1 0 *1 d *16\r\n')).toBe(true);
+    expect(raw.slice(0, 31)).toBe('   $2014$ 41 5 1 1 0 *1 d *16\r\n');
     expect(res.map((r) => [r.type, r.flags, r.dataLen])).toEqual([[5, 1, 1], [5, 1, 1]]);
     expect(aesDecrypt(key, res[0]!.payload).toString()).toBe('+OK\r\n');
     expect(aesDecrypt(key, res[1]!.payload).toString()).toBe('$12\r\nsecret-value\r\n');
-    expect(raw.includes('secret-value')).toBe(false);
+    expect(raw).not.toContain('secret-value');
     expect(direct(node, 'GET', 'enc1')).toBe('$12\r\nsecret-value\r\n');
   });
 
@@ -256,7 +249,7 @@ describe('a node\'s dnode port with secure_server_option (hand-built Netflix fra
     const { s, got } = await open();
     const p = cmd('GET', 'enc1');
     s.write(Buffer.concat([Buffer.from(`   $2014$ 5 3 0 1 1 *1 d *${p.length}\r\n`), p]));
-    await until(() => Buffer.concat(got).includes('\r\nsecret-value\r\n'), 'a plain response');
+    await until('a plain response', () => Buffer.concat(got).includes('\r\nsecret-value\r\n'), 10_000);
     expect(Buffer.concat(got).toString('latin1')).toBe('   $2014$ 5 5 0 1 1 *1 d *19\r\n$12\r\nsecret-value\r\n');
   });
 
@@ -295,7 +288,7 @@ describe('a node\'s dnode port with secure_server_option (hand-built Netflix fra
     it(`closes the connection (and only it) on ${name}`, async () => {
       const { s, got, closed } = await open();
       s.write(frame(generateAesKey()));
-      await until(closed, 'the node to close the connection');
+      await until('the node to close the connection', closed, 10_000);
       expect(headers(Buffer.concat(got))).toEqual([]);
       const c = await RawClient.connect(node.port);
       c.write(cmd('PING'));
@@ -333,7 +326,7 @@ describe('2 DCs with secure_server_option: datacenter (in-process, relays on dc1
         },
       });
     }
-    await until(() => nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up)), 'peers to connect');
+    await until('peers to connect', () => nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up)), 10_000);
   });
 
   afterAll(async () => {
@@ -345,29 +338,29 @@ describe('2 DCs with secure_server_option: datacenter (in-process, relays on dc1
     const c = await RawClient.connect(nodes[0]!.port);
     c.write(cmd('SET', 'xdc-key', 'xdc-plaintext-value'));
     expect(String((await c.replies(1))[0])).toBe('+OK\r\n');
-    await until(() => nodes.every((n) => direct(n, 'GET', 'xdc-key') === '$19\r\nxdc-plaintext-value\r\n'), 'replication to every node');
+    await until('replication to every node', () => nodes.every((n) => direct(n, 'GET', 'xdc-key') === '$19\r\nxdc-plaintext-value\r\n'), 10_000);
     c.close();
 
     const remote = Buffer.concat(toRemote.out);
     const rh = headers(remote);
     expect(rh.length).toBeGreaterThan(0);
-    expect(rh.every((h) => h.flags === 1)).toBe(true);
+    expect(rh.map((h) => h.flags)).toEqual(rh.map(() => 1));
     expect(rh[0]!.dataLen).toBe(128); // the wrapped AES key, on the connection's first message
-    expect(rh.slice(1).every((h) => h.dataLen === 1)).toBe(true);
-    expect(rh.every((h) => h.payload.length % 16 === 0)).toBe(true);
-    expect(remote.includes('xdc-plaintext-value')).toBe(false);
-    expect(remote.includes('xdc-key')).toBe(false);
+    expect(rh.slice(1).map((h) => h.dataLen)).toEqual(rh.slice(1).map(() => 1));
+    expect(rh.map((h) => h.payload.length % 16)).toEqual(rh.map(() => 0));
+    expect(remote.toString('latin1')).not.toContain('xdc-plaintext-value');
+    expect(remote.toString('latin1')).not.toContain('xdc-key');
     // Replies from dc2 (if the relay carried any) are encrypted too.
     const back = Buffer.concat(toRemote.back);
     expect(headers(back).length).toBeGreaterThan(0); // the REQ_FORWARD's RES
-    expect(headers(back).every((h) => h.flags === 1 && h.dataLen === 1)).toBe(true);
+    expect(headers(back).map((h) => [h.flags, h.dataLen])).toEqual(headers(back).map(() => [1, 1]));
     expect(nodes[0]!.cluster!.peers[2]!.up).toBe(true); // and it decrypted: the link did not break
     expect(back.includes('OK')).toBe(false);
 
     const local = Buffer.concat(toLocal.out);
     const lh = headers(local);
     expect(lh.length).toBeGreaterThan(0);
-    expect(lh.every((h) => h.flags === 0 && h.dataLen === 1)).toBe(true);
+    expect(lh.map((h) => [h.flags, h.dataLen])).toEqual(lh.map(() => [0, 1]));
     expect(local.includes('xdc-plaintext-value')).toBe(true);
   });
 
@@ -376,7 +369,7 @@ describe('2 DCs with secure_server_option: datacenter (in-process, relays on dc1
     const b = await RawClient.connect(nodes[2]!.port);
     b.write(cmd('SET', 'from-dc2', 'v2'));
     expect(String((await b.replies(1))[0])).toBe('+OK\r\n');
-    await until(() => direct(nodes[0]!, 'GET', 'from-dc2') === '$2\r\nv2\r\n', 'dc2 -> dc1 replication');
+    await until('dc2 -> dc1 replication', () => direct(nodes[0]!, 'GET', 'from-dc2') === '$2\r\nv2\r\n', 10_000);
     a.write(Buffer.concat([cmd('DYNO_CONFIG:CONN_CONSISTENCY', 'DC_QUORUM'), cmd('GET', 'from-dc2'), cmd('GET', 'xdc-key')]));
     expect((await a.replies(3)).map(String)).toEqual(['+OK\r\n', '$2\r\nv2\r\n', '$19\r\nxdc-plaintext-value\r\n']);
     b.write(cmd('GET', 'xdc-key'));
@@ -398,17 +391,37 @@ describe('2 DCs with secure_server_option: datacenter (in-process, relays on dc1
     })).rejects.toThrow(/secure_server_option: datacenter .*pem_key_file missing\/dynomite\.pem/);
   });
 
-  it('starts without a key when the option encrypts no link of this node', async () => {
-    const n = await startTestNode({
-      dataStore: 'memory', rack: 'r1', datacenter: 'dc1', tokens: [1],
-      cluster: {
-        dynListen: { host: '127.0.0.1', port: await freePort() },
-        seeds: [{ host: '127.0.0.1', port: await freePort(), rack: 'r2', dc: 'dc1', tokens: [1] }],
-        localPeerConnections: 1, remotePeerConnections: 1, peerReadTimeoutMs: 1000, peerWriteTimeoutMs: 1000,
-        secureServerOption: 'datacenter', pemKeyFile: 'missing/dynomite.pem',
-      },
-    });
-    await n.close('test done', 50);
+  it('runs without a key when the option encrypts no link of this node: writes replicate in clear', async () => {
+    // Two racks of one DC, both without their pem_key_file; a's link to b goes through a relay.
+    const dyn = [await freePort(), await freePort()];
+    const link = await relay(() => dyn[1]!);
+    const pair: RunningNode[] = [];
+    try {
+      for (const i of [1, 0]) { // a last: its link must not reach the relay before b listens
+        pair[i] = await startTestNode({
+          dataStore: 'memory', rack: `r${i + 1}`, datacenter: 'dc1', tokens: [1],
+          cluster: {
+            dynListen: { host: '127.0.0.1', port: dyn[i]! },
+            seeds: [{ host: '127.0.0.1', port: i === 0 ? link.port : dyn[0]!, rack: `r${2 - i}`, dc: 'dc1', tokens: [1] }],
+            localPeerConnections: 1, remotePeerConnections: 1, peerReadTimeoutMs: 1000, peerWriteTimeoutMs: 1000,
+            secureServerOption: 'datacenter', pemKeyFile: 'missing/dynomite.pem',
+          },
+        });
+      }
+      await until('peers to connect', () => pair.every((n) => n.cluster!.peers.every((p) => !p || p.up)), 10_000);
+      const c = await RawClient.connect(pair[0]!.port);
+      c.write(cmd('SET', 'nokey', 'clear-value'));
+      expect(String((await c.replies(1))[0])).toBe('+OK\r\n');
+      c.close();
+      await until('the write in the other rack', () => expect(direct(pair[1]!, 'GET', 'nokey')).toBe('$11\r\nclear-value\r\n'));
+      const sent = headers(Buffer.concat(link.out));
+      expect(sent.length).toBeGreaterThan(0);
+      expect(sent.map((h) => [h.flags, h.dataLen])).toEqual(sent.map(() => [0, 1])); // nothing encrypted
+      expect(Buffer.concat(link.out).toString('latin1')).toContain('clear-value');
+    } finally {
+      for (const n of pair) await n?.close('test done', 50);
+      await link.close();
+    }
   });
 });
 
@@ -431,7 +444,7 @@ describe('secure_server_option: rack, 2 racks of one DC: quorum reads need the e
         },
       });
     }
-    await until(() => nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up)), 'peers to connect');
+    await until('peers to connect', () => nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up)), 10_000);
   });
 
   afterAll(async () => {
@@ -452,7 +465,7 @@ describe('secure_server_option: rack, 2 racks of one DC: quorum reads need the e
     c.close();
     const back = headers(Buffer.concat(link.back));
     expect(back.length).toBeGreaterThanOrEqual(3);
-    expect(back.every((h) => h.type === 5 && h.flags === 1)).toBe(true);
+    expect(back.map((h) => [h.type, h.flags])).toEqual(back.map(() => [5, 1]));
     expect(Buffer.concat(link.back).includes('BBBBBBBB')).toBe(false);
     expect(Buffer.concat(link.out).includes('BBBBBBBB')).toBe(false);
   });
@@ -485,12 +498,12 @@ describe("Netflix's sample configs redis_dc1.yml / redis_dc2.yml (secure_server_
       expect(opts.cluster?.pemKeyFile).toBe(PEM);
       nodes.push(await startNode(opts, { logger: silentLogger }));
     }
-    await until(() => nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up)), 'peers to connect');
+    await until('peers to connect', () => nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up)), 10_000);
     const [dc2, dc1] = nodes as [RunningNode, RunningNode];
     const c = await RawClient.connect(dc1.port);
     c.write(cmd('SET', 'sample', 'conf'));
     expect(String((await c.replies(1))[0])).toBe('+OK\r\n');
-    await until(() => direct(dc2, 'GET', 'sample') === '$4\r\nconf\r\n', 'dc1 -> dc2 replication');
+    await until('dc1 -> dc2 replication', () => direct(dc2, 'GET', 'sample') === '$4\r\nconf\r\n', 10_000);
     const d = await RawClient.connect(dc2.port);
     d.write(cmd('GET', 'sample'));
     expect(String((await d.replies(1))[0])).toBe('$4\r\nconf\r\n');

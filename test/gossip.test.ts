@@ -12,6 +12,7 @@ import type { MemoryBackend } from '../src/store/memory-backend.js';
 import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { freePort } from './helpers/servers.js';
+import { sleep, until } from './helpers/until.js';
 
 const { NORMAL, DOWN, UNKNOWN, STANDBY } = GOSSIP_STATE;
 
@@ -97,15 +98,25 @@ describe('merge rules', () => {
     expect(log).toEqual(['1:UNKNOWN->NORMAL', '1:NORMAL->STANDBY']);
   });
 
-  it('an equal timestamp that says DOWN wins (shutdown in the heartbeat second)', () => {
-    const { t } = table();
+  it('an equal timestamp that says DOWN is another node\'s verdict and changes nothing; a newer one wins', () => {
+    const { t, log } = table();
     t.merge([A(10)]);
     t.merge([A(10, DOWN)]);
-    expect(t.state(1)).toBe(DOWN);
-    t.merge([A(10)]);
-    expect(t.state(1)).toBe(DOWN);
-    t.merge([A(11)]);
     expect(t.state(1)).toBe(NORMAL);
+    t.merge([A(11, DOWN)]);
+    expect(t.state(1)).toBe(DOWN);
+    t.merge([A(12)]);
+    expect(t.state(1)).toBe(NORMAL);
+    expect(log).toEqual(['1:UNKNOWN->NORMAL', '1:NORMAL->DOWN', '1:DOWN->NORMAL']);
+  });
+
+  it('the clean-exit record says DOWN with a timestamp newer than the last heartbeat', () => {
+    const { t, clock } = table();
+    t.refreshSelf();
+    expect(t.records()[0]).toMatchObject({ ts: 1000, state: NORMAL });
+    expect(t.shutdownRecord()).toMatchObject({ dc: 'dc1', rack: 'r0', token: '1', ts: 1001, state: DOWN });
+    clock.s = 2000;
+    expect(t.shutdownRecord()).toMatchObject({ ts: 2000, state: DOWN });
   });
 
   it('ignores records about itself and logs unknown nodes once', () => {
@@ -137,46 +148,55 @@ describe('merge rules', () => {
   });
 });
 
-describe('failure detector (N = 3 intervals + 1 s)', () => {
-  it('marks a silent peer DOWN and NORMAL again when its timestamp advances', () => {
+describe('failure detector (phi accrual over timestamp advances)', () => {
+  it('marks a silent peer DOWN after about 2.3 heartbeat periods and NORMAL again on a newer timestamp', () => {
     const { t, clock, log } = table(1000);
-    expect(t.downAfterMs).toBe(4000);
     t.merge([A(10), { ...peerB, ts: 10, state: NORMAL }]);
-    for (let i = 1; i <= 8; i++) {
-      clock.ms += 1000;
-      t.merge([{ ...peerB, ts: 10 + i, state: NORMAL }]); // B keeps advancing, A is silent
+    let downAt = -1;
+    for (let i = 1; i <= 40; i++) {
+      clock.ms += 100;
+      if (i % 10 === 0) t.merge([{ ...peerB, ts: 10 + i / 10, state: NORMAL }]); // B advances every second, A is silent
       t.detect();
-      expect(t.state(1)).toBe(i <= 4 ? NORMAL : DOWN);
+      if (downAt < 0 && t.state(1) === DOWN) downAt = clock.ms;
       expect(t.state(2)).toBe(NORMAL);
     }
+    expect(downAt).toBeGreaterThan(1500);
+    expect(downAt).toBeLessThan(2600);
     t.merge([A(10)]); // a stale relay is no proof of life
     expect(t.state(1)).toBe(DOWN);
     t.merge([A(11)]);
     expect(t.state(1)).toBe(NORMAL);
-    clock.ms += 3999;
-    t.detect();
-    expect(t.state(1)).toBe(NORMAL);
+    expect(t.heartbeatAge(1)).toBe(0);
     expect(log).toEqual(['1:UNKNOWN->NORMAL', '2:UNKNOWN->NORMAL', '1:NORMAL->DOWN', '1:DOWN->NORMAL']);
+  });
+
+  it('a link failure marks a gossiping peer DOWN at once; a timeout only when it is late', () => {
+    const { t, clock } = table(1000);
+    t.merge([A(10)]);
+    clock.ms += 200;
+    t.linkFailure(1, 'request timed out', true);
+    expect(t.state(1)).toBe(NORMAL);
+    t.linkFailure(1, 'connect ECONNREFUSED 127.0.0.1:1');
+    expect(t.state(1)).toBe(DOWN);
+    t.merge([A(11)]);
+    expect(t.state(1)).toBe(NORMAL);
+    clock.ms += 1800;
+    expect(t.phi(1)).toBeGreaterThan(1);
+    t.linkFailure(1, 'request timed out', true);
+    expect(t.state(1)).toBe(DOWN);
   });
 
   it('never marks down a peer it never heard from', () => {
     const { t, clock } = table(100);
     clock.ms += 1e9;
     t.detect();
+    t.linkFailure(1, 'connection closed by peer');
     expect(t.state(1)).toBe(UNKNOWN);
     expect(t.isDown(1)).toBe(false);
   });
 });
 
 // ---- in-process cluster ----
-
-async function until(what: string, cond: () => boolean, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const racks = ['rack1', 'rack2', 'rack3'];
 let dyn: number[] = [];
@@ -221,7 +241,7 @@ describe('3 racks in-process with gossip (interval 100 ms)', () => {
     dyn = [await freePort(), await freePort(), await freePort()];
     for (let i = 0; i < 3; i++) nodes[i] = await startMember(i, true);
     const all = (): boolean => [0, 1, 2].every((i) => [0, 1, 2].every((j) => i === j || view(i, j) === 'NORMAL'));
-    await until('all NORMAL', all);
+    await until('all NORMAL', all, 8000);
     expect(nodes[0]!.cluster!.gossip!.table.describe().map((d) => d.state)).toEqual(['NORMAL', 'NORMAL']);
   });
 
@@ -230,7 +250,7 @@ describe('3 racks in-process with gossip (interval 100 ms)', () => {
     g2.stop();
     const t0 = Date.now();
     await until('node 2 DOWN at 0 and 1', () => view(0, 2) === 'DOWN' && view(1, 2) === 'DOWN', 5000);
-    expect(Date.now() - t0).toBeGreaterThan(300); // the detector waited (3 x 100 ms + 1 s, minus ts rounding)
+    expect(Date.now() - t0).toBeGreaterThan(1000); // the detector waited (about 2.3 heartbeats of 1 s)
     const p = peerOf(0, 2)!;
     expect(p.state).toBe('up'); // the links are fine ...
     expect(p.up).toBe(false); // ... but routing treats the peer as unreachable
@@ -251,7 +271,7 @@ describe('3 racks in-process with gossip (interval 100 ms)', () => {
     await until('hint replayed on node 2', () => direct(nodes[2]!, 'GET', 'gk') === '$1\r\nv\r\n', 5000);
   });
 
-  it('a clean exit sends GOSSIP_SHUTDOWN: the others mark the node DOWN at once; a restart is NORMAL again', async () => {
+  it('a clean exit announces DOWN: the others mark the node DOWN at once; a restart is NORMAL again', async () => {
     // Pause the rounds (and so the detectors) of nodes 0 and 1: only the shutdown message can do it.
     nodes[0]!.cluster!.gossip!.stop();
     nodes[1]!.cluster!.gossip!.stop();
@@ -274,18 +294,22 @@ describe('3 racks in-process with gossip (interval 100 ms)', () => {
 
 // ---- the wire: a fake peer records what a node sends ----
 
-async function fakePeer(): Promise<{ server: Server; port: number; connections: () => number; bytes: () => string; close: () => Promise<void> }> {
+interface FakePeer { server: Server; port: number; connections: () => number; open: () => number; bytes: () => string; close: () => Promise<void> }
+
+async function fakePeer(): Promise<FakePeer> {
   const chunks: Buffer[] = [];
   const sockets: Socket[] = [];
+  let closed = 0;
   const server = createServer((s) => {
     sockets.push(s);
     s.on('data', (b) => chunks.push(b));
     s.on('error', () => undefined);
+    s.on('close', () => closed++);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   return {
-    server, port, connections: () => sockets.length, bytes: () => Buffer.concat(chunks).toString('latin1'),
+    server, port, connections: () => sockets.length, open: () => sockets.length - closed, bytes: () => Buffer.concat(chunks).toString('latin1'),
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
@@ -293,7 +317,9 @@ async function fakePeer(): Promise<{ server: Server; port: number; connections: 
   };
 }
 
-/** What a node sent to a fake peer in 300 ms then on close; throws when it never connected. */
+const SYN = /\$2014\$ \d+ 7 0 1 1 \*1 d \*(\d+)\r\n/g;
+
+/** What a node sent to a fake peer (three gossip rounds' worth, or 300 ms without gossip), then on close. */
 async function wireFrom(gossip: boolean): Promise<string> {
   const peer = await fakePeer();
   const n = await startTestNode({
@@ -304,14 +330,17 @@ async function wireFrom(gossip: boolean): Promise<string> {
       peerReadTimeoutMs: 2000, peerWriteTimeoutMs: 2000, gossip: { enabled: gossip, intervalMs: 50 },
     },
   });
-  await new Promise((r) => setTimeout(r, 300));
-  await n.close('test', 100);
-  await new Promise((r) => setTimeout(r, 50));
-  const text = peer.bytes();
-  const connected = peer.connections();
-  await peer.close();
-  if (connected === 0) throw new Error('the node never connected to the fake peer');
-  return text;
+  try {
+    await until('the node to connect to the fake peer', () => peer.connections() > 0);
+    if (gossip) await until('three GOSSIP_SYN rounds', () => [...peer.bytes().matchAll(SYN)].length >= 3);
+    else await sleep(300); // six gossip intervals: a round, if one were sent, would be in here
+    await n.close('test', 100);
+    await until('the node to close its links to the fake peer', () => peer.open() === 0);
+    return peer.bytes();
+  } finally {
+    await n.close('test', 100);
+    await peer.close();
+  }
 }
 
 describe('on the wire', () => {
@@ -320,9 +349,9 @@ describe('on the wire', () => {
     expect(text).not.toMatch(/\$2014\$ \d+ (7|13) /);
   });
 
-  it('gossip on: GOSSIP_SYN rounds in Netflix format, GOSSIP_SHUTDOWN on close', async () => {
+  it('gossip on: GOSSIP_SYN rounds in Netflix format; on close a last SYN whose own record says DOWN', async () => {
     const text = await wireFrom(true);
-    const syn = [...text.matchAll(/\$2014\$ \d+ 7 0 1 1 \*1 d \*(\d+)\r\n/g)];
+    const syn = [...text.matchAll(SYN)];
     expect(syn.length).toBeGreaterThanOrEqual(3);
     const first = syn[0]!;
     const payload = text.slice(first.index! + first[0].length, first.index! + first[0].length + Number(first[1]));
@@ -330,9 +359,12 @@ describe('on the wire', () => {
     expect(recs[0]).toMatchObject({ dc: 'dcX', rack: 'rA', token: '42', state: NORMAL, address: '127.0.0.1' });
     expect(Math.abs(recs[0]!.ts - Date.now() / 1000)).toBeLessThan(5);
     expect(recs[1]).toMatchObject({ dc: 'dcX', rack: 'rB', token: '7', ts: 0, state: UNKNOWN });
-    const shut = /\$2014\$ \d+ 13 0 1 1 \*1 d \*(\d+)\r\n/.exec(text);
-    expect(shut).not.toBeNull();
-    const sp = text.slice(shut!.index + shut![0].length, shut!.index + shut![0].length + Number(shut![1]));
-    expect(parseGossip(sp)).toEqual([expect.objectContaining({ dc: 'dcX', rack: 'rA', token: '42', state: DOWN })]);
+    // Netflix reads type 13 as a datastore request: never sent
+    expect(text).not.toMatch(/\$2014\$ \d+ 13 /);
+    const last = syn[syn.length - 1]!;
+    const lp = text.slice(last.index! + last[0].length, last.index! + last[0].length + Number(last[1]));
+    const lastTs = Math.max(...syn.slice(0, -1).map((m) => parseGossip(text.slice(m.index! + m[0].length, m.index! + m[0].length + Number(m[1])))[0]!.ts));
+    expect(parseGossip(lp)).toEqual([expect.objectContaining({ dc: 'dcX', rack: 'rA', token: '42', state: DOWN })]);
+    expect(parseGossip(lp)[0]!.ts).toBeGreaterThan(lastTs);
   });
 });

@@ -21,6 +21,7 @@ import { nodeOptionsFromConfig } from '../src/conf/node-options.js';
 import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { freePort } from './helpers/servers.js';
+import { until } from './helpers/until.js';
 
 const core = createCore({ stagingBytes: 1 << 16, connections: 4, mbufCount: 4 });
 
@@ -418,16 +419,6 @@ afterEach(async () => {
   for (const n of running.splice(0)) await n.close('test done', 100);
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, ok: () => boolean, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 function direct(n: RunningNode, ...args: string[]): string {
   return (n.backend as MemoryBackend).store.execute(args.map((a) => Buffer.from(a))).toString('latin1');
 }
@@ -450,7 +441,7 @@ async function startCluster(racks: number, hints?: (i: number) => ClusterOptions
   for (let i = 0; i < racks; i++) members.push({ rack: `rack${i + 1}`, dyn: await freePort() });
   const nodes: RunningNode[] = [];
   for (let i = 0; i < racks; i++) nodes.push(await startMember(members, i, hints?.(i)));
-  await until('peers to connect', () => nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up)));
+  await until('peers to connect', () => nodes.every((n) => n.cluster!.peers.every((p) => !p || p.up)), 10_000);
   return { members, nodes };
 }
 
@@ -503,11 +494,11 @@ describe('hinted handoff in a cluster (1 DC x 3 racks, in-process)', () => {
     // Both come back (empty embedded datastores) on the same dnode ports.
     const b = await startMember(members, 1);
     const c2 = await startMember(members, 2);
-    await until('hints to be replayed', () => a!.cluster!.hints.pending === 0);
-    await sleep(50);
-    expect(direct(b, 'GET', 'k')).toBe('$2\r\n14\r\n'); // SET, APPEND, INCR, INCR in order
-    expect(direct(b, 'GET', 'q')).toBe('$1\r\nv\r\n');
-    expect(direct(c2, 'GET', 'q')).toBe('$1\r\nv\r\n');
+    // SET, APPEND, INCR, INCR in order on B; the failed quorum write on both.
+    await until('the hints replayed into B and C', () => {
+      expect([direct(b, 'GET', 'k'), direct(b, 'GET', 'q'), direct(c2, 'GET', 'q')]).toEqual(['$2\r\n14\r\n', '$1\r\nv\r\n', '$1\r\nv\r\n']);
+      expect(a!.cluster!.hints.pending).toBe(0);
+    }, 10_000);
     expect(a!.stats.ours.hints_replayed).toBe(6);
     expect(a!.stats.ours.hints_pending_bytes).toBe(0);
   }, 30000);
@@ -527,9 +518,10 @@ describe('hinted handoff in a cluster (1 DC x 3 racks, in-process)', () => {
     expect(a!.stats.ours.hints_dropped_bytes).toBe(2);
     expect(a!.stats.ours.hints_pending_bytes).toBe(keep);
     const b = await startMember(members, 1);
-    await until('hints to be replayed', () => a!.cluster!.hints.pending === 0);
-    await sleep(50);
-    expect([0, 1, 2, 3, 4].map((i) => direct(b, 'EXISTS', `key${i}`))).toEqual([':0\r\n', ':0\r\n', ':1\r\n', ':1\r\n', ':1\r\n']);
+    await until('the three kept hints replayed into B', () => {
+      expect([0, 1, 2, 3, 4].map((i) => direct(b, 'EXISTS', `key${i}`))).toEqual([':0\r\n', ':0\r\n', ':1\r\n', ':1\r\n', ':1\r\n']);
+      expect(a!.cluster!.hints.pending).toBe(0);
+    }, 10_000);
     expect(a!.stats.ours.hints_replayed).toBe(3);
   }, 30000);
 });
@@ -553,9 +545,10 @@ describe('durable hinted handoff in a cluster (1 DC x 2 racks, in-process)', () 
       const a2 = await startMember(members, 0, { dir });
       expect(a2.cluster!.hints.pending).toBe(3);
       const b = await startMember(members, 1);
-      await until('hints to be replayed', () => a2.cluster!.hints.pending === 0);
-      await sleep(50);
-      expect(direct(b, 'GET', 'dk')).toBe('$3\r\nabc\r\n');
+      await until('the hints replayed into B', () => {
+        expect(direct(b, 'GET', 'dk')).toBe('$3\r\nabc\r\n');
+        expect(a2.cluster!.hints.pending).toBe(0);
+      }, 10_000);
       await until('the hint file to be emptied', () => statSync(join(dir, hintFileName('127.0.0.1', members[1]!.dyn))).size === 0, 3000);
     } finally {
       rmSync(dir, { recursive: true, force: true });

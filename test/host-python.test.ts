@@ -18,7 +18,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const probe = spawnSync('python3', ['-c', 'import wasmtime'], { encoding: 'utf8' });
 if (probe.status !== 0) {
-  throw new Error(`python3 with the wasmtime package is required (pip install wasmtime==49.0.0; .ci/run does it): ${probe.stderr}`);
+  throw new Error(`python3 with the wasmtime package is required (pip install wasmtime==49.0.0; npm test does it: scripts/test-deps.sh): ${probe.stderr}`);
 }
 
 interface PyKey { key: string; token: number; arg: number }

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/store/memory/index.js';
 import { Prng } from './helpers/prng.js';
+import { until } from './helpers/until.js';
 
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -214,14 +215,9 @@ beforeAll(async () => {
   const args = ['-U', '0', '-l', '127.0.0.1', '-p', String(port)];
   if (process.getuid?.() === 0) args.push('-u', 'nobody');
   server = spawn('memcached', args, { stdio: 'ignore' });
-  for (let i = 0; i < 100 && client === null; i++) {
-    try {
-      client = await McClient.connect(port);
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  if (client === null) throw new Error('memcached did not start');
+  await until('memcached to accept a connection', async () => {
+    client = await McClient.connect(port);
+  }, 5000, 50);
 });
 
 afterAll(() => {

@@ -1,7 +1,7 @@
 // Unit and property tests of the embedded datastore, per type, with an injected clock.
 import { describe, expect, it } from 'vitest';
 import { Deque } from '../src/store/memory/deque.js';
-import { globMatch } from '../src/store/memory/glob.js';
+import { globMatch } from '../src/protocol/glob.js';
 import { MemoryStore, SUPPORTED_COMMANDS } from '../src/store/memory/index.js';
 import { formatDouble, formatHumanDouble } from '../src/store/memory/numbers.js';
 import { ZSet } from '../src/store/memory/skiplist.js';

@@ -68,6 +68,15 @@ describe('npm pack', () => {
     expect(out.token).not.toBe(0);
   });
 
+  it("runs the README's five library lines unchanged from the installed package", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## As a library'));
+    const code = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+    expect(code.trim().split('\n')).toHaveLength(5);
+    writeFileSync(join(app, 'readme.mjs'), code);
+    expect(sh('node', ['readme.mjs'], app)).toBe('hello on port true\n');
+  });
+
   it('installs the dynomite command', () => {
     // Netflix prints the version to stderr.
     const r = spawnSync(join(app, 'node_modules/.bin/dynomite'), ['-V'], { cwd: app, encoding: 'utf8', timeout: 30_000 });

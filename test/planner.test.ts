@@ -63,7 +63,7 @@ describe('1 DC x 3 racks x 1 node', () => {
         expect(Array.from(p.acksByDc)).toEqual([acks]);
         expect(p.acks).toBe(acks);
         expect(p.awaited.length).toBe(targets.length);
-        expect(p.targets.every((t) => t.isLocalDc && t.dc === 0)).toBe(true);
+        expect(p.targets.map((t) => [t.isLocalDc, t.dc])).toEqual(p.targets.map(() => [true, 0]));
       }
     });
   }
@@ -250,7 +250,7 @@ describe('plan reuse and the coalescer contract', () => {
             if (level === 'DC_EACH_SAFE_QUORUM') expect(remote.length).toBe(t.dcs[d]!.racks.length);
             else expect(remote.length).toBe(isWrite ? 1 : 0);
           }
-          expect(p.awaited.every((x, i) => x.slot === i)).toBe(true);
+          expect(p.awaited.map((x) => x.slot)).toEqual(p.awaited.map((_, i) => i));
         }
       }
     }

@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { replyLength, cmd, RawClient } from './helpers/resp-client.js';
 import { startRedis, type RunningServer } from './helpers/servers.js';
-import { ensureBuilt, spawnNode, until, type NodeProcess } from './helpers/node-process.js';
+import { ensureBuilt, spawnNode, type NodeProcess } from './helpers/node-process.js';
 import { Prng } from './helpers/prng.js';
+import { sleep, until } from './helpers/until.js';
 
 const REFUSED = '-ERR Storage: Datastore refused connection\r\n';
 const TIMED_OUT = '-ERR Storage: Datastore timed out\r\n';
@@ -50,8 +51,6 @@ async function client(port: number): Promise<RawClient> {
   return c;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Samples the node's RSS every 50 ms until stopped; peak() is the highest VmRSS seen (KB). */
 function rssSampler(n: NodeProcess): { peak(): number; stop(): void } {
   let peak = n.rssKb();
@@ -62,11 +61,35 @@ function rssSampler(n: NodeProcess): { peak(): number; stop(): void } {
 }
 
 /** The node's own count of open client connections (stats endpoint). */
-async function clientConnections(n: NodeProcess): Promise<number> {
+async function poolStat(n: NodeProcess, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${n.statsPort}/info`)).text();
-  const m = /"client_connections":(\d+)/.exec(text);
-  if (!m) throw new Error(`no client_connections in ${text.slice(0, 200)}`);
+  const m = new RegExp(`"${name}":(\\d+)`).exec(text);
+  if (!m) throw new Error(`no ${name} in ${text.slice(0, 200)}`);
   return Number(m[1]);
+}
+
+function clientConnections(n: NodeProcess): Promise<number> {
+  return poolStat(n, 'client_connections');
+}
+
+/** Client requests the node has dispatched so far (read and write); deferred ones are not counted yet. */
+async function dispatched(n: NodeProcess): Promise<number> {
+  return (await poolStat(n, 'client_read_requests')) + (await poolStat(n, 'client_write_requests'));
+}
+
+/**
+ * Waits until the node's dispatched count stops moving (two samples 150 ms apart agree) at or above
+ * `atLeast`, and returns it: how far the node got before it stopped reading.
+ */
+async function dispatchPlateau(n: NodeProcess, atLeast: number, what: string): Promise<number> {
+  let prev = -1;
+  let now = -1;
+  await until(what, async () => {
+    prev = now;
+    now = await dispatched(n);
+    return now >= atLeast && now === prev;
+  }, 10_000, 150);
+  return now;
 }
 
 /** PING on a fresh connection; returns the round trip in ms. */
@@ -155,16 +178,15 @@ describe('datastore faults under load', () => {
     });
     const load: LoadClient[] = [];
     for (let i = 0; i < 6; i++) load.push(new LoadClient(await client(n.port), i, [REFUSED, TIMED_OUT]).start());
-    await sleep(700);
-    const before = load.map((l) => l.batches);
-    expect(load.every((l, i) => l.errors === 0 && before[i] > 0)).toBe(true);
+    await until('every load client to complete two batches', () => load.every((l) => l.batches >= 2), 10_000);
+    expect(load.map((l) => l.errors)).toEqual(load.map(() => 0));
 
     await r.stop(); // SIGKILL, under load
-    await sleep(1200);
+    await until('every load client to see the outage', () => load.every((l) => l.errors > 0), 10_000);
     const r2 = await redis(r.port);
     const restartedAt = Date.now();
     for (const l of load) l.cleanSince = restartedAt;
-    await until(() => load.every((l) => l.cleanBatches >= 3) || load.some((l) => l.c.closed), 15_000, 'every client to succeed again');
+    await until('every client to succeed again', () => load.every((l) => l.cleanBatches >= 3) || load.some((l) => l.c.closed), 15_000);
     for (const l of load) l.stop = true;
     await Promise.all(load.map((l) => l.done));
 
@@ -187,16 +209,16 @@ describe('datastore faults under load', () => {
     // The firehose writes 4 KB SETs as fast as the node takes them and counts one-line replies.
     const value = Buffer.alloc(4096, 'f');
     const fh = await firehose(n.port, cmd('SET', 'fire', value), ['+OK', REFUSED.trimEnd(), TIMED_OUT.trimEnd()]);
-    await sleep(500);
+    await until('the firehose to be answered', () => fh.replies >= 1000, 10_000);
     const base = n.rssKb();
     const rss = rssSampler(n);
     const sentBefore = fh.sent;
     r.proc.kill('SIGSTOP');
-    await sleep(2500);
+    await sleep(2500); // the fault window: three timeouts long
     const sentDuringStall = fh.sent - sentBefore;
     r.proc.kill('SIGCONT');
     for (const l of load) l.cleanSince = Date.now();
-    await until(() => load.every((l) => l.cleanBatches >= 2), 15_000, 'recovery after SIGCONT');
+    await until('recovery after SIGCONT', () => load.every((l) => l.cleanBatches >= 2), 15_000);
     for (const l of load) l.stop = true;
     await Promise.all(load.map((l) => l.done));
     await fh.finish();
@@ -263,7 +285,7 @@ async function firehose(port: number, request: Buffer, allowed: string[]): Promi
   state.finish = async () => {
     stop = true;
     await writer;
-    await until(() => state.replies >= state.sent || closed, 20_000, 'the firehose replies');
+    await until('the firehose replies', () => state.replies >= state.sent || closed, 20_000);
   };
   return state;
 }
@@ -348,8 +370,11 @@ describe('a client that stops reading', () => {
       c.socket.pause();
       const reqs: Buffer[] = [];
       for (let i = 0; i < gets; i++) reqs.push(i % 100 === 99 ? cmd('PING') : cmd('GET', 'big'));
+      const before = await dispatched(n);
       c.write(Buffer.concat([...reqs, Buffer.from('*1\r\n$x\r\n')]));
-      await sleep(300);
+      // The unread replies pass the high-water mark: the node stops dispatching and defers the rest.
+      const reached = (await dispatchPlateau(n, before + 1, `${gets}: the node to stop at the high-water mark`)) - before;
+      expect(reached).toBeLessThan(gets);
       c.socket.resume();
       const r = await c.replies(gets + 1, 30_000);
       for (let i = 0; i < gets; i++) {
@@ -358,6 +383,7 @@ describe('a client that stops reading', () => {
       }
       expect(String(r[gets])).toMatch(/^-ERR Protocol error: /);
       await c.waitClosed();
+      expect(await dispatched(n) - before).toBe(gets); // the deferred ones were dispatched later
     }
     expect(n.alive()).toBe(true);
   }, 60_000);
@@ -369,9 +395,12 @@ describe('a client that stops reading', () => {
     const pairs = 5000;
     const reqs: Buffer[] = [];
     for (let i = 0; i < pairs; i++) reqs.push(cmd('SET', `o${i}`, `value-${i}`), cmd('GET', `o${i}`));
+    const before = await dispatched(n);
     r.proc.kill('SIGSTOP');
     c.write(Buffer.concat(reqs));
-    await sleep(500); // the node stops reading at MAX_PENDING and defers the rest of the read
+    // Nothing is answered, so the node stops at its pending limit (1,024) and defers the rest.
+    const reached = (await dispatchPlateau(n, before + 1024, 'the node to stop at the pending limit')) - before;
+    expect(reached).toBeLessThan(1100);
     r.proc.kill('SIGCONT');
     const replies = (await c.replies(2 * pairs, 20_000)).map(String);
     for (let i = 0; i < pairs; i++) {
@@ -379,6 +408,7 @@ describe('a client that stops reading', () => {
       const want = `$${`value-${i}`.length}\r\nvalue-${i}\r\n`;
       if (replies[2 * i + 1] !== want) expect(`GET ${i}: ${replies[2 * i + 1]}`).toBe(want);
     }
+    expect(await dispatched(n) - before).toBe(2 * pairs);
   }, 30_000);
 });
 
@@ -407,10 +437,7 @@ describe('10k idle connections', () => {
     const connectMs = performance.now() - t0;
     expect(failed).toBe(0);
     // The node has accepted every one (its own count, and an fd each), not just the kernel's backlog.
-    let accepted = 0;
-    const deadline = Date.now() + 20_000;
-    while ((accepted = await clientConnections(n)) < total && Date.now() < deadline) await sleep(50);
-    expect(accepted).toBe(total);
+    await until('the node to accept every connection', async () => expect(await clientConnections(n)).toBe(total), 20_000, 50);
     expect(n.fds()).toBeGreaterThanOrEqual(baseFds + total - 5);
     const ping = await pingMs(n.port);
     await sleep(300);
@@ -425,13 +452,11 @@ describe('10k idle connections', () => {
       s.once('data', (d: Buffer) => resolve(d.toString('latin1')));
       s.write(cmd('PING'));
     })));
-    expect(answered.every((a) => a === '+PONG\r\n')).toBe(true);
+    expect(answered).toEqual(sample.map(() => '+PONG\r\n'));
 
     for (const s of sockets) s.destroy();
-    const closeDeadline = Date.now() + 20_000;
-    while ((accepted = await clientConnections(n)) > 0 && Date.now() < closeDeadline) await sleep(50);
-    expect(accepted).toBe(0);
-    await until(() => n.fds() <= baseFds + 5, 10_000, `the node to close its fds (has ${n.fds() - baseFds} extra)`);
+    await until('the node to count no connection', async () => expect(await clientConnections(n)).toBe(0), 20_000, 50);
+    await until('the node to close its fds', () => expect(n.fds()).toBeLessThanOrEqual(baseFds + 5), 10_000);
     await sleep(300);
     console.log(`10k idle closed: node RSS ${(n.rssKb() / MB).toFixed(0)} MB`);
     expect(await pingMs(n.port)).toBeLessThan(500);
@@ -552,7 +577,7 @@ describe('malformed RESP over real sockets', () => {
     expect(goodWorst).toBeLessThan(1000);
     expect(growthMb).toBeLessThan(150);
     expect(await pingMs(n.port)).toBeLessThan(500);
-    await until(async () => (await clientConnections(n)) <= 1, 5000, 'the fuzz connections to be gone');
+    await until('the fuzz connections to be gone', async () => (await clientConnections(n)) <= 1, 5000);
   }, 60_000);
 });
 
@@ -593,13 +618,15 @@ describe('signals', () => {
     const pairs = 200;
     const reqs: Buffer[] = [];
     for (let i = 0; i < pairs; i++) reqs.push(cmd('SET', `d${i}`, `value-${i}`), cmd('GET', `d${i}`));
+    const before = await dispatched(n);
     c.write(Buffer.concat(reqs));
-    await sleep(300); // forwarded: in flight at redis
+    await until('every request to be forwarded (in flight at redis)', async () => expect(await dispatched(n) - before).toBe(2 * pairs));
     n.proc.kill(signal);
-    await sleep(300);
-    expect(n.alive()).toBe(true); // still draining
-    // It stopped accepting new clients.
-    await expect(RawClient.connect(n.port)).rejects.toThrow(/ECONNREFUSED/);
+    // It stops accepting new clients, and is still alive: draining.
+    await until('the node to close its listener', async () => {
+      await expect(RawClient.connect(n.port)).rejects.toThrow(/ECONNREFUSED/);
+    });
+    expect(n.alive()).toBe(true);
     r.proc.kill('SIGCONT');
 
     const replies = (await c.replies(2 * pairs, 10_000)).map(String);
@@ -617,15 +644,15 @@ describe('signals', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const logPath = join(dir, 'node.log');
     const n = await node({ dataStore: 'memory', args: ['-o', logPath] });
-    await until(() => existsSync(logPath) && readFileSync(logPath, 'utf8').includes('listening'), 5000, 'the first log lines');
+    await until('the first log lines', () => existsSync(logPath) && readFileSync(logPath, 'utf8').includes('listening'), 5000);
     renameSync(logPath, `${logPath}.1`);
     n.proc.kill('SIGHUP');
-    await until(() => existsSync(logPath) && readFileSync(logPath, 'utf8').includes('SIGHUP: log file reopened'), 5000, 'a new log file');
+    await until('a new log file', () => existsSync(logPath) && readFileSync(logPath, 'utf8').includes('SIGHUP: log file reopened'), 5000);
     // A later log line (a client protocol error is logged at warn) goes to the new file only.
     const c = await client(n.port);
     c.write('*1\r\n$x\r\n');
     expect(String((await c.replies(1))[0])).toMatch(/^-ERR Protocol error: /);
-    await until(() => readFileSync(logPath, 'utf8').includes('client protocol error'), 5000, 'the later line in the new file');
+    await until('the later line in the new file', () => readFileSync(logPath, 'utf8').includes('client protocol error'), 5000);
     expect(readFileSync(`${logPath}.1`, 'utf8')).not.toContain('client protocol error');
     expect(readFileSync(`${logPath}.1`, 'utf8')).not.toContain('SIGHUP');
     expect(n.alive()).toBe(true);

@@ -13,6 +13,7 @@ import type { MemoryBackend } from '../src/store/memory-backend.js';
 import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { freePort } from './helpers/servers.js';
+import { until } from './helpers/until.js';
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../src/conf/load.js';
 import { nodeOptionsFromConfig } from '../src/conf/node-options.js';
@@ -226,7 +227,7 @@ describe('startupSeeds', () => {
     const seeds = await startupSeeds('florida_provider', { seeds: dynSeeds, self: SELF }, {}, fl('/REST/v1/admin/get_seeds'), log);
     // 10.0.0.9 (r2, token 100) is replaced by the provider's 10.0.0.2 for the same rack and token.
     expect(addrs(seeds)).toEqual(['10.0.0.8:8101', '10.0.0.2:8101', '10.0.0.3:8101']);
-    expect(lines().some((l) => l.level === 30 && /resolved once at start-up/.test(l.msg))).toBe(true);
+    expect(lines()).toContainEqual(expect.objectContaining({ level: 30, msg: expect.stringMatching(/resolved once at start-up/) }));
   });
 
   it('retries, then starts from dyn_seeds with an error logged', async () => {
@@ -235,7 +236,7 @@ describe('startupSeeds', () => {
     expect(seeds).toEqual(dynSeeds);
     const l = lines();
     expect(l.filter((x) => /lookup failed/.test(x.msg))).toHaveLength(2);
-    expect(l.some((x) => x.level === 50 && /dns_provider failed 2 times; starting with dyn_seeds only/.test(x.msg))).toBe(true);
+    expect(l).toContainEqual(expect.objectContaining({ level: 50, msg: expect.stringMatching(/dns_provider failed 2 times; starting with dyn_seeds only/) }));
   });
 
   it('refuses to start alone when the provider fails and there are no dyn_seeds', async () => {
@@ -274,19 +275,13 @@ describe('two nodes that find each other through Florida', () => {
     }
     const [a, b] = nodes as [RunningNode, RunningNode];
     expect(b.cluster!.topology().nodes.map((n) => n.port)).toEqual([dyn[1], dyn[0]]);
-    const deadline = Date.now() + 10000;
-    while (!b.cluster!.peers.every((p) => !p || p.up)) {
-      if (Date.now() > deadline) throw new Error('B did not connect to A');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until('B to connect to A', () => b.cluster!.peers.every((p) => !p || p.up), 10_000, 50);
     const c = await RawClient.connect(b.port);
     try {
       c.write(cmd('SET', 'via-florida', 'yes'));
       expect(String((await c.replies(1))[0])).toBe('+OK\r\n');
-      const until = Date.now() + 2000;
       const onA = (): string => (a.backend as MemoryBackend).store.execute(['GET', 'via-florida'].map((x) => Buffer.from(x))).toString('latin1');
-      while (onA() !== '$3\r\nyes\r\n' && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-      expect(onA()).toBe('$3\r\nyes\r\n');
+      await until('the write on A', () => expect(onA()).toBe('$3\r\nyes\r\n'), 2000);
     } finally {
       c.close();
     }
@@ -341,19 +336,13 @@ describe("Netflix's dynomite_florida_single.yml with the DYNOMITE_FLORIDA_* env 
     const b = nodes[1]!;
     expect(asked).toBe('/florida/cluster1/get_seeds.txt');
     expect(b.cluster!.topology().nodes.map((n) => n.port)).toEqual([dynB, dynA]);
-    const deadline = Date.now() + 10000;
-    while (!b.cluster!.peers.every((p) => !p || p.up)) {
-      if (Date.now() > deadline) throw new Error('B did not connect to A');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until('B to connect to A', () => b.cluster!.peers.every((p) => !p || p.up), 10_000, 50);
     const c = await RawClient.connect(b.port);
     try {
       c.write(cmd('SET', 'fixture', 'ok'));
       expect(String((await c.replies(1))[0])).toBe('+OK\r\n');
       const onA = (): string => (a.backend as MemoryBackend).store.execute(['GET', 'fixture'].map((x) => Buffer.from(x))).toString('latin1');
-      const until = Date.now() + 2000;
-      while (onA() !== '$2\r\nok\r\n' && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-      expect(onA()).toBe('$2\r\nok\r\n');
+      await until('the write on A', () => expect(onA()).toBe('$2\r\nok\r\n'), 2000);
     } finally {
       c.close();
     }

@@ -104,7 +104,7 @@ describe('counters', () => {
     expect(Object.keys(stats.pool)).toEqual(POOL_STATS.map((s) => s.name));
     expect(Object.keys(stats.server('x:1'))).toEqual(SERVER_STATS.map((s) => s.name));
     expect(Object.keys(stats.peer('p:1'))).toEqual(PEER_STATS.map((s) => s.name));
-    expect(Object.values(stats.pool).every((v) => v === 0)).toBe(true);
+    expect(stats.pool).toEqual(Object.fromEntries(POOL_STATS.map((s) => [s.name, 0])));
   });
 
   it('per-peer stats roll up into the local or remote pool stat', () => {

@@ -14,7 +14,6 @@
 //
 // A malformed stream (bad header after the magic, oversized message) closes that connection only.
 // Garbage before a magic is skipped (the framer resyncs) and logged.
-import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
@@ -29,6 +28,7 @@ import { NumberFifo } from '../net/fifo.js';
 import { DnodeRecords } from '../wasm/dnode.js';
 import { DNODE_HEADER_MAX, writeDnodeHeader } from '../protocol/dnode.js';
 import { aesEncrypt, decryptRecord, DnodeCryptoError, encryptedHeader, type DnodeKeys } from '../crypto/dnode-crypto.js';
+import { TCP_TRANSPORT, type LinkSocket, type PeerTransport } from '../net/transport.js';
 
 /** The peer connection a request came in on: answer its slot through complete / completeBuffer / fail. */
 export interface PeerRequestSource extends ReplyTarget {
@@ -52,6 +52,8 @@ export interface DnodeHandler {
 export interface DnodeListenerOptions {
   core: Core;
   listen: { host: string; port: number };
+  /** Where peer links come from. @default TCP */
+  transport?: PeerTransport;
   flusher: Flusher;
   logger: Logger;
   handler: DnodeHandler;
@@ -118,7 +120,7 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
   private readonly req: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true, inline: false };
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: LinkSocket,
     private readonly sh: Shared,
     readonly id: number,
   ) {
@@ -352,28 +354,18 @@ export async function startDnodeListener(opts: DnodeListenerOptions): Promise<Dn
     conns: new Set(),
   };
   let nextId = 1;
-  const server: Server = createServer((socket) => {
+  const bound = await (opts.transport ?? TCP_TRANSPORT).listen(opts.listen, (socket) => {
     const c = new DnodePeerConn(socket, sh, nextId++);
     sh.conns.add(c);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.listen.port, opts.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.on('error', (err) => opts.logger.error({ err: err.message }, 'dnode listener error'));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.listen.port;
+  }, (err) => opts.logger.error({ err: err.message }, 'dnode listener error'));
+  const port = bound.port;
   opts.logger.info({ host: opts.listen.host, port }, 'dnode listener started');
   return {
     port,
     connections: () => sh.conns.size,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const c of [...sh.conns]) c.destroy();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      for (const c of [...sh.conns]) c.destroy();
+      await bound.close();
+    },
   };
 }

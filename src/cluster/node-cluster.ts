@@ -16,6 +16,8 @@ import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
 import { PeerConn } from './peer-conn.js';
 import { Gossip, gossipStateOf, GOSSIP_STATE } from './gossip.js';
 import { startupSeeds } from './seeds.js';
+import type { PeerTransport } from '../net/transport.js';
+import type { PeerSpec } from '../route/topology.js';
 import { startDnodeListener, type DnodeListener } from './dnode-listener.js';
 import { linkSecured, loadPemKey, type DnodeKeys } from '../crypto/dnode-crypto.js';
 
@@ -45,13 +47,26 @@ export interface ClusterDeps {
   stats: Stats;
   protocol: 'redis' | 'memcache';
   control: NodeControl;
+  /** Peer links: TCP unless an embedding program passes its own. */
+  transport?: PeerTransport;
+  /** The peers, instead of dyn_seed_provider (an embedding program's own membership source). */
+  seeds?: () => Promise<readonly PeerSpec[]>;
+  /** Membership and repair events for an embedding program (each called only on the change). */
+  events?: ClusterEvents;
+}
+
+/** What changed, for listeners outside the node (src/embed). Not on the request path. */
+export interface ClusterEvents {
+  peerState?(node: number, up: boolean, why: string): void;
+  repaired?(replicas: number): void;
+  hintReplayed?(node: number): void;
 }
 
 export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   const { core, options, cluster, log, stats } = d;
   const self = { host: cluster.dynListen.host, port: cluster.dynListen.port, dc: options.datacenter, rack: options.rack, tokens: options.tokens ?? [] };
   // dyn_seed_provider: resolved once, before the topology (see seeds.ts for the failure policy).
-  const seeds = await startupSeeds(cluster.seedProvider ?? 'simple_provider', { seeds: cluster.seeds, self }, process.env, cluster.seedProviderOptions ?? {}, log);
+  const seeds = d.seeds ? [...await d.seeds()] : await startupSeeds(cluster.seedProvider ?? 'simple_provider', { seeds: cluster.seeds, self }, process.env, cluster.seedProviderOptions ?? {}, log);
   const topology = buildTopology(self, seeds);
   for (const w of topology.warnings) log.warn({ warning: w }, 'topology');
   const crypto = loadPeerKeys(topology, cluster, log);
@@ -67,6 +82,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     ttlMs: cluster.hints?.ttlMs ?? DEFAULT_HINTS.ttlMs,
     dir: cluster.hints?.dir,
     logger: log,
+    onReplayed: d.events?.hintReplayed,
   });
   for (let n = 1; n < topology.nodes.length; n++) {
     const node = topology.nodes[n]!;
@@ -89,6 +105,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       maxMessage: options.maxMessageBytes,
       preconnect: true,
       crypto: crypto?.secured(n) ? crypto.keys : undefined,
+      transport: d.transport,
     }, d.flusher, log, {
       onRequest: (_p, bytes) => {
         counters.requests++;
@@ -104,7 +121,16 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
         counters.timedout++;
         counters.timedout_requests += n;
       },
-      onLinkUp: () => hints.onPeerUp(n),
+      onLinkUp: (p) => {
+        hints.onPeerUp(n);
+        d.events?.peerState?.(n, p.up, 'link up');
+      },
+      // The link's direct signal for the failure detector: refused / reset / closed convicts a peer
+      // that gossips; a timed-out request only one whose heartbeat is late as well.
+      onLinkDown: (p, _link, why) => {
+        gossip?.table.linkFailure(n, why, why === 'request timed out');
+        if (!p.up) d.events?.peerState?.(n, false, why);
+      },
       onOther: (_p, type, _id, payload) => gossip?.onMessage(type, payload),
     }));
     // peer_connections (rolled up from each peer's `connections`): links up right now. PeerConn
@@ -116,7 +142,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   }
 
   // enable_gossip (off by default): peers' state from GOSSIP_SYN rounds; a DOWN peer is not `up`.
-  const gossip = cluster.gossip?.enabled ? makeGossip(topology, cluster.gossip.intervalMs, peers, hints, d) : undefined;
+  const gossip = cluster.gossip?.enabled ? makeGossip(topology, cluster.gossip, peers, hints, d) : undefined;
 
   const dispatcher = new ClusterDispatcher({
     core,
@@ -137,6 +163,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   });
   const readRepair = new ReadRepair({
     core, local: d.backend, peer: (n) => peers[n], enabled: () => d.control.readRepairs, logger: log, protocol: d.protocol,
+    onRepair: d.events?.repaired,
   });
   dispatcher.fanout.divergence = readRepair;
   const rc = readRepair.counts;
@@ -161,6 +188,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     listener = await startDnodeListener({
       core,
       listen: cluster.dynListen,
+      transport: d.transport,
       flusher: d.flusher,
       logger: log,
       maxMessage: options.maxMessageBytes,
@@ -206,7 +234,8 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
 }
 
 /** Builds the gossip rounds over the topology's nodes; transitions set PeerConn.gossipDown. */
-function makeGossip(t: Topology, intervalMs: number, peers: readonly (PeerConn | undefined)[], hints: HintStore, d: ClusterDeps): Gossip {
+function makeGossip(t: Topology, g: NonNullable<ClusterOptions['gossip']>, peers: readonly (PeerConn | undefined)[], hints: HintStore, d: ClusterDeps): Gossip {
+  const intervalMs = g.intervalMs;
   const member = (n: number): { node: number; dc: string; rack: string; token: string; address: string } => {
     const node = t.nodes[n]!;
     // Netflix's host id carries one token; the address is the host (every node on its own dyn port).
@@ -214,11 +243,13 @@ function makeGossip(t: Topology, intervalMs: number, peers: readonly (PeerConn |
   };
   const others: number[] = [];
   for (let n = 1; n < t.nodes.length; n++) others.push(n);
-  d.log.info({ intervalMs, peers: others.length }, 'gossip enabled');
+  d.log.info({ intervalMs, peers: others.length, phiThreshold: g.phiThreshold, phiWindow: g.phiWindow }, 'gossip enabled');
   return new Gossip({
     self: member(0),
     peers: others.map(member),
     intervalMs,
+    phiThreshold: g.phiThreshold,
+    phiWindow: g.phiWindow,
     log: d.log,
     selfState: () => gossipStateOf(d.control.getState()),
     send: (n, type, payload) => peers[n]?.sendOneWay(type, payload) ?? false,
@@ -227,6 +258,7 @@ function makeGossip(t: Topology, intervalMs: number, peers: readonly (PeerConn |
       if (p === undefined) return;
       p.gossipDown = to === GOSSIP_STATE.DOWN;
       if (!p.gossipDown) hints.onPeerUp(n);
+      d.events?.peerState?.(n, !p.gossipDown && p.up, `gossip ${p.gossipDown ? 'DOWN' : 'NORMAL'}`);
     },
   });
 }

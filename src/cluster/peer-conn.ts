@@ -16,7 +16,6 @@
 // Encrypted links (secure_server_option, opts.crypto set; see src/crypto/dnode-crypto.ts): each socket
 // gets a fresh AES key; its first request carries the RSA-wrapped key in the data field, every request
 // has flags 1 and an AES payload, and encrypted RES payloads are decrypted before delivery.
-import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
@@ -30,6 +29,7 @@ import { aesEncrypt, decryptRecord, DnodeCryptoError, encryptedHeader, generateA
 import { DnodeRecords } from '../wasm/dnode.js';
 import { DNODE_HEADER_MAX, writeDnodeHeader } from '../protocol/dnode.js';
 import { NO_REPLY } from '../protocol/replies.js';
+import { TCP_TRANSPORT, type LinkSocket, type PeerTransport } from '../net/transport.js';
 
 export interface PeerConnOptions {
   /** The peer's dyn_listen address. */
@@ -51,6 +51,8 @@ export interface PeerConnOptions {
   preconnect?: boolean;
   /** Set when secure_server_option secures this link: every message is AES-encrypted. */
   crypto?: DnodeKeys;
+  /** How links are opened. @default TCP */
+  transport?: PeerTransport;
 }
 
 /** Per-peer stats and state hooks (the node implements these; every one is optional). */
@@ -84,7 +86,7 @@ class PeerSocket implements FrameSink, Flushable {
   downSince = 0;
   backoff = BACKOFF_MIN_MS;
   reconnectTimer: NodeJS.Timeout | undefined;
-  private socket: Socket | undefined;
+  private socket: LinkSocket | undefined;
   private out: OutBuffer | undefined;
   private framer: Framer | undefined;
   private nextMsgId = 1;
@@ -117,7 +119,7 @@ class PeerSocket implements FrameSink, Flushable {
   open(): Promise<void> {
     if (this.state !== 'down') return Promise.resolve();
     this.state = 'connecting';
-    const socket = connect({ host: this.peer.opts.host, port: this.peer.opts.port });
+    const socket = (this.peer.opts.transport ?? TCP_TRANSPORT).connect({ host: this.peer.opts.host, port: this.peer.opts.port });
     socket.setNoDelay(true);
     this.socket = socket;
     this.out = new OutBuffer(socket);
@@ -328,7 +330,7 @@ class PeerSocket implements FrameSink, Flushable {
  */
 export class PeerConn implements Peer {
   readonly name: string;
-  readonly opts: Required<Omit<PeerConnOptions, 'crypto'>> & Pick<PeerConnOptions, 'crypto'>;
+  readonly opts: Required<Omit<PeerConnOptions, 'crypto' | 'transport'>> & Pick<PeerConnOptions, 'crypto' | 'transport'>;
   private readonly links: PeerSocket[];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;

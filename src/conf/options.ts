@@ -61,8 +61,22 @@ export interface NodeOptions {
   readRepairs?: boolean;
   /** Netflix `-v` verbosity the logger started with (for /loglevelup and /logleveldown). @default none */
   verbosity?: number;
+  /** requirepass: the `default` user's password; clients must AUTH first. @default none */
+  requirepass?: string;
+  /** users: named users for AUTH user pass, each with a password (or its SHA-256) and a read-only flag. @default none */
+  users?: readonly UserSpec[];
   /** Cluster membership: this node's dnode listener and its peers. @default none: a standalone proxy */
   cluster?: ClusterOptions;
+}
+
+/** A user clients may AUTH as: a password in clear or its SHA-256, and whether it may write. */
+export interface UserSpec {
+  readonly name: string;
+  readonly password?: string;
+  /** Lower-case hex SHA-256 of the password (Redis ACL `#<hex>`). */
+  readonly sha256?: string;
+  /** Only commands without the write flag (and the connection commands) are allowed. */
+  readonly readonly?: boolean;
 }
 
 export interface ClusterOptions {
@@ -88,8 +102,8 @@ export interface ClusterOptions {
   pemKeyFile?: string;
   /** Hinted handoff (hints_dir, hints_max_bytes, hints_ttl). @default in memory, 64 MiB, 3 hours */
   hints?: { dir?: string; maxBytes?: number; ttlMs?: number };
-  /** enable_gossip / gos_interval (src/cluster/gossip.ts). @default off */
-  gossip?: { enabled: boolean; intervalMs: number };
+  /** enable_gossip / gos_interval / phi_convict_threshold / phi_window_size (src/cluster/gossip.ts). @default off */
+  gossip?: { enabled: boolean; intervalMs: number; phiThreshold?: number; phiWindow?: number };
 }
 
 /** The TXT lookup the DNS seed provider needs; node:dns/promises Resolver satisfies it. */

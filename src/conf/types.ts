@@ -115,6 +115,10 @@ export interface ConfigValues {
   /** ms */
   readonly gosInterval: number;
   readonly enableGossip: boolean;
+  /** Ours: phi at which the failure detector marks a peer DOWN. */
+  readonly phiConvictThreshold: number;
+  /** Ours: heartbeat intervals kept per peer. */
+  readonly phiWindowSize: number;
   readonly secureServerOption: SecureServerOption;
   readonly pemKeyFile: string;
   readonly reconKeyFile: string;

@@ -1,8 +1,13 @@
 // One client connection: socket -> framer (one WASM call per read) -> per-request decision ->
 // dispatcher, and replies back in request order through a sequence-numbered reply queue (the whole
-// chain: src/dispatch/request.ts). Per record, onFrames answers a framer error (unknown,
-// unsupported, arity ...) or a pseudo-command (DYNO_CONFIG:*, QUIT) in its slot itself, and
-// dispatches everything else.
+// chain: src/dispatch/request.ts). Per record, onFrames answers in its slot itself a framer error
+// (unknown, unsupported, arity ...), a refusal (NOAUTH before AUTH, NOPERM for a read-only user's
+// write) or a pseudo-command (DYNO_CONFIG:*, QUIT, and the connection commands HELLO, AUTH, CLIENT
+// ...: src/net/conn-commands.ts), and dispatches everything else.
+//
+// A connection that switched to RESP3 (HELLO 3) or CLIENT REPLY OFF/SKIP keeps one reply shape per
+// slot (src/net/conn-shapes.ts), and each reply is converted as it is written, in order; every other
+// connection writes the datastore's bytes untouched.
 //
 // Replies may complete out of order (several datastore connections, peers); the queue holds early
 // ones until every earlier slot is answered. Memory is bounded: reading pauses while too many
@@ -14,7 +19,7 @@
 //   framed batch: [ dispatched ... ][ mark passed: deferred (copied out of staging) ]
 //   later reads:  waiting[] (behind the deferred bytes; reading is paused, so normally empty)
 //   on drain:     replay deferred through a second framer, then waiting[], then resume reading
-import type { Socket } from 'node:net';
+import type { LinkSocket } from './transport.js';
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
@@ -26,8 +31,13 @@ import type { NodeControl } from '../control.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
 import { ReplyQueue, type ReplyQueueOwner } from './reply-queue.js';
-import { requestError } from './request-error.js';
+import { requestError, requestName } from './request-error.js';
 import { NumberFifo } from './fifo.js';
+import { Session } from './session.js';
+import { connCommand, FORWARD, SILENT, NOAUTH, noPerm, type ConnHandle, type MergeReply, type NodeView } from './conn-commands.js';
+import { resolveShape } from './conn-shapes.js';
+import { RS, toResp3 } from '../protocol/resp3.js';
+import { decodeInline, decodeMultibulk } from '../protocol/args.js';
 import { NO_REPLY, REPLY_OK } from '../protocol/replies.js';
 
 export type ClientProtocol = 'redis' | 'memcache';
@@ -50,6 +60,16 @@ export interface ClientContext {
   /** A request was answered after `us` microseconds. */
   onLatency?(us: number): void;
   onProtocolError?(conn: ClientConn, err: FramingError): void;
+  /** The node as connection commands see it (users, command table, INFO, CONFIG GET). */
+  readonly node: NodeView;
+  /** SH_* reply shape of every command id (the command table's column). */
+  readonly replyShapes: readonly number[];
+  /** Command id of DYNO_CONFIG:CONN_CONSISTENCY. */
+  readonly dynoConfigCommand: number;
+  /** Command ids allowed before AUTH (HELLO, AUTH, QUIT). */
+  readonly noAuthCommands: ReadonlySet<number>;
+  /** FT.* commands (the search layer); absent: they go to the dispatcher like any command. */
+  readonly search?: { handle(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void };
 }
 
 /**
@@ -61,7 +81,7 @@ const MAX_PENDING = 1024;
 /** Pause reading while the socket holds more unsent bytes than this. */
 const HIGH_WATER = 8 * 1024 * 1024;
 
-export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueueOwner {
+export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueueOwner, ConnHandle {
   flushQueued = false;
   readonly id: number;
   private readonly framer: Framer;
@@ -89,13 +109,26 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   /** Per-connection consistency set by DYNO_CONFIG:CONN_CONSISTENCY, or undefined for the node's. */
   consistency: Consistency | undefined;
   private readonly req: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true, inline: false };
+  /** Protocol version, name, user, reply mode (HELLO, AUTH, CLIENT). */
+  readonly session: Session;
+  /** Requests must pass the user check (no user yet, or a read-only one). */
+  private gated: boolean;
+  /** Reply shape (RS.*) of each slot from seq shapeFrom on; undefined until the session needs them. */
+  private shapes: NumberFifo | undefined;
+  private shapeFrom = 0;
+  /** Sequence number of the slot writeReply writes. */
+  private headSeq = 0;
+  /** Slot of the connection command being run (sessionChanged starts the shapes there). */
+  private currentSeq = 0;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: LinkSocket,
     private readonly ctx: ClientContext,
     id: number,
   ) {
     this.id = id;
+    this.session = new Session(id, ctx.node.users, ctx.node.defaultUser);
+    this.gated = ctx.protocol === 'redis' && this.session.gated;
     this.framer = new Framer(ctx.core, ctx.protocol === 'redis' ? 'resp-request' : 'mc-request', ctx.maxMessage);
     this.out = new OutBuffer(socket);
     socket.setNoDelay(true);
@@ -170,29 +203,91 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       if (err !== ABI.ERR_NONE) {
         // memcached says nothing at all to a `noreply` request, errors included.
         const silent = this.ctx.protocol === 'memcache' && (flags & ABI.MF_NOREPLY) !== 0;
+        if (this.shapes !== undefined) this.shapes.push(this.ownShape());
         this.completeBuffer(seq, silent ? NO_REPLY : this.requestError(err, r, base));
         continue;
       }
+      if (this.gated && this.refused(seq, flags, i32[r + ABI.REC_CMD], r, base)) continue;
       if ((flags & ABI.CF_PSEUDO) !== 0) {
-        this.pseudo(seq, flags, r, base);
+        this.pseudo(seq, flags, r, base, start, len);
         continue;
       }
-      const req = this.req;
-      req.off = start;
-      req.len = len;
-      req.rec = r;
-      req.base = base;
-      req.expectReply = (flags & ABI.MF_NOREPLY) === 0;
-      req.inline = (flags & ABI.MF_INLINE) !== 0;
-      const isWrite = (flags & ABI.CF_WRITE) !== 0;
-      this.ctx.onRequest?.(i32[r + ABI.REC_CMD], isWrite, len);
-      if (!this.ctx.control.allows(isWrite)) {
-        this.fail(seq, 'DYN_ERR_STATE');
-        continue;
-      }
-      const level = this.consistency ?? (isWrite ? this.ctx.control.writeConsistency : this.ctx.control.readConsistency);
-      this.ctx.dispatcher.dispatch(this, seq, req, this.id, level);
+      if (this.shapes !== undefined) this.shapes.push(this.forwardShape(i32[r + ABI.REC_CMD], r, base, start, len, flags));
+      this.forward(this, seq, r, base, start, len, flags);
     }
+  }
+
+  /** Sends request r on to the dispatcher, its reply to target's slot seq. */
+  private forward(target: ReplyTarget, seq: number, r: number, base: number, start: number, len: number, flags: number): void {
+    const req = this.req;
+    req.off = start;
+    req.len = len;
+    req.rec = r;
+    req.base = base;
+    req.expectReply = (flags & ABI.MF_NOREPLY) === 0;
+    req.inline = (flags & ABI.MF_INLINE) !== 0;
+    const isWrite = (flags & ABI.CF_WRITE) !== 0;
+    this.ctx.onRequest?.(this.ctx.core.i32[r + ABI.REC_CMD], isWrite, len);
+    if (!this.ctx.control.allows(isWrite)) {
+      target.fail(seq, 'DYN_ERR_STATE');
+      return;
+    }
+    if ((flags & ABI.CF_SEARCH) !== 0 && this.ctx.search !== undefined) {
+      this.ctx.search.handle(target, seq, req, this.id);
+      return;
+    }
+    const level = this.consistency ?? (isWrite ? this.ctx.control.writeConsistency : this.ctx.control.readConsistency);
+    this.ctx.dispatcher.dispatch(target, seq, req, this.id, level);
+  }
+
+  /**
+   * For a gated connection: answers slot seq with NOAUTH (no user yet: only HELLO, AUTH and QUIT
+   * pass) or NOPERM (a read-only user's write) and returns true; false lets the request through.
+   */
+  private refused(seq: number, flags: number, cmd: number, r: number, base: number): boolean {
+    const user = this.session.user;
+    let text: string;
+    if (user === undefined) {
+      if (this.ctx.noAuthCommands.has(cmd)) return false;
+      text = NOAUTH;
+    } else {
+      if ((flags & ABI.CF_WRITE) === 0) return false;
+      text = noPerm(user.name, requestName(this.ctx.core, r, base).toLowerCase());
+    }
+    if (this.shapes !== undefined) this.shapes.push(this.ownShape());
+    this.completeBuffer(seq, Buffer.from(`-${text}\r\n`, 'latin1'));
+    return true;
+  }
+
+  /** Shape of a reply the node makes itself (already in the session's protocol), or SUPPRESS. */
+  private ownShape(): number {
+    const s = this.session;
+    if (s.reply === 'on') return RS.NATIVE;
+    if (s.reply === 'skip') s.reply = 'on';
+    return RS.SUPPRESS;
+  }
+
+  /** Shape of a reply that comes from the datastore or the peers (RESP2). */
+  private forwardShape(cmd: number, r: number, base: number, start: number, len: number, flags: number): number {
+    const s = this.session;
+    if (s.reply !== 'on') return this.ownShape();
+    if (s.proto === 2) return RS.NATIVE;
+    return resolveShape(this.ctx.core, this.ctx.replyShapes[cmd] ?? 0, r, base, start, len, (flags & ABI.MF_INLINE) !== 0);
+  }
+
+  // ---- ConnHandle: called by the connection commands ----
+
+  sessionChanged(): void {
+    const s = this.session;
+    this.gated = s.gated;
+    if (this.shapes === undefined && (s.proto === 3 || s.reply !== 'on')) {
+      this.shapes = new NumberFifo(64);
+      this.shapeFrom = this.currentSeq;
+    }
+  }
+
+  resetSettings(): void {
+    this.consistency = undefined;
   }
 
   /**
@@ -254,18 +349,24 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   }
 
   /** Commands the proxy answers itself. */
-  private pseudo(seq: number, flags: number, r: number, base: number): void {
+  private pseudo(seq: number, flags: number, r: number, base: number, start: number, len: number): void {
     if ((flags & ABI.CF_QUIT) !== 0) {
+      if (this.shapes !== undefined) this.shapes.push(this.ownShape());
       this.quitSeq = seq;
       // memcached's quit closes without a reply; Redis's QUIT answers +OK first.
       this.completeBuffer(seq, this.ctx.protocol === 'redis' ? REPLY_OK : NO_REPLY);
       return;
     }
+    if (this.ctx.protocol === 'redis' && this.ctx.core.i32[r + ABI.REC_CMD] !== this.ctx.dynoConfigCommand) {
+      this.nodeCommand(seq, flags, r, base, start, len);
+      return;
+    }
+    if (this.shapes !== undefined) this.shapes.push(this.ownShape());
     // DYNO_CONFIG:CONN_CONSISTENCY <level>
     const core = this.ctx.core;
     const off = core.i32[r + ABI.REC_ARG1_OFF];
-    const len = core.i32[r + ABI.REC_ARG1_LEN];
-    const level = off < 0 ? '' : core.buf.toString('latin1', base + off, base + off + Math.min(len, 64)).toUpperCase();
+    const argLen = core.i32[r + ABI.REC_ARG1_LEN];
+    const level = off < 0 ? '' : core.buf.toString('latin1', base + off, base + off + Math.min(argLen, 64)).toUpperCase();
     const found = LEVELS.find((l) => l === level);
     if (!found) {
       this.completeBuffer(seq, respErrorText(`Dynomite: invalid consistency level '${level}'`));
@@ -273,6 +374,29 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     }
     this.consistency = found;
     this.completeBuffer(seq, REPLY_OK);
+  }
+
+  /** HELLO, AUTH, CLIENT, SELECT, ECHO, RESET, COMMAND, INFO, CONFIG (src/net/conn-commands.ts). */
+  private nodeCommand(seq: number, flags: number, r: number, base: number, start: number, len: number): void {
+    const core = this.ctx.core;
+    const inline = (flags & ABI.MF_INLINE) !== 0;
+    const args = inline ? decodeInline(core.u8, start, len) ?? [] : decodeMultibulk(core.u8, start, len);
+    this.currentSeq = seq;
+    this.session.lastCommandAt = Date.now();
+    const reply = connCommand(this.ctx.node, this, args);
+    if (reply === FORWARD) {
+      if (this.shapes !== undefined) this.shapes.push(this.forwardShape(core.i32[r + ABI.REC_CMD], r, base, start, len, flags));
+      this.forward(this, seq, r, base, start, len, flags);
+    } else if (reply === SILENT) {
+      if (this.shapes !== undefined) this.shapes.push(RS.SUPPRESS);
+      this.completeBuffer(seq, NO_REPLY);
+    } else if (typeof reply === 'function') {
+      if (this.shapes !== undefined) this.shapes.push(this.ownShape());
+      this.forward(new MergeTarget(this, reply), seq, r, base, start, len, flags);
+    } else {
+      if (this.shapes !== undefined) this.shapes.push(this.ownShape());
+      this.completeBuffer(seq, reply);
+    }
   }
 
   /** A reply slot for the next request, its receive time noted for the latency histogram. */
@@ -296,11 +420,22 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   // ---- ReplyQueueOwner: called by this.replies only ----
 
   writeReply(src: Uint8Array, off: number, len: number): void {
+    if (this.shapes !== undefined && this.headSeq >= this.shapeFrom) {
+      const shape = this.shapes.peek();
+      if (shape === RS.SUPPRESS) return;
+      if (shape !== RS.NATIVE) {
+        const b = toResp3(src, off, len, shape);
+        this.out.append(b, 0, b.length);
+        return;
+      }
+    }
     this.out.append(src, off, len);
   }
 
   /** Closes after QUIT's reply (or a protocol error's); else notes the request's latency, receive to reply. */
   releaseHead(seq: number): boolean {
+    if (this.shapes !== undefined && seq >= this.shapeFrom) this.shapes.shift();
+    this.headSeq = seq + 1;
     if (seq === this.quitSeq) {
       this.finishQuit();
       return false;
@@ -348,6 +483,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       ? respErrorText(`Protocol error: ${err.reason}`)
       : Buffer.from(`CLIENT_ERROR ${err.reason}\r\n`);
     const seq = this.openSlot();
+    if (this.shapes !== undefined) this.shapes.push(RS.NATIVE);
     this.quitSeq = seq;
     this.completeBuffer(seq, text);
   }
@@ -370,5 +506,26 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     this.replies.clear();
     this.started.clear();
     this.ctx.onClosed(this);
+  }
+}
+
+
+/** Receives the datastore's reply to INFO and completes the client's slot with the merged reply. */
+class MergeTarget implements ReplyTarget {
+  constructor(
+    private readonly conn: ClientConn,
+    private readonly merge: MergeReply,
+  ) {}
+
+  complete(seq: number, src: Uint8Array, off: number, len: number): void {
+    this.conn.completeBuffer(seq, this.merge(Buffer.from(src.subarray(off, off + len))));
+  }
+
+  completeBuffer(seq: number, b: Buffer): void {
+    this.conn.completeBuffer(seq, this.merge(b));
+  }
+
+  fail(seq: number, code: DynErrorCode): void {
+    this.conn.fail(seq, code);
   }
 }

@@ -3,7 +3,7 @@
 // Buffers in flight are recycled when their write completes, so steady state allocates nothing.
 // The buffer is taken on the first append, not at construction: an idle connection (10k of them
 // is a normal load for a proxy) then holds no 16 KB buffer at all.
-import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 
 const DEFAULT_CHUNK = 16 * 1024;
 
@@ -20,7 +20,7 @@ export class OutBuffer {
   };
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Writable,
     private readonly chunk = DEFAULT_CHUNK,
   ) {}
 

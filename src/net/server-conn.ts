@@ -4,7 +4,8 @@
 //
 // A timed-out request poisons the FIFO (its late reply would be taken for the next request's), so a
 // timeout fails everything in flight and reconnects: the same rule twemproxy follows.
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { LinkSocket } from './transport.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
@@ -31,6 +32,8 @@ export interface ServerConnOptions {
   /** Sent as AUTH right after connecting (Netflix `redis_requirepass`). */
   password?: string;
   maxMessage: number;
+  /** Opens the connection instead of TCP to host:port (a datastore reached over the caller's own stream). */
+  connect?: () => LinkSocket;
 }
 
 /** Internal requests (AUTH) have no target: their reply is checked here. */
@@ -38,7 +41,7 @@ const INTERNAL = null;
 
 export class ServerConn implements FrameSink, Flushable {
   flushQueued = false;
-  private socket: Socket | undefined;
+  private socket: LinkSocket | undefined;
   private out: OutBuffer | undefined;
   private framer: Framer | undefined;
   private readonly targets = new Fifo<ReplyTarget | null>(256);
@@ -67,7 +70,7 @@ export class ServerConn implements FrameSink, Flushable {
   open(): Promise<void> {
     if (this.state !== 'down') return Promise.resolve();
     this.state = 'connecting';
-    const socket = connect({ host: this.opts.host, port: this.opts.port });
+    const socket = this.opts.connect?.() ?? connect({ host: this.opts.host, port: this.opts.port });
     socket.setNoDelay(true);
     this.socket = socket;
     this.out = new OutBuffer(socket);

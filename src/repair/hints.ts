@@ -87,6 +87,8 @@ export interface HintStoreOptions {
   tickMs?: number;
   /** fsync period of the durable files, ms. @default 1000 */
   syncMs?: number;
+  /** Called when a replayed hint was delivered to node n. */
+  onReplayed?(node: number): void;
 }
 
 /** What hinted handoff did since start (counters) and holds now (gauges). */
@@ -344,6 +346,7 @@ export class HintStore {
     if (i < 0) return; // dropped while in flight
     this.retire(ph, i);
     this.counts.replayed++;
+    this.o.onReplayed?.(ph.node);
     if (ph.length > 0) this.schedulePump(ph);
   }
 

@@ -8,6 +8,7 @@ import type { Core } from '../wasm/core.js';
 import type { Flusher } from '../net/flusher.js';
 import { ServerConn, type ServerConnEvents } from '../net/server-conn.js';
 import type { Backend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
+import type { LinkSocket } from '../net/transport.js';
 
 export interface ServerPoolOptions {
   host: string;
@@ -23,6 +24,8 @@ export interface ServerPoolOptions {
   /** How long an ejected server stays out (Netflix `server_retry_timeout`). */
   retryTimeoutMs: number;
   maxMessage: number;
+  /** Opens each connection instead of TCP to host:port (see ServerConnOptions.connect). */
+  connect?: () => LinkSocket;
 }
 
 export interface ServerPoolHooks {
@@ -61,7 +64,7 @@ export class ServerPool implements Backend, ServerConnEvents {
     for (let i = 0; i < n; i++) {
       this.conns.push(new ServerConn(core, {
         host: opts.host, port: opts.port, protocol: opts.protocol, timeoutMs: opts.timeoutMs,
-        password: opts.password, maxMessage: opts.maxMessage,
+        password: opts.password, maxMessage: opts.maxMessage, connect: opts.connect,
       }, flusher, this));
     }
     this.backoff = this.conns.map(() => BACKOFF_MIN_MS);

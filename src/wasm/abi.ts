@@ -20,6 +20,8 @@ export const ABI = {
   ERR_TOO_MANY_KEYS: 5, ERR_BAD_NUMBER: 6,
   CF_READ: 1, CF_WRITE: 2, CF_FRAGMENT: 4, CF_NOKEY: 8, CF_BROADCAST: 16, CF_UNSUPPORTED: 32,
   CF_PSEUDO: 64, CF_SUBCMD: 128, CF_SEARCH: 256, CF_SCRIPT: 512, CF_QUIT: 1024, CF_KV: 2048,
+  SH_PLAIN: 0, SH_MAP: 1, SH_SET: 2, SH_DOUBLE: 3, SH_DOUBLES: 4, SH_SCORES: 5, SH_ZPOP: 6, SH_PAIRS: 7,
+  SH_VERBATIM: 8, SH_SUBCMD: 9, SH_ZMPOP: 10, SH_GEO: 11,
   MF_INLINE: 1 << 16, MF_EMPTY_TAG: 1 << 17, MF_NOREPLY: 1 << 18,
   MC_REPLY_VALUE: 1, MC_REPLY_STATUS: 2, MC_REPLY_NUMBER: 3, MC_REPLY_ERROR: 4, MC_REPLY_VERSION: 5,
   MC_REPLY_STAT: 6,
@@ -62,6 +64,7 @@ export interface CoreExports {
   cmdLookup(ptr: number, len: number): number;
   cmdCount(): number; cmdFlags(id: number): number; cmdArity(id: number): number;
   cmdFirstKey(id: number): number; cmdLastKey(id: number): number; cmdKeyStep(id: number): number;
+  cmdReplyShape(id: number): number;
   cmdNameCopy(id: number, out: number): number;
   hashToken(algo: number, ptr: number, len: number): number;
   hashFull(algo: number, ptr: number, len: number, out: number): number;
@@ -82,7 +85,7 @@ export const REQUIRED_FUNCTIONS = [
   'init', 'configureHash', 'configureMaxBulk', 'connReset', 'res_ptr', 'rec_ptr', 'rec_cap', 'key_ptr',
   'key_cap', 'conn_ptr', 'conn_cap', 'staging_ptr', 'staging_cap', 'mbuf_base', 'mbuf_size', 'mbuf_count',
   'respFrameRequests', 'respFrameReplies', 'mcFrameRequests', 'mcFrameReplies', 'dnodeFrame', 'dnodeEncode',
-  'cmdLookup', 'cmdCount', 'cmdFlags', 'cmdArity', 'cmdFirstKey', 'cmdLastKey', 'cmdKeyStep', 'cmdNameCopy',
+  'cmdLookup', 'cmdCount', 'cmdFlags', 'cmdArity', 'cmdFirstKey', 'cmdLastKey', 'cmdKeyStep', 'cmdReplyShape', 'cmdNameCopy',
   'hashToken', 'hashFull', 'routingToken', 'hashKeys', 'ringLookup', 'ringLookupBatch', 'digest64',
   'digestLo', 'digestHi', 'memEqual', 'mbufAlloc', 'mbufRelease', 'mbufReleaseChain', 'mbufAppend', 'mbufFreeCount',
 ] as const;

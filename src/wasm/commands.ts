@@ -21,6 +21,8 @@ export interface CommandInfo {
   readonly lastKey: number;
   /** Distance between keys; 0 when keyless. */
   readonly step: number;
+  /** SH_*: how its RESP2 reply reads in RESP3 (see REPLY_SHAPE_NAMES). */
+  readonly shape: number;
 }
 
 export interface CommandTable {
@@ -57,6 +59,7 @@ export function loadCommandTable(core: Core): CommandTable {
         firstKey: ex.cmdFirstKey(id),
         lastKey: ex.cmdLastKey(id),
         step: ex.cmdKeyStep(id),
+        shape: ex.cmdReplyShape(id),
       }));
     }
   } finally {
@@ -99,6 +102,11 @@ export function flagNames(flags: number): string[] {
   return FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
 }
 
+/** SH_* names, by value, for docs and logs. */
+export const REPLY_SHAPE_NAMES: readonly string[] = [
+  'plain', 'map', 'set', 'double', 'doubles', 'scores', 'zpop', 'pairs', 'verbatim', 'by subcommand', 'zmpop', 'geo',
+];
+
 /** One word for how the proxy treats the command. */
 export type CommandClass = 'unsupported' | 'pseudo' | 'search' | 'admin' | 'write' | 'read';
 
@@ -140,7 +148,7 @@ function describeKeys(c: CommandInfo): string {
 export function renderCommandsDoc(table: CommandTable): string {
   const rows = table.all().map((c) => {
     const arity = c.arity >= 0 ? String(c.arity) : `>= ${-c.arity}`;
-    return `| ${c.name} | ${commandClass(c)} | ${arity} | ${describeKeys(c)} | ${flagNames(c.flags).join(' ')} |`;
+    return `| ${c.name} | ${commandClass(c)} | ${arity} | ${describeKeys(c)} | ${flagNames(c.flags).join(' ')} | ${REPLY_SHAPE_NAMES[c.shape] ?? c.shape} |`;
   });
   const counts = new Map<CommandClass, number>();
   for (const c of table.all()) counts.set(commandClass(c), (counts.get(commandClass(c)) ?? 0) + 1);
@@ -158,8 +166,16 @@ export function renderCommandsDoc(table: CommandTable): string {
     'first key. Unsupported commands are answered `-ERR unknown or unsupported command \'X\'`; their',
     'arity and keys are Redis\'s, for reference.',
     '',
-    '| command | class | arity | keys | flags |',
-    '| --- | --- | --- | --- | --- |',
+    'RESP3 is the reply shape a `HELLO 3` client gets, converted from the RESP2 reply of the datastore',
+    'or the peers: `plain` = as in RESP2 with nils as `_`; `map` / `set` = the flat array as a map / set;',
+    '`double` / `doubles` = the bulk (every bulk) as a double; `scores` = with WITHSCORES, pairs of',
+    'member and double; `zpop` = member and double, pairs with a count; `pairs` = with WITHVALUES, pairs;',
+    '`verbatim` = a verbatim string; `zmpop` = scores as doubles; `geo` = WITHCOORD coordinates as',
+    'doubles; `by subcommand`: XINFO STREAM and MEMORY STATS are maps, XINFO GROUPS / CONSUMERS arrays',
+    'of maps, MEMORY / LATENCY DOCTOR verbatim.',
+    '',
+    '| command | class | arity | keys | flags | RESP3 |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');

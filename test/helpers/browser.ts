@@ -23,7 +23,7 @@ export interface BrowserSession {
 
 export async function launchChromium(): Promise<BrowserSession> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does it)`);
+    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (npm test does it: scripts/test-deps.sh)`);
   }
   const profile = mkdtempSync(join(tmpdir(), 'dyn-chromium-'));
   // A persistent context is how Playwright takes a user-data-dir: a fresh one every run.

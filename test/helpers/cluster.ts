@@ -12,6 +12,7 @@
 import { ensureBuilt, spawnNode, type NodeProcess } from './node-process.js';
 import { cmd, RawClient } from './resp-client.js';
 import { freePort, startMemcached, startRedis, type RunningServer } from './servers.js';
+import { sleep } from './until.js';
 import { createCore, type Core } from '../../src/wasm/core.js';
 
 export interface ClusterNodeSpec {
@@ -196,9 +197,7 @@ export async function startTestCluster(spec: ClusterSpec): Promise<TestCluster> 
   return c;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+
 
 /** Sends one command, returns its reply as a latin1 string. */
 export async function call(c: RawClient, ...args: (string | Buffer)[]): Promise<string> {

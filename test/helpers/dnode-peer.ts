@@ -167,16 +167,3 @@ export function dnodeMessage(msgId: number | bigint, type: number, payload: Buff
   const head = `   $2014$ ${msgId} ${type} ${opts.flags ?? 0} 1 ${opts.sameDc ?? 1} *1 d *${p.length}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), p]);
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls cond every 10 ms until true; throws after timeoutMs. */
-export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}

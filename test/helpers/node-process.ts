@@ -161,12 +161,3 @@ async function spawnNodeOnce(o: NodeProcessOptions): Promise<NodeProcess> {
   }
   return np;
 }
-
-/** Polls until pred() holds (or throws after timeoutMs). */
-export async function until(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

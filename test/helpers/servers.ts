@@ -84,9 +84,15 @@ async function startOnce(cmd: string, args: (port: number) => string[], p: numbe
   });
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const notFound = new Promise<never>((_, reject) => proc.once('error', (err: NodeJS.ErrnoException) => {
+    reject(err.code === 'ENOENT'
+      ? new Error(`${cmd} is not installed (not on the PATH); \`npm test\` installs it on Debian as root, see scripts/test-deps.sh`)
+      : err);
+  }));
   try {
     await Promise.race([
       waitForPort(p),
+      notFound,
       exited.then(() => {
         throw new Error(`${cmd} exited at start: ${stderr}`);
       }),

@@ -2,7 +2,7 @@
 // reply for collections, and Redis' "positive long" argument rules.
 import { type Ctx, str, isReply } from './command.js';
 import { parseCursor, parseScanOptions } from './generic.js';
-import { globMatch } from './glob.js';
+import { globMatch } from '../../protocol/glob.js';
 import type { Entry } from './keyspace.js';
 import { parseInt64 } from './numbers.js';
 import { E, W, error } from './resp-writer.js';

@@ -2,7 +2,7 @@
 // renaming and copying, serialization.
 import { type CommandTable, type Ctx, cstr, isWord, read, str, write, isReply } from './command.js';
 import { cloneValue, dumpValue, loadValue, verifyPayload } from './dump.js';
-import { globMatch } from './glob.js';
+import { globMatch } from '../../protocol/glob.js';
 import { TYPE_NAMES, type Entry } from './keyspace.js';
 import { parseInt64 } from './numbers.js';
 import { E, NIL, OK, W, bulk, error, integer, simple } from './resp-writer.js';

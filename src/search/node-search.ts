@@ -1,0 +1,145 @@
+// The search layer of a running node: decodes FT.* requests the client connection hands over (the
+// only search code the request path touches is one flag test there), runs them on the engine, and
+// answers in the request's reply slot. Each node indexes its own datastore through a DocSource.
+// In a cluster, queries are scattered over the ring and schema changes broadcast (scatter.ts);
+// requests that peers send us arrive through SearchBackend and run on this node's indexes only.
+import type { Logger } from 'pino';
+import type { Core } from '../wasm/core.js';
+import { ABI } from '../wasm/abi.js';
+import type { Backend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
+import { decodeInline, decodeMultibulk } from '../protocol/args.js';
+import { SearchEngine, type DocSource } from './engine.js';
+import { encode, ReplyErr, type Reply } from './reply.js';
+import { respErrorText } from '../errors.js';
+import { broadcastToPeers, fetchDefinitions, scatterSearch, type RingAccess } from './scatter.js';
+
+export class NodeSearch {
+  readonly engine: SearchEngine;
+  private ring: RingAccess | undefined;
+
+  constructor(private readonly core: Core, private readonly log: Logger, engine?: SearchEngine) {
+    this.engine = engine ?? new SearchEngine();
+  }
+
+  attach(source: DocSource): void {
+    this.engine.attach(source);
+  }
+
+  /**
+   * Joins the ring: queries scatter, schema changes broadcast (when there are peers). Until one peer
+   * has answered, asks a connected peer for its index definitions every second and adopts the ones
+   * this node lacks (a restarted or newly joined node gets the ring's indexes).
+   */
+  joinRing(ring: RingAccess): void {
+    this.ring = ring;
+    if (ring.topology().nodes.length <= 1) return;
+    const tick = (): void => {
+      if (this.closed) return;
+      void fetchDefinitions(this.core, ring).then((defs) => {
+        if (defs === undefined) {
+          this.catchUp = setTimeout(tick, 1000);
+          this.catchUp.unref();
+          return;
+        }
+        this.engine.load(defs);
+        this.log.info({ indexes: defs.map((d) => d.name) }, 'search: index definitions from a peer');
+      });
+    };
+    tick();
+  }
+
+  private catchUp: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  close(): void {
+    this.closed = true;
+    if (this.catchUp) clearTimeout(this.catchUp);
+  }
+
+  private args(target: ReplyTarget, seq: number, req: FramedRequest): Buffer[] | undefined {
+    const u8 = this.core.u8;
+    const args = req.inline ? decodeInline(u8, req.off, req.len) : decodeMultibulk(u8, req.off, req.len);
+    if (!args || args.length === 0) {
+      target.completeBuffer(seq, respErrorText('Protocol error: bad inline request'));
+      return undefined;
+    }
+    return args;
+  }
+
+  private answer(target: ReplyTarget, seq: number, p: Promise<Reply>): void {
+    p.then(
+      (r) => target.completeBuffer(seq, encode(r)),
+      (e: Error) => {
+        this.log.error({ err: e.message }, 'search command failed');
+        target.completeBuffer(seq, encode(new ReplyErr(`ERR Search: ${e.message}`)));
+      },
+    );
+  }
+
+  /** A client's FT.* request. */
+  handle(target: ReplyTarget, seq: number, req: FramedRequest, affinity = 0): void {
+    const args = this.args(target, seq, req);
+    if (!args) return;
+    const ring = this.ring;
+    if (ring === undefined || ring.topology().nodes.length <= 1) return this.answer(target, seq, this.engine.execute(args));
+    const name = args[0]!.toString('latin1').toUpperCase();
+    const flags = this.core.i32[req.rec + ABI.REC_FLAGS];
+    if ((flags & ABI.CF_BROADCAST) !== 0) {
+      broadcastToPeers(ring, req, affinity);
+      return this.answer(target, seq, this.engine.execute(args));
+    }
+    if (name === 'FT.SEARCH') {
+      let p: Promise<Reply>;
+      try {
+        p = scatterSearch(this.core, ring, this.engine, args, affinity);
+      } catch (e) {
+        p = Promise.resolve(new ReplyErr((e as Error).message));
+      }
+      return this.answer(target, seq, p);
+    }
+    if (name === 'FT.AGGREGATE' || name === 'FT.PROFILE' || name === 'FT.CURSOR') {
+      // Never a silent partial answer: these are not merged across the ring yet.
+      return target.completeBuffer(seq, encode(new ReplyErr(`ERR Search: ${name} is answered on a single node only; this node has peers`)));
+    }
+    this.answer(target, seq, this.engine.execute(args));
+  }
+
+  /** A request a peer sent us (a broadcast schema change, or a shard query): this node only. */
+  handleLocal(target: ReplyTarget, seq: number, req: FramedRequest): void {
+    const args = this.args(target, seq, req);
+    if (args) this.answer(target, seq, this.engine.execute(args));
+  }
+}
+
+/** The datastore as peers reach it: FT.* requests go to this node's search engine. */
+export class SearchBackend implements Backend {
+  constructor(private readonly inner: Backend & { available?: boolean }, private readonly search: NodeSearch, private readonly core: Core) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  get available(): boolean | undefined {
+    return this.inner.available;
+  }
+
+  forward(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void {
+    if (req.src !== 'built' && (this.core.i32[req.rec + ABI.REC_FLAGS] & ABI.CF_SEARCH) !== 0) {
+      this.search.handleLocal(target, seq, req);
+      return;
+    }
+    this.inner.forward(target, seq, req, affinity);
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  inflight(): number {
+    return this.inner.inflight();
+  }
+}
