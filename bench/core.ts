@@ -7,7 +7,7 @@
 // One table of named samples (SAMPLES) drives every framer row, as llhttp's bench/wasm.ts does.
 // Each tinybench task runs a whole batch per iteration (a 1000-message pipeline, 1000 keys ...) and
 // the figures are per item: tinybench's per-sample timer overhead would swamp sub-microsecond
-// tasks (see shared/notes/toolchain.md). Figures are medians (p50) of the iteration times.
+// tasks. Figures are medians (p50) of the iteration times.
 // Every row prints its ratio to the group's baseline (> 1 = faster than the baseline).
 //
 // Before anything is timed, every implementation's output is checked once against the WASM

@@ -51,6 +51,31 @@ export function respErrorText(text: string): Buffer {
   return Buffer.from(`-ERR ${text.replace(/[\r\n]+/g, ' ')}\r\n`, 'latin1');
 }
 
-export const REPLY_OK = Buffer.from('+OK\r\n');
-export const REPLY_PONG = Buffer.from('+PONG\r\n');
-export const REPLY_EMPTY = Buffer.alloc(0);
+/** Where one of our errors comes from: the `<Source>` of `-ERR <Source>: ...`. */
+export type ErrorSource = (typeof DYN_ERRORS)[DynErrorCode]['source'];
+
+/** Every prefix our errors start with, in both client protocols, with the source it names. */
+const PROXY_ERROR_PREFIXES: readonly (readonly [ErrorSource, Buffer])[] = [...new Set(Object.values(DYN_ERRORS).map((e) => e.source))]
+  .flatMap((s) => [[s, Buffer.from(`-ERR ${s}:`, 'latin1')], [s, Buffer.from(`SERVER_ERROR ${s}:`, 'latin1')]] as const);
+
+/**
+ * The source of a reply at src[off, off+len) when it is one of our own errors, in its RESP
+ * (`-ERR Storage: ...`) or memcached (`SERVER_ERROR Storage: ...`) form; undefined for any other
+ * reply, datastore errors included (`-WRONGTYPE ...`, `-ERR unknown command ...`).
+ */
+export function proxyErrorSource(src: Uint8Array, off: number, len: number): ErrorSource | undefined {
+  const c = src[off];
+  if (c !== 45 /* - */ && c !== 83 /* S */) return undefined;
+  for (const [source, p] of PROXY_ERROR_PREFIXES) {
+    if (len < p.length || p[0] !== c) continue;
+    let i = 1;
+    while (i < p.length && src[off + i] === p[i]) i++;
+    if (i === p.length) return source;
+  }
+  return undefined;
+}
+
+/** A reply that is one of our own errors (transport, quorum): it says nothing about a replica's data. */
+export function isProxyErrorReply(src: Uint8Array, off: number, len: number): boolean {
+  return proxyErrorSource(src, off, len) !== undefined;
+}

@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import { HASH_NAMES } from './wasm/abi.js';
 import { loadCommandTable } from './wasm/commands.js';
 import { sharedCore, type Core } from './wasm/core.js';
-import { ClientConn, type ClientContext, type Consistency } from './net/client-conn.js';
+import { ClientConn, type ClientContext } from './net/client-conn.js';
 import { Flusher } from './net/flusher.js';
-import type { Backend } from './store/backend.js';
+import type { Backend } from './dispatch/request.js';
 import { MemoryBackend } from './store/memory-backend.js';
 import { ServerPool, type ServerPoolHooks } from './store/server-pool.js';
 import { NodeControl } from './control.js';
@@ -18,74 +18,10 @@ import { startStatsServer, type ClusterDescription, type StatsServer } from './o
 import { Stats } from './observe/stats.js';
 import { VERSION } from './version.js';
 import { startCluster, type RunningCluster } from './cluster/node-cluster.js';
-import type { PeerSpec } from './route/topology.js';
-import type { HostPort as ConfigHostPort } from './conf/types.js';
-import type { SeedProviderOptions } from './cluster/seeds.js';
-import type { SeedProvider } from './conf/types.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
+import type { NodeOptions } from './conf/options.js';
 
-/** A listen or connect address (the config's HostPort without its original text). */
-export type HostPort = Pick<ConfigHostPort, 'host' | 'port'>;
-
-/** Everything a single node needs to run; the config loader produces it (see nodeOptionsFromConfig). */
-export interface NodeOptions {
-  poolName: string;
-  listen: HostPort;
-  backlog: number;
-  dataStore: 'redis' | 'memcache' | 'memory';
-  /** What clients speak; with the embedded datastore either works. @default as dataStore says */
-  clientProtocol?: 'redis' | 'memcache';
-  /** The datastore (unused with the embedded one). */
-  server?: HostPort;
-  datastoreConnections: number;
-  timeoutMs: number;
-  password?: string;
-  preconnect: boolean;
-  autoEject: boolean;
-  failureLimit: number;
-  retryTimeoutMs: number;
-  hash: (typeof HASH_NAMES)[number];
-  hashTag?: string;
-  mbufSize: number;
-  maxMessageBytes: number;
-  readConsistency: Consistency;
-  writeConsistency: Consistency;
-  datacenter: string;
-  rack: string;
-  /** This node's ring points (for /cluster_describe). */
-  tokens?: readonly number[];
-  /** The stats / admin HTTP endpoint; none when undefined. */
-  statsListen?: HostPort;
-  readRepairs?: boolean;
-  /** Netflix `-v` verbosity the logger started with (for /loglevelup and /logleveldown). */
-  verbosity?: number;
-  /** Cluster membership: this node's dnode listener and its peers. Absent: a standalone proxy. */
-  cluster?: ClusterOptions;
-}
-
-export interface ClusterOptions {
-  /** dyn_listen: where peers reach this node. */
-  dynListen: HostPort;
-  /** dyn_seeds: the other nodes. */
-  seeds: readonly PeerSpec[];
-  /** dyn_seed_provider: dns / florida seeds are fetched once at start-up (src/cluster/seeds.ts). @default 'simple_provider' */
-  seedProvider?: SeedProvider;
-  /** DNS name, Florida address, timeouts; unset ones come from the DYNOMITE_DNS_* / DYNOMITE_FLORIDA_* env vars. */
-  seedProviderOptions?: SeedProviderOptions;
-  localPeerConnections: number;
-  remotePeerConnections: number;
-  /** dyn_read_timeout / dyn_write_timeout, ms. */
-  peerReadTimeoutMs: number;
-  peerWriteTimeoutMs: number;
-  /** Which peer links Netflix would encrypt (none | rack | datacenter | all). @default 'none' */
-  secureServerOption?: 'none' | 'rack' | 'datacenter' | 'all';
-  /** pem_key_file: the RSA private key for secured links (relative = to the working directory). @default 'conf/dynomite.pem' */
-  pemKeyFile?: string;
-  /** Hinted handoff (hints_dir, hints_max_bytes, hints_ttl). @default in memory, 64 MiB, 3 hours */
-  hints?: { dir?: string; maxBytes?: number; ttlMs?: number };
-  /** enable_gossip / gos_interval (src/cluster/gossip.ts). @default off */
-  gossip?: { enabled: boolean; intervalMs: number };
-}
+export type { ClusterOptions, HostPort, NodeOptions } from './conf/options.js';
 
 export interface RunningNode {
   readonly options: NodeOptions;

@@ -191,8 +191,8 @@ describe('(a) 1 DC x 3 racks x 1 node, separate processes', () => {
     expect(await call(c1, 'GET', key)).toBe(bulk('diverged'));
     await setLevel(c1, 'DC_QUORUM');
     expect(await call(c1, 'GET', key)).toBe(bulk('good'));
-    // DC_SAFE_QUORUM: the seed's CoalesceTracker (SPEC section 2) needs every local reply to agree.
-    // (Netflix was seen returning the majority value here: see the report.)
+    // DC_SAFE_QUORUM: the CoalesceTracker needs every local reply to agree.
+    // (Netflix was seen returning the majority value here.)
     await setLevel(c1, 'DC_SAFE_QUORUM');
     expect(await call(c1, 'GET', key)).toBe(QUORUM_ERR);
     await setLevel(c1, 'DC_ONE');

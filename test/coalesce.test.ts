@@ -1,6 +1,6 @@
-// CoalesceTracker: every test of the seed's replica_coalesce_tests (dynomite-engine 0.0.2), then the
-// cases the seed does not model (failures, timeouts, stragglers, collisions), then a property test
-// against a plain transliteration of the seed's Rust rules on random reply sequences.
+// CoalesceTracker: every test of replica_coalesce_tests in dynomite-engine 0.0.2 ("the original"),
+// then the cases the original does not model (failures, timeouts, stragglers, collisions), then a
+// property test against a plain transliteration of the original's Rust rules on random sequences.
 import { describe, it, expect } from 'vitest';
 import { createCore } from '../src/wasm/core.js';
 import {
@@ -52,7 +52,7 @@ function divergent(d: Decision<Reply> | undefined): number[] {
 const DC1x3 = ['dc1', 'dc1', 'dc1'];
 const TWO_DCS = ['dc1', 'dc1', 'dc2', 'dc2'];
 
-describe('seed replica_coalesce_tests', () => {
+describe('dynomite-engine replica_coalesce_tests', () => {
   it('dc_one_first_reply_wins', () => {
     const t = tracker('DC_ONE', ['dc1']);
     const out = ok(t, 0, '+OK\r\n');
@@ -386,7 +386,7 @@ describe('local and remote targets', () => {
     expect(d!.divergent).toEqual([1, 2, 3, 4]);
   });
 
-  it('with no local target every target votes (the seed fallback)', () => {
+  it('with no local target every target votes (the original fallback)', () => {
     const t = tracker('DC_QUORUM', ['dc2', 'dc2', 'dc3'], 'dc1');
     ok(t, 0, '+OK\r\n');
     expect(ok(t, 2, '+OK\r\n')?.ok).toBe(true);
@@ -452,17 +452,17 @@ describe('equivalence keys and the exact compare', () => {
   });
 });
 
-// ---- property test against a transliteration of the seed ------------------------------------------
+// ---- property test against a transliteration of the original ---------------------------------------
 
-type SeedOutcome = { ok: true; winner: string; winnerIdx: number; divergent: number[] } | { ok: false } | undefined;
+type ModelOutcome = { ok: true; winner: string; winnerIdx: number; divergent: number[] } | { ok: false } | undefined;
 
-/** The seed's CoalesceTracker, rule for rule, keyed by the exact bytes (local-count fix applied). */
-class SeedModel {
+/** The original CoalesceTracker, rule for rule, keyed by the exact bytes (local-count fix applied). */
+class RulesModel {
   private received = new Map<number, string>();
   private decided = false;
   constructor(private level: ConsistencyLevel, private targets: CoalesceTarget[]) {}
 
-  record(idx: number, key: string): SeedOutcome {
+  record(idx: number, key: string): ModelOutcome {
     if (this.decided) return undefined;
     this.received.set(idx, key);
     switch (this.level) {
@@ -489,7 +489,7 @@ class SeedModel {
     return v;
   }
 
-  private quorum(): SeedOutcome {
+  private quorum(): ModelOutcome {
     const local = this.localIdx();
     const q = (local.length >> 1) + 1;
     const votes = this.votes(local);
@@ -505,7 +505,7 @@ class SeedModel {
     return undefined;
   }
 
-  private safe(): SeedOutcome {
+  private safe(): ModelOutcome {
     const local = this.localIdx();
     if (!local.every((i) => this.received.has(i))) return undefined;
     const votes = this.votes(local);
@@ -514,7 +514,7 @@ class SeedModel {
     return { ok: false };
   }
 
-  private eachSafe(): SeedOutcome {
+  private eachSafe(): ModelOutcome {
     const dcs = [...new Set(this.targets.map((t) => t.dc))].sort();
     let localWinner: string | undefined;
     let complete = true;
@@ -536,7 +536,7 @@ class SeedModel {
     return this.emit(winner);
   }
 
-  private emit(key: string): SeedOutcome {
+  private emit(key: string): ModelOutcome {
     this.decided = true;
     const idxs = [...this.received.keys()].sort((a, b) => a - b);
     const winnerIdx = idxs.find((i) => this.received.get(i) === key)!;
@@ -544,7 +544,7 @@ class SeedModel {
   }
 }
 
-function summarize(d: Decision<Reply> | undefined): SeedOutcome {
+function summarize(d: Decision<Reply> | undefined): ModelOutcome {
   if (d === undefined) return undefined;
   if (!d.ok) return { ok: false };
   return {
@@ -553,7 +553,7 @@ function summarize(d: Decision<Reply> | undefined): SeedOutcome {
   };
 }
 
-describe('property: equals the seed on random reply sequences', () => {
+describe('property: equals the original rules on random reply sequences', () => {
   const levels: ConsistencyLevel[] = ['DC_ONE', 'DC_QUORUM', 'DC_SAFE_QUORUM', 'DC_EACH_SAFE_QUORUM'];
   for (const level of levels) {
     it(level, () => {
@@ -567,18 +567,19 @@ describe('property: equals the seed on random reply sequences', () => {
           const dc = dcNames[rng.int(3)]!;
           return { dc, isLocalDc: dc === 'dc1' && !noLocal };
         });
-        const model = new SeedModel(level, targets);
+        const model = new RulesModel(level, targets);
         const t = new CoalesceTracker<Reply>(level, targets, sameBytes);
-        // Every target replies once in random order; ONE/QUORUM also get duplicate replies (the seed
-        // overwrites). SAFE levels may decide an error earlier than the seed: same answer, sooner.
+        // Every target replies once in random order; ONE/QUORUM also get duplicate replies (the
+        // original overwrites). SAFE levels may decide an error earlier than the original: same
+        // answer, sooner.
         const order = Array.from({ length: n }, (_, i) => i);
         for (let i = n - 1; i > 0; i--) {
           const j = rng.int(i + 1);
           [order[i], order[j]] = [order[j]!, order[i]!];
         }
         if (!safe) for (let k = rng.int(3); k > 0; k--) order.splice(rng.int(order.length + 1), 0, rng.int(n));
-        let mine: SeedOutcome;
-        let seed: SeedOutcome;
+        let mine: ModelOutcome;
+        let expected: ModelOutcome;
         for (const idx of order) {
           const payload = 'abc'[rng.int(3)]!;
           const isError = rng.int(5) === 0;
@@ -588,12 +589,12 @@ describe('property: equals the seed on random reply sequences', () => {
             expect(mine, 'decided twice').toBeUndefined();
             mine = r;
           }
-          if (s !== undefined) seed = s;
+          if (s !== undefined) expected = s;
           if (!safe) expect(r, `run ${run} ${JSON.stringify(targets)} order ${order}`).toEqual(s);
           else if (s !== undefined) expect(mine).toEqual(s); // decided by now, same decision
           else if (r !== undefined) expect(r.ok).toBe(false); // only an error may come early
         }
-        expect(mine, `run ${run}`).toEqual(seed);
+        expect(mine, `run ${run}`).toEqual(expected);
         expect(mine).toBeDefined();
       }
     });

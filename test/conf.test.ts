@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { renderConfigDocs, DOCS_PATH } from '../src/conf/docs.js';
+import { renderConfigDocs, DOCS_PATH } from '../src/cli/config-docs.js';
 import { ConfigError, loadConfig, parseConfig } from '../src/conf/load.js';
 import { nodeOptionsFromConfig } from '../src/conf/node-options.js';
+import { DEFAULT_NODE_OPTIONS, type NodeOptions } from '../src/conf/options.js';
 import { CONFIG_KEY_NAMES, CONFIG_KEYS, REQUIRED, type AnyKeyDef } from '../src/conf/schema.js';
 import type { NodeConfig } from '../src/conf/types.js';
 import { Prng } from './helpers/prng.js';
@@ -365,10 +366,10 @@ describe('the key table', () => {
       server_connections redis_requirepass`.split(/\s+/);
     for (const k of netflix) expect(CONFIG_KEY_NAMES, k).toContain(k);
     const ours = CONFIG_KEY_NAMES.filter((k) => !CONFIG_KEYS[k].netflix);
-    expect(ours).toEqual(['redis_requirepass', 'client_protocol', 'max_message_bytes', 'hints_dir', 'hints_max_bytes', 'hints_ttl']);
+    expect(ours).toEqual(['phi_convict_threshold', 'phi_window_size', 'redis_requirepass', 'client_protocol', 'max_message_bytes', 'hints_dir', 'hints_max_bytes', 'hints_ttl']);
   });
 
-  it('docs/config.md is generated from the table (run `npx tsx src/conf/docs.ts` if this fails)', () => {
+  it('docs/config.md is generated from the table (run `npx tsx src/cli/config-docs.ts` if this fails)', () => {
     expect(readFileSync(DOCS_PATH, 'utf8')).toBe(renderConfigDocs());
   });
 });
@@ -385,6 +386,12 @@ describe('nodeOptionsFromConfig (what startNode takes)', () => {
   it('maps an in-memory node: no server, no password, no tag', () => {
     const o = nodeOptionsFromConfig(parse(conf('data_store: memory')));
     expect([o.dataStore, o.server, o.password, o.hashTag, o.mbufSize, o.maxMessageBytes]).toEqual(['memory', undefined, undefined, undefined, 16384, 67108864]);
+  });
+
+  it('DEFAULT_NODE_OPTIONS is what a file with only the required keys gives', () => {
+    const o = nodeOptionsFromConfig(parse(conf()));
+    const same = Object.fromEntries(Object.keys(DEFAULT_NODE_OPTIONS).map((k) => [k, o[k as keyof NodeOptions]]));
+    expect(same).toEqual(DEFAULT_NODE_OPTIONS);
   });
 });
 

@@ -9,7 +9,8 @@ import { Flusher } from '../src/net/flusher.js';
 import { MemoryBackend } from '../src/store/memory-backend.js';
 import { respError } from '../src/errors.js';
 import { encodeDnodeHeaderTS, DN_DATA_PLACEHOLDER } from '../src/wasm/dnode.js';
-import { PeerConn, PEER_SEND_NOREPLY, writeDnodeHeader, type PeerConnHooks, type PeerConnOptions } from '../src/cluster/peer-conn.js';
+import { PeerConn, writeDnodeHeader, type PeerConnHooks, type PeerConnOptions } from '../src/cluster/peer-conn.js';
+import { PEER_SEND_NOREPLY } from '../src/dispatch/request.js';
 import { startDnodeListener, type DnodeHandler, type DnodeListener } from '../src/cluster/dnode-listener.js';
 import { freePort } from './helpers/servers.js';
 import {

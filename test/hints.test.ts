@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DynErrorCode } from '../src/errors.js';
 import type { ClusterOptions, RunningNode } from '../src/node.js';
 import type { MemoryBackend } from '../src/store/memory-backend.js';
-import type { ReplyTarget } from '../src/store/backend.js';
+import type { ReplyTarget } from '../src/dispatch/request.js';
 import { createCore } from '../src/wasm/core.js';
 import { HINT_OVERHEAD_BYTES, HintStore, type HintStoreOptions } from '../src/repair/hints.js';
 import { decodeHintRecords, encodeHintHeader, hintFileName, HINT_RECORD_HEADER } from '../src/repair/hint-log.js';
@@ -16,7 +16,7 @@ import { parseSeed } from '../src/conf/values.js';
 import { Fanout } from '../src/dispatch/fanout.js';
 import { Plan, plan } from '../src/route/planner.js';
 import { buildTopology } from '../src/route/topology.js';
-import type { Backend, FramedRequest } from '../src/store/backend.js';
+import type { Backend, FramedRequest } from '../src/dispatch/request.js';
 import { nodeOptionsFromConfig } from '../src/conf/node-options.js';
 import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
@@ -26,7 +26,7 @@ const core = createCore({ stagingBytes: 1 << 16, connections: 4, mbufCount: 4 })
 
 interface Sent { type: number; seq: number; text: string; flags: number; affinity: number; target: ReplyTarget }
 
-/** A PeerLink that records what is sent; failSync makes send() fail at once like a down PeerConn. */
+/** A Peer that records what is sent; failSync makes send() fail at once like a down PeerConn. */
 class FakeLink {
   up = false;
   failSync = false;
@@ -183,6 +183,26 @@ describe('HintStore', () => {
     h.onPeerUp(1);
     h.tick();
     expect(sentText(l)).toEqual(['u0', 'u1', 'u1']);
+  });
+
+  it('a memcached peer\'s `SERVER_ERROR Storage:` / `SERVER_ERROR Peer:` reply keeps the hint too; its own errors do not', () => {
+    const h = store();
+    add(h, 1, 'set a 0 0 1\r\nx\r\n');
+    add(h, 1, 'set b 0 0 1\r\ny\r\n');
+    add(h, 1, 'set c 0 0 1\r\nz\r\n');
+    const l = links[1]!;
+    l.up = true;
+    h.tick();
+    l.sent[0]!.target.completeBuffer(l.sent[0]!.seq, Buffer.from('SERVER_ERROR out of memory storing object\r\n'));
+    l.sent[1]!.target.completeBuffer(l.sent[1]!.seq, Buffer.from('SERVER_ERROR Storage: Datastore refused connection\r\n'));
+    expect(h.counts.replayed).toBe(1); // the datastore's own error: the replica saw the write
+    expect(h.pendingFor(1)).toBe(2); // b and c stay, in order
+    h.onPeerUp(1);
+    h.tick();
+    expect(sentText(l).slice(3)).toEqual(['set b 0 0 1\r\ny\r\n', 'set c 0 0 1\r\nz\r\n']);
+    l.sent[3]!.target.completeBuffer(l.sent[3]!.seq, Buffer.from('SERVER_ERROR Peer: Peer Node is down\r\n'));
+    expect(h.pendingFor(1)).toBe(2);
+    expect(h.counts.replayed).toBe(1);
   });
 
   it('a send that fails at once stops the replay without losing a hint', () => {

@@ -7,7 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../src/node.js';
 import type { MemoryBackend } from '../src/store/memory-backend.js';
-import { bulkReply, integerReply, isProxyError, rewriteFor, type ReadRepair } from '../src/repair/read-repair.js';
+import { rewriteFor, type ReadRepair } from '../src/repair/read-repair.js';
+import { bulkReply, integerReply } from '../src/protocol/replies.js';
+import { isProxyErrorReply } from '../src/errors.js';
 import { TokenBucket } from '../src/repair/rate-limit.js';
 import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
@@ -49,11 +51,16 @@ describe('rewriteFor (what divergent replicas get)', () => {
     expect(bulkReply(b('$-1\r\n'))).toBeNull();
     expect(bulkReply(b('$4\r\nabc\r\n'))).toBeUndefined(); // truncated
     expect(bulkReply(b('*1\r\n$1\r\na\r\n'))).toBeUndefined();
+    const isProxyError = (x: Buffer): boolean => isProxyErrorReply(x, 0, x.length);
     expect(isProxyError(b('-ERR Storage: Datastore refused connection\r\n'))).toBe(true);
     expect(isProxyError(b('-ERR Peer: Peer Node is down\r\n'))).toBe(true);
     expect(isProxyError(b('-ERR Dynomite: Failed to achieve Quorum\r\n'))).toBe(true);
+    expect(isProxyError(b('SERVER_ERROR Storage: Datastore refused connection\r\n'))).toBe(true);
+    expect(isProxyError(b('SERVER_ERROR Peer: Peer Node is down\r\n'))).toBe(true);
     expect(isProxyError(b('-WRONGTYPE Operation against a key\r\n'))).toBe(false);
     expect(isProxyError(b('-ERR unknown command\r\n'))).toBe(false);
+    expect(isProxyError(b('SERVER_ERROR out of memory storing object\r\n'))).toBe(false);
+    expect(isProxyError(b('STORED\r\n'))).toBe(false);
   });
 });
 

@@ -20,7 +20,7 @@ import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
 import { type DynErrorCode, mcError, respError, respErrorText } from '../errors.js';
-import type { FramedRequest, ReplyTarget } from '../store/backend.js';
+import type { FramedRequest, PeerRequestType, ReplyTarget } from '../dispatch/request.js';
 import type { Flushable, Flusher } from '../net/flusher.js';
 import { OutBuffer } from '../net/out-buffer.js';
 import { ReplyQueue, type ReplyQueueOwner } from '../net/reply-queue.js';
@@ -43,7 +43,7 @@ export interface DnodeHandler {
    * place: req.rec indexes its record in core.i32, offsets relative to req.base); read it before
    * returning. Answer slot `seq` exactly once, now or later, through conn.
    */
-  onPeerRequest(conn: PeerRequestSource, seq: number, type: 3 | 4, req: FramedRequest, sameDc: boolean): void;
+  onPeerRequest(conn: PeerRequestSource, seq: number, type: PeerRequestType, req: FramedRequest, sameDc: boolean): void;
   /** Any other message type (gossip 7-13, crypto 6, debug 1, stray RES 5 ...). The payload is a copy. */
   onOther?(conn: PeerRequestSource, type: number, msgId: bigint, payload: Buffer): void;
 }
@@ -202,7 +202,7 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
   }
 
   /** Frames the payload of dnode record i as one datastore request and hands it to the handler. */
-  private request(i: number, type: 3 | 4): void {
+  private request(i: number, type: PeerRequestType): void {
     const o = this.sh.opts;
     const core = o.core;
     const recs = this.sh.records;

@@ -1,10 +1,19 @@
 // Gossip (enable_gossip): peer state in Netflix Dynomite's wire format, and a failure detector.
 //
-//   every gos_interval ms:  refresh own timestamp ─► run the detector ─► GOSSIP_SYN (7) to every peer
+//   every gos_interval ms:  refresh own timestamp ─► GOSSIP_SYN (7) to every peer
 //       payload "dc$rack$token,ts,state,address|dc$rack$token,ts,state,address|..."  (self first)
-//   GOSSIP_SYN in  ─► parseGossip ─► GossipTable.merge   (a newer timestamp wins, with its state)
-//   GOSSIP_SHUTDOWN (13) in ─► the records named are DOWN at once
-//   close() ─► GOSSIP_SHUTDOWN to every peer (own record, state DOWN), before the links close
+//   every check tick:       the phi-accrual detector (failure-detector.ts) convicts late peers
+//   GOSSIP_SYN in  ─► parseGossip ─► GossipTable.merge   (a newer timestamp wins, with its state; an
+//                                                          advance is the node's heartbeat)
+//   a peer link refused / reset / closed (or timed out while late) ─► linkFailure: DOWN at once
+//   close() ─► a last GOSSIP_SYN to every peer whose own record says DOWN with a newer timestamp
+//   GOSSIP_SHUTDOWN (13) in ─► the records named are DOWN at once (accepted, never sent)
+//
+// Netflix sends only GOSSIP_SYN (dyn_gossip.c gossip_forward_state, to one random peer per round);
+// GOSSIP_SYN_REPLY is parsed and ignored, ACK and the DIGEST types are defined but never used, and
+// a Netflix node reads any other type (13 included) as a datastore request. So the clean-exit notice
+// travels as a SYN whose own record says DOWN (ts bumped by a second so it is newer than the last
+// heartbeat): a Netflix peer takes the state too, as it takes any newer record.
 //
 // Netflix's format (dyn_dnode_msg.c dmsg_parse): records joined by '|', each
 // `host_id,generation_ts,state,address` with host_id = `dc$rack$token`; the payload is parsed from the
@@ -15,16 +24,17 @@
 //
 // Rules here (a node refreshes only its own timestamp):
 // - merge: a record whose ts is newer than ours replaces ts and the state the node announced, and is
-//   proof of life (the detector's clock restarts); an equal ts only matters when it says DOWN (a
-//   shutdown in the same second as the last heartbeat must win). Records about this node are ignored;
-//   records about nodes not in the topology are logged once (joins are not applied: membership comes
-//   from dyn_seeds / the seed provider at start-up).
-// - failure detector: a peer whose timestamp has not advanced for N = 3 intervals plus 1 s (the
-//   timestamp counts seconds, so a live peer's ts may stand still for up to 1 s + one interval) is
-//   DOWN; it is NORMAL (the state it announces) again as soon as its ts advances. A peer never heard
-//   from stays UNKNOWN and is not marked down (a peer without gossip is judged by its connection).
+//   proof of life (the detector's heartbeat). An older or equal ts changes nothing: a relayed DOWN with
+//   the same ts is another node's detector verdict (Netflix relays its own), and verdicts are local.
+//   Records about this node are ignored; records about nodes not in the topology are logged once
+//   (joins are not applied: membership comes from dyn_seeds / the seed provider at start-up).
+// - failure detector: phi accrual over the intervals between heartbeats (see failure-detector.ts). The
+//   timestamp counts seconds, so heartbeats arrive at most once a second: the expected interval is
+//   max(gos_interval, 1 s). A peer never heard from stays UNKNOWN and is not marked down (a peer
+//   without gossip is judged by its connection). DOWN -> the announced state only on a newer ts.
 // - the verdict is local: a node relays the state a peer announced, not its own detector's opinion.
 import type { Logger } from 'pino';
+import { FailureDetector, type Transition } from './failure-detector.js';
 
 /** Netflix dyn_state_t numbers, as they travel in the state field. */
 export const GOSSIP_STATE = {
@@ -48,10 +58,13 @@ export function gossipStateOf(name: string): number {
 export const GOSSIP_SYN = 7;
 export const GOSSIP_SHUTDOWN = 13;
 
-/** Intervals without a timestamp advance before the detector marks a peer DOWN. */
-export const DETECTOR_INTERVALS = 3;
-/** Timestamps count seconds: a live peer's ts can stand still this long on top of the intervals. */
+/** Timestamps count seconds: heartbeats (ts advances) come at most this often. */
 const TIMESTAMP_GRANULARITY_MS = 1000;
+
+/** How often the detector runs for a gossip interval (ms): a quarter interval, 25..250 ms. */
+export function checkEveryMs(intervalMs: number): number {
+  return Math.max(25, Math.min(250, Math.floor(intervalMs / 4)));
+}
 
 export interface GossipRecord {
   dc: string;
@@ -112,16 +125,16 @@ interface Entry extends GossipMember {
   ts: number;
   /** The state the node itself announced with its newest ts. */
   announced: number;
-  /** Local clock (ms) of the last ts advance; -1 = never heard from. */
-  lastAdvanceAt: number;
-  /** The failure detector's verdict. */
-  suspect: boolean;
 }
 
 export interface GossipTableOptions {
   self: GossipMember;
   peers: readonly GossipMember[];
   intervalMs: number;
+  /** phi_convict_threshold. @default 8 */
+  phiThreshold?: number;
+  /** phi_window_size. @default 1000 */
+  phiWindow?: number;
   /** Local monotonic clock, ms. */
   now: () => number;
   /** Wall clock, seconds (this node's timestamp). */
@@ -136,19 +149,25 @@ export interface GossipTableOptions {
 
 /** Per-node gossip state, the merge rules and the failure detector (no I/O; clocks injected). */
 export class GossipTable {
-  readonly downAfterMs: number;
+  readonly detector: FailureDetector;
   private readonly self: Entry;
   private readonly byId = new Map<string, Entry>();
   private readonly byNode: Entry[] = [];
   private readonly unknown = new Set<string>();
 
   constructor(private readonly o: GossipTableOptions) {
-    this.downAfterMs = DETECTOR_INTERVALS * o.intervalMs + TIMESTAMP_GRANULARITY_MS;
+    this.detector = new FailureDetector({
+      expectedIntervalMs: Math.max(o.intervalMs, TIMESTAMP_GRANULARITY_MS),
+      checkEveryMs: checkEveryMs(o.intervalMs),
+      threshold: o.phiThreshold,
+      windowSize: o.phiWindow,
+    });
     this.self = entry(o.self);
     for (const p of o.peers) {
       const e = entry(p);
       this.byId.set(e.id, e);
       this.byNode[p.node] = e;
+      this.detector.add(p.node);
     }
   }
 
@@ -161,7 +180,7 @@ export class GossipTable {
   /** Effective state of topology node `node` (undefined for this node and unknown indexes). */
   state(node: number): number | undefined {
     const e = this.byNode[node];
-    return e === undefined ? undefined : effective(e);
+    return e === undefined ? undefined : this.effective(e);
   }
 
   isDown(node: number): boolean {
@@ -174,15 +193,11 @@ export class GossipTable {
       const e = this.lookup(r);
       if (e === undefined) continue;
       if (r.ts > e.ts) {
-        this.change(e, 'timestamp advanced', () => {
+        const why = r.state === GOSSIP_STATE.DOWN ? 'announced DOWN (clean exit)' : `timestamp advanced to ${r.ts}`;
+        this.change(e, why, () => {
           e.ts = r.ts;
           e.announced = r.state;
-          e.lastAdvanceAt = this.o.now();
-          e.suspect = false;
-        });
-      } else if (r.ts === e.ts && r.state === GOSSIP_STATE.DOWN && e.announced !== GOSSIP_STATE.DOWN) {
-        this.change(e, 'announced DOWN', () => {
-          e.announced = GOSSIP_STATE.DOWN;
+          if (r.state !== GOSSIP_STATE.DOWN) this.detector.heartbeat(e.node, this.o.now());
         });
       }
     }
@@ -193,25 +208,35 @@ export class GossipTable {
     for (const r of records) {
       const e = this.lookup(r);
       if (e === undefined || r.ts < e.ts) continue;
-      this.change(e, 'shutdown', () => {
+      this.change(e, 'GOSSIP_SHUTDOWN', () => {
         e.ts = r.ts;
         e.announced = GOSSIP_STATE.DOWN;
-        e.suspect = false;
       });
     }
   }
 
-  /** The failure detector: marks DOWN every peer whose ts stood still longer than downAfterMs. */
+  /** The failure detector's phi test (call it every checkEveryMs(intervalMs)). */
   detect(): void {
-    const now = this.o.now();
-    for (const e of this.byId.values()) {
-      if (e.suspect || e.lastAdvanceAt < 0 || e.announced === GOSSIP_STATE.DOWN) continue;
-      if (now - e.lastAdvanceAt > this.downAfterMs) {
-        this.change(e, `timestamp stood still for ${Math.round(now - e.lastAdvanceAt)} ms`, () => {
-          e.suspect = true;
-        });
-      }
-    }
+    for (const t of this.detector.check(this.o.now())) this.applyVerdict(t);
+  }
+
+  /**
+   * The peer link's direct signal (refused, reset, closed): DOWN at once. `lateOnly` (a request timed
+   * out): only when the peer's heartbeat is late too.
+   */
+  linkFailure(node: number, why: string, lateOnly = false): void {
+    const t = this.detector.linkFailure(node, why, this.o.now(), lateOnly);
+    if (t !== undefined) this.applyVerdict(t);
+  }
+
+  /** phi of a peer now (0 when never heard from or DOWN). */
+  phi(node: number): number {
+    return this.detector.phi(node, this.o.now());
+  }
+
+  /** ms since the peer's last heartbeat, or undefined when never heard from. */
+  heartbeatAge(node: number): number | undefined {
+    return this.detector.heartbeatAge(node, this.o.now());
   }
 
   /** Every record this node knows, itself first (what a GOSSIP_SYN carries). */
@@ -219,14 +244,19 @@ export class GossipTable {
     return [this.self, ...this.byId.values()].map(recordOf);
   }
 
-  /** This node's own record with state DOWN (what a GOSSIP_SHUTDOWN carries). */
+  /**
+   * This node's own record with state DOWN and a ts newer than any heartbeat it sent (what the clean
+   * exit's last GOSSIP_SYN carries: a same-second record would be ignored as not newer).
+   */
   shutdownRecord(): GossipRecord {
-    return { ...recordOf(this.self), ts: Math.max(this.self.ts, this.o.wallSeconds()), state: GOSSIP_STATE.DOWN };
+    this.self.ts = Math.max(this.self.ts + 1, this.o.wallSeconds());
+    this.self.announced = GOSSIP_STATE.DOWN;
+    return recordOf(this.self);
   }
 
   /** For logs and the admin view: host id -> state name and ts. */
   describe(): { hostId: string; node: number; state: GossipStateName; ts: number }[] {
-    return [...this.byId.values()].map((e) => ({ hostId: e.id, node: e.node, state: gossipStateName(effective(e)), ts: e.ts }));
+    return [...this.byId.values()].map((e) => ({ hostId: e.id, node: e.node, state: gossipStateName(this.effective(e)), ts: e.ts }));
   }
 
   private lookup(r: GossipRecord): Entry | undefined {
@@ -240,21 +270,34 @@ export class GossipTable {
     return e;
   }
 
+  private applyVerdict(t: Transition): void {
+    const e = this.byNode[t.peer];
+    if (e === undefined) return;
+    // The detector already changed its verdict: compare the states before and after it.
+    const from = effectiveOf(e.announced, t.from === 'DOWN');
+    const to = effectiveOf(e.announced, t.to === 'DOWN');
+    if (from !== to) this.o.onTransition?.(e.node, from, to, t.why);
+  }
+
   private change(e: Entry, why: string, apply: () => void): void {
-    const from = effective(e);
+    const from = this.effective(e);
     apply();
-    const to = effective(e);
+    const to = this.effective(e);
     if (from !== to) this.o.onTransition?.(e.node, from, to, why);
+  }
+
+  /** DOWN when the node announced it or the detector convicted it; else what the node announced. */
+  private effective(e: Entry): number {
+    return effectiveOf(e.announced, this.detector.isDown(e.node));
   }
 }
 
-function entry(m: GossipMember): Entry {
-  return { ...m, id: hostId(m), ts: 0, announced: GOSSIP_STATE.UNKNOWN, lastAdvanceAt: -1, suspect: false };
+function effectiveOf(announced: number, convicted: boolean): number {
+  return convicted ? GOSSIP_STATE.DOWN : announced;
 }
 
-function effective(e: Entry): number {
-  if (e.announced === GOSSIP_STATE.DOWN || e.suspect) return GOSSIP_STATE.DOWN;
-  return e.announced;
+function entry(m: GossipMember): Entry {
+  return { ...m, id: hostId(m), ts: 0, announced: GOSSIP_STATE.UNKNOWN };
 }
 
 function recordOf(e: Entry): GossipRecord {
@@ -275,6 +318,7 @@ export interface GossipOptions extends Omit<GossipTableOptions, 'now' | 'wallSec
 export class Gossip {
   readonly table: GossipTable;
   private timer: NodeJS.Timeout | undefined;
+  private checker: NodeJS.Timeout | undefined;
   private readonly peers: readonly number[];
 
   constructor(private readonly o: GossipOptions) {
@@ -298,31 +342,34 @@ export class Gossip {
     return this.timer !== undefined;
   }
 
-  /** Starts the rounds (the first one now). */
+  /** Starts the rounds (the first one now) and the detector's checks. */
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => this.round(), this.o.intervalMs);
     this.timer.unref();
+    this.checker = setInterval(() => this.table.detect(), checkEveryMs(this.o.intervalMs));
+    this.checker.unref();
     this.round();
   }
 
-  /** Stops the rounds without telling anyone (what a crash looks like to the peers). */
+  /** Stops the rounds and the detector without telling anyone (what a crash looks like to the peers). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.checker) clearInterval(this.checker);
     this.timer = undefined;
+    this.checker = undefined;
   }
 
-  /** Clean exit: stops, and sends GOSSIP_SHUTDOWN to every peer. */
+  /** Clean exit: stops, and sends every peer a GOSSIP_SYN whose own record says DOWN. */
   shutdown(): void {
     this.stop();
     const payload = encodeGossip([this.table.shutdownRecord()]);
-    for (const n of this.peers) this.o.send(n, GOSSIP_SHUTDOWN, payload);
+    for (const n of this.peers) this.o.send(n, GOSSIP_SYN, payload);
   }
 
-  /** One round: own timestamp, detector, GOSSIP_SYN to every peer. */
+  /** One round: own timestamp, GOSSIP_SYN to every peer. */
   round(): void {
     this.table.refreshSelf();
-    this.table.detect();
     const payload = encodeGossip(this.table.records());
     for (const n of this.peers) this.o.send(n, GOSSIP_SYN, payload);
   }

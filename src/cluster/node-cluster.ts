@@ -3,13 +3,13 @@
 import type { Logger } from 'pino';
 import type { Core } from '../wasm/core.js';
 import type { Flusher } from '../net/flusher.js';
-import type { ClusterOptions, NodeOptions } from '../node.js';
+import type { ClusterOptions, NodeOptions } from '../conf/options.js';
 import type { Stats } from '../observe/stats.js';
 import type { NodeControl } from '../control.js';
 import type { ClusterDescription } from '../observe/http.js';
 import { buildTopology, type Topology } from '../route/topology.js';
 import { describe } from '../route/planner.js';
-import type { Backend } from '../store/backend.js';
+import type { Backend } from '../dispatch/request.js';
 import { ClusterDispatcher } from '../dispatch/cluster.js';
 import { ReadRepair } from '../repair/read-repair.js';
 import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
@@ -105,6 +105,9 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
         counters.timedout_requests += n;
       },
       onLinkUp: () => hints.onPeerUp(n),
+      // The link's direct signal for the failure detector: refused / reset / closed convicts a peer
+      // that gossips; a timed-out request only one whose heartbeat is late as well.
+      onLinkDown: (_p, _link, why) => gossip?.table.linkFailure(n, why, why === 'request timed out'),
       onOther: (_p, type, _id, payload) => gossip?.onMessage(type, payload),
     }));
     // peer_connections (rolled up from each peer's `connections`): links up right now. PeerConn
@@ -116,7 +119,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   }
 
   // enable_gossip (off by default): peers' state from GOSSIP_SYN rounds; a DOWN peer is not `up`.
-  const gossip = cluster.gossip?.enabled ? makeGossip(topology, cluster.gossip.intervalMs, peers, hints, d) : undefined;
+  const gossip = cluster.gossip?.enabled ? makeGossip(topology, cluster.gossip, peers, hints, d) : undefined;
 
   const dispatcher = new ClusterDispatcher({
     core,
@@ -206,7 +209,8 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
 }
 
 /** Builds the gossip rounds over the topology's nodes; transitions set PeerConn.gossipDown. */
-function makeGossip(t: Topology, intervalMs: number, peers: readonly (PeerConn | undefined)[], hints: HintStore, d: ClusterDeps): Gossip {
+function makeGossip(t: Topology, g: NonNullable<ClusterOptions['gossip']>, peers: readonly (PeerConn | undefined)[], hints: HintStore, d: ClusterDeps): Gossip {
+  const intervalMs = g.intervalMs;
   const member = (n: number): { node: number; dc: string; rack: string; token: string; address: string } => {
     const node = t.nodes[n]!;
     // Netflix's host id carries one token; the address is the host (every node on its own dyn port).
@@ -214,11 +218,13 @@ function makeGossip(t: Topology, intervalMs: number, peers: readonly (PeerConn |
   };
   const others: number[] = [];
   for (let n = 1; n < t.nodes.length; n++) others.push(n);
-  d.log.info({ intervalMs, peers: others.length }, 'gossip enabled');
+  d.log.info({ intervalMs, peers: others.length, phiThreshold: g.phiThreshold, phiWindow: g.phiWindow }, 'gossip enabled');
   return new Gossip({
     self: member(0),
     peers: others.map(member),
     intervalMs,
+    phiThreshold: g.phiThreshold,
+    phiWindow: g.phiWindow,
     log: d.log,
     selfState: () => gossipStateOf(d.control.getState()),
     send: (n, type, payload) => peers[n]?.sendOneWay(type, payload) ?? false,

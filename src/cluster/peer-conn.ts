@@ -1,9 +1,8 @@
-// Outbound dnode transport to one peer node (its dyn_listen), wire-compatible with Netflix Dynomite.
-//
-//   send(type, target, seq, bytes) ─► PeerLink[affinity % n]
-//        header "   $2014$ <id> <type> 0 1 <same_dc> *1 d *<len>\r\n" + request bytes ─► OutBuffer ─► socket
-//   socket 'data' ─► Framer('dnode') ─► RES records ─► match msg_id with the in-flight FIFO head
-//        ─► target.complete(seq, payload)     (the datastore reply bytes the peer sent back)
+// Outbound dnode transport to one peer node (its dyn_listen), wire-compatible with Netflix Dynomite
+// (its place in the chain: src/dispatch/request.ts). PeerConn.send picks PeerSocket[affinity % n],
+// which writes the header `   $2014$ <id> <type> 0 1 <same_dc> *1 d *<len>\r\n` and the request
+// bytes; RES records framed from the socket are matched with its in-flight FIFO head by msg_id and
+// their payload (the datastore reply bytes the peer sent back) completes the request.
 //
 // A peer answers the requests of one connection in order (Netflix's dnode client sends responses from
 // the head of its out queue), so each link keeps a FIFO of what it sent; a response must carry the
@@ -23,18 +22,12 @@ import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
 import type { DynErrorCode } from '../errors.js';
-import type { ReplyTarget } from '../store/backend.js';
+import { PEER_SEND_NOREPLY, PEER_SEND_WRITE, type Peer, type PeerRequestType, type ReplyTarget } from '../dispatch/request.js';
 import type { Flushable, Flusher } from '../net/flusher.js';
 import { OutBuffer } from '../net/out-buffer.js';
 import { NumberRing, Ring } from '../net/ring.js';
 import { aesDecrypt, aesEncrypt, DnodeCryptoError, encryptedHeader, generateAesKey, rsaUnwrap, rsaWrap, type DnodeKeys } from '../crypto/dnode-crypto.js';
-
-/** dnode message types a coordinator sends: REQ (same DC, run locally) or REQ_FORWARD (remote DC relay). */
-export type PeerRequestType = 3 | 4;
-
-/** send() flags. */
-export const PEER_SEND_WRITE = 1; // a write: uses writeTimeoutMs
-export const PEER_SEND_NOREPLY = 2; // memcached noreply: the peer answers nothing; completed empty at once
+import { NO_REPLY } from '../protocol/replies.js';
 
 export interface PeerConnOptions {
   /** The peer's dyn_listen address. */
@@ -216,7 +209,7 @@ export function restoreResult(core: Core, from: Int32Array): void {
 }
 
 /** One socket to the peer: its own msg_id sequence, in-flight FIFO and reply framer. */
-class PeerLink implements FrameSink, Flushable {
+class PeerSocket implements FrameSink, Flushable {
   flushQueued = false;
   state: 'down' | 'connecting' | 'up' = 'down';
   /** When the link last went down (0 = up, connecting for the first time, or never tried). */
@@ -313,7 +306,7 @@ class PeerLink implements FrameSink, Flushable {
       out.append(this.core.u8, off, len);
     }
     if ((flags & PEER_SEND_NOREPLY) !== 0) {
-      target.completeBuffer(seq, EMPTY);
+      target.completeBuffer(seq, NO_REPLY);
     } else {
       const deadline = now + ((flags & PEER_SEND_WRITE) !== 0 ? this.peer.writeTimeoutMs : this.peer.opts.timeoutMs);
       this.targets.push(target);
@@ -466,10 +459,10 @@ class PeerLink implements FrameSink, Flushable {
  * One peer node: `connections` links, reconnect with exponential backoff (50 ms .. 2 s), fail fast
  * with PEER_ERR_NOT_CONNECTED while a link is down, one coarse clock for every request deadline.
  */
-export class PeerConn {
+export class PeerConn implements Peer {
   readonly name: string;
   readonly opts: Required<Omit<PeerConnOptions, 'crypto'>> & Pick<PeerConnOptions, 'crypto'>;
-  private readonly links: PeerLink[];
+  private readonly links: PeerSocket[];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -486,7 +479,7 @@ export class PeerConn {
     this.name = `${opts.host}:${opts.port}`;
     const n = Math.max(1, this.opts.connections);
     this.links = [];
-    for (let i = 0; i < n; i++) this.links.push(new PeerLink(this, i, core));
+    for (let i = 0; i < n; i++) this.links.push(new PeerSocket(this, i, core));
   }
 
   get writeTimeoutMs(): number {
@@ -575,13 +568,13 @@ export class PeerConn {
   }
 
   /** @internal */
-  linkUp(link: PeerLink): void {
+  linkUp(link: PeerSocket): void {
     this.log.info({ peer: this.name, link: link.index }, 'peer connected');
     this.hooks.onLinkUp?.(this, link.index);
   }
 
   /** @internal */
-  linkDown(link: PeerLink, why: string, eof: boolean): void {
+  linkDown(link: PeerSocket, why: string, eof: boolean): void {
     if (this.closed) return;
     if (eof) this.hooks.onEof?.(this);
     else this.hooks.onError?.(this, why);
@@ -591,7 +584,7 @@ export class PeerConn {
     this.scheduleReconnect(link);
   }
 
-  private scheduleReconnect(link: PeerLink): void {
+  private scheduleReconnect(link: PeerSocket): void {
     if (this.closed || link.reconnectTimer) return;
     const delay = link.backoff;
     link.backoff = Math.min(BACKOFF_MAX_MS, delay * 2);
@@ -608,5 +601,3 @@ export class PeerConn {
     for (const l of this.links) l.checkTimeouts(now);
   }
 }
-
-const EMPTY = Buffer.alloc(0);

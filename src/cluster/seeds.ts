@@ -16,6 +16,9 @@ import { Resolver } from 'node:dns/promises';
 import type { Logger } from 'pino';
 import { parseSeed } from '../conf/values.js';
 import type { SeedProvider, SeedSpec } from '../conf/types.js';
+import type { SeedProviderOptions, TxtResolver } from '../conf/options.js';
+
+export type { SeedProviderOptions, TxtResolver };
 import type { LocalNodeSpec, PeerSpec } from '../route/topology.js';
 
 /** Netflix's compile-time defaults (dyn_dns.c DNS_TXT_NAME, dyn_florida.c FLORIDA_*). */
@@ -26,41 +29,6 @@ export const NETFLIX_FLORIDA_PATH = '/REST/v1/admin/get_seeds';
 /** Netflix's seed buffer (dyn_gossip.h SEED_BUF_SIZE): a longer reply is refused, not truncated. */
 export const MAX_SEED_REPLY_BYTES = 1024 * 1024;
 export const DEFAULT_SEED_TIMEOUT_MS = 5000;
-
-/** The TXT lookup the DNS provider needs; node:dns/promises Resolver satisfies it. */
-export interface TxtResolver {
-  resolveTxt(name: string): Promise<string[][]>;
-}
-
-/**
- * Provider settings. Each one left unset comes from the environment variable Netflix reads (named
- * in brackets), then from Netflix's default.
- */
-export interface SeedProviderOptions {
-  /** DNS name holding the TXT record [DYNOMITE_DNS_NAME]. @default '_dynomite.ec2-internal' */
-  dnsName?: string;
-  /** Record type [DYNOMITE_DNS_TYPE]: only TXT works (Netflix's `A` reads IPv4 bytes as text). */
-  dnsType?: string;
-  /** DNS servers (`ip` or `ip:port`) instead of the system's, e.g. a test responder. */
-  dnsServers?: readonly string[];
-  /** A resolver to use instead of node:dns (tests). Takes precedence over dnsServers. */
-  resolver?: TxtResolver;
-  /** Florida host [DYNOMITE_FLORIDA_IP]. @default '127.0.0.1' */
-  floridaIp?: string;
-  /** Florida port [DYNOMITE_FLORIDA_PORT]. @default 8080 */
-  floridaPort?: number;
-  /**
-   * Florida request [DYNOMITE_FLORIDA_REQUEST]: a path, or (as Netflix takes it) a raw HTTP request
-   * `GET /path HTTP/1.0\r\n...` of which the path is used. @default '/REST/v1/admin/get_seeds'
-   */
-  floridaRequest?: string;
-  /** Per lookup / HTTP request, ms. @default 5000 */
-  timeoutMs?: number;
-  /** Start-up attempts before giving up (startupSeeds). @default 5 */
-  startupAttempts?: number;
-  /** Pause between start-up attempts, ms. @default 2000 */
-  retryDelayMs?: number;
-}
 
 export interface SeedConfig {
   /** dyn_seeds. */

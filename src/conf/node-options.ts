@@ -1,6 +1,6 @@
 // Maps the loaded config (NodeConfig, one field per YAML key) to the options startNode() takes
-// (src/node.ts NodeOptions). The type import makes tsc flag any drift between the two.
-import type { NodeOptions } from '../node.js';
+// (options.ts NodeOptions). The type import makes tsc flag any drift between the two.
+import type { NodeOptions } from './options.js';
 import type { NodeConfig } from './types.js';
 
 export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
@@ -41,7 +41,7 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
       peerWriteTimeoutMs: c.dynWriteTimeout,
       secureServerOption: c.secureServerOption,
       pemKeyFile: c.pemKeyFile,
-      gossip: { enabled: c.enableGossip, intervalMs: c.gosInterval },
+      gossip: { enabled: c.enableGossip, intervalMs: c.gosInterval, phiThreshold: c.phiConvictThreshold, phiWindow: c.phiWindowSize },
       hints: { dir: c.hintsDir ?? undefined, maxBytes: c.hintsMaxBytes, ttlMs: c.hintsTtl },
     },
   };

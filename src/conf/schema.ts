@@ -1,6 +1,7 @@
 // The config keys, defined once. This table drives parsing (load.ts), validation, defaults and the
-// generated docs/config.md (docs.ts). Defaults follow Netflix `conf_validate_pool` (src/dyn_conf.c)
-// as observed in reference/netflix-behaviour.md section 3; keys with `netflix: false` are ours.
+// generated docs/config.md (cli/config-docs.ts). Defaults follow Netflix `conf_validate_pool`
+// (src/dyn_conf.c) as observed in test/fixtures/reference/netflix-behaviour.md section 3; keys with
+// `netflix: false` are ours.
 import type { ConfigValues } from './types.js';
 import { CONSISTENCY_LEVELS, ENVS, HASH_NAMES, SECURE_SERVER_OPTIONS, SEED_PROVIDERS } from './types.js';
 import {
@@ -162,11 +163,19 @@ export const CONFIG_KEYS = {
   }),
   gos_interval: key({
     field: 'gosInterval', type: integer({ zeroIsDefault: 30000 }), default: 30000, netflix: true,
-    doc: `Gossip round interval, ${MS}: with \`enable_gossip: true\` a node sends GOSSIP_SYN to every known peer this often; a peer whose timestamp stops advancing for 3 intervals (+1 s, timestamps are in seconds) is marked DOWN.`,
+    doc: `Gossip round interval, ${MS}: with \`enable_gossip: true\` a node sends GOSSIP_SYN to every known peer this often. Each node refreshes its own timestamp (in seconds) every round, so a peer's heartbeat comes every max(gos_interval, 1 s); see \`phi_convict_threshold\`.`,
+  }),
+  phi_convict_threshold: key({
+    field: 'phiConvictThreshold', type: integer({ min: 1, max: 64 }), default: 8, netflix: false,
+    doc: 'Failure detector (with `enable_gossip`): a peer is marked DOWN when phi, -log10 of the chance that its next heartbeat is merely late, reaches this value. Heartbeat intervals are modelled as a normal distribution over the last `phi_window_size` intervals, its sigma at least a quarter of the expected interval, so the default 8 marks a silent peer DOWN about 2.3 heartbeat intervals after its last one. Lower detects sooner with more false alarms. A refused, reset or closed peer link marks a gossiping peer DOWN at once; it is NORMAL again only on a fresh heartbeat. Cassandra\'s default.',
+  }),
+  phi_window_size: key({
+    field: 'phiWindowSize', type: integer({ min: 1, max: 100000 }), default: 1000, netflix: false,
+    doc: 'Failure detector: heartbeat intervals remembered per peer (Cassandra\'s arrival window). Intervals across a DOWN period or a pause of this node are not counted.',
   }),
   enable_gossip: key({
     field: 'enableGossip', type: boolean(), default: false, netflix: true,
-    doc: 'Run gossip (peer state, Netflix GOSSIP_SYN / GOSSIP_SHUTDOWN wire format): every `gos_interval` a node sends its state table to its peers, a failure detector marks a peer DOWN when its timestamp stops advancing (or at once on its GOSSIP_SHUTDOWN) and NORMAL again when it advances; a DOWN peer is routed around like a disconnected one. Membership still comes from `dyn_seeds` / `dyn_seed_provider` at start-up: nodes learned only from gossip are logged, not added.',
+    doc: 'Run gossip (peer state, Netflix GOSSIP_SYN wire format): every `gos_interval` a node sends its state table to its peers; a phi-accrual failure detector (`phi_convict_threshold`) marks a peer DOWN when its timestamp stops advancing or its link is refused / reset, at once when it announces DOWN on a clean exit, and NORMAL again when its timestamp advances; a DOWN peer is routed around like a disconnected one. Membership still comes from `dyn_seeds` / `dyn_seed_provider` at start-up: nodes learned only from gossip are logged, not added.',
   }),
   secure_server_option: key({
     field: 'secureServerOption', type: oneOf(SECURE_SERVER_OPTIONS), default: 'none', netflix: true,

@@ -48,6 +48,30 @@ export interface SeedSpec extends HostPort {
   readonly name: string | null;
 }
 
+/** This node, as the config loader produces it. */
+export interface LocalNodeSpec {
+  /** Display name (Netflix shows the host / IP). @default host */
+  readonly name?: string | null;
+  readonly host: string;
+  /** dnode (peer) port. */
+  readonly port: number;
+  readonly dc: string;
+  readonly rack: string;
+  /** Ring points (u32), as written in `tokens:`. Several = vnodes. */
+  readonly tokens: readonly number[];
+}
+
+/** One peer, from a `dyn_seeds` entry `host:port:rack:dc:tokens` (SeedSpec fits). */
+export interface PeerSpec {
+  readonly host: string;
+  /** dnode (peer) port. */
+  readonly port: number;
+  readonly rack: string;
+  readonly dc: string;
+  readonly tokens: readonly number[];
+  readonly name?: string | null;
+}
+
 /** Every value a YAML key sets. Keys marked "ours" are not Netflix keys. */
 export interface ConfigValues {
   /** Client listen address (required). */
@@ -91,6 +115,10 @@ export interface ConfigValues {
   /** ms */
   readonly gosInterval: number;
   readonly enableGossip: boolean;
+  /** Ours: phi at which the failure detector marks a peer DOWN. */
+  readonly phiConvictThreshold: number;
+  /** Ours: heartbeat intervals kept per peer. */
+  readonly phiWindowSize: number;
   readonly secureServerOption: SecureServerOption;
   readonly pemKeyFile: string;
   readonly reconKeyFile: string;

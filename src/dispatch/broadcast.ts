@@ -13,11 +13,9 @@
 // A peer that cannot be reached gets a hint (replayed when it is back) for the commands whose
 // replay is harmless (SCRIPT LOAD, SCRIPT FLUSH, index definitions); SCRIPT KILL only matters now.
 import type { DynErrorCode } from '../errors.js';
-import type { Backend, FramedRequest, ReplyTarget } from '../store/backend.js';
-import type { HintSink, PeerLink } from './fanout.js';
-
-/** PeerLink.send flag: a broadcast is a write (write timeout). */
-const SEND_WRITE = 1;
+import { ABI } from '../wasm/abi.js';
+import type { HintSink } from './fanout.js';
+import { PEER_SEND_WRITE, type Backend, type FramedRequest, type Peer, type ReplyTarget } from './request.js';
 
 /** One broadcast request: answers `target`'s slot once every node has answered. */
 class Broadcast implements ReplyTarget {
@@ -61,7 +59,7 @@ export interface BroadcastContext {
   readonly local: Backend;
   /** Number of nodes in the topology (index 0 = this node). */
   readonly nodes: number;
-  readonly peer: (node: number) => PeerLink | undefined;
+  readonly peer: (node: number) => Peer | undefined;
   readonly hints: HintSink | undefined;
 }
 
@@ -78,12 +76,12 @@ export function broadcast(ctx: BroadcastContext, target: ReplyTarget, seq: numbe
   for (let n = 1; n < ctx.nodes; n++) {
     const link = ctx.peer(n);
     if (link === undefined || !link.up) {
-      hints?.add(n, 3, u8, req.off, req.len, 0);
+      hints?.add(n, ABI.DN_TYPE_REQ, u8, req.off, req.len, 0);
       b.fail(n, 'PEER_ERR_NOT_CONNECTED');
       continue;
     }
-    const replyTo = hints !== undefined ? hints.guard(b, n, 3, u8, req.off, req.len, 0) : b;
-    link.send(3, replyTo, n, req.off, req.len, affinity, SEND_WRITE);
+    const replyTo = hints !== undefined ? hints.guard(b, n, ABI.DN_TYPE_REQ, u8, req.off, req.len, 0) : b;
+    link.send(ABI.DN_TYPE_REQ, replyTo, n, req.off, req.len, affinity, PEER_SEND_WRITE);
   }
   // Last: the local reply may complete synchronously, and the peers' sends copied the bytes already.
   ctx.local.forward(b, 0, req, affinity);

@@ -1,11 +1,6 @@
-// The cluster dispatcher: every client request is placed on the ring and sent to its replicas.
-//
-//   dispatch(req)
-//     ├─ keyless (PING, INFO, KEYS, SCAN ...) ─► local datastore
-//     ├─ broadcast (SCRIPT LOAD/FLUSH/KILL, FLUSHALL ...) ─► every node, the local reply answers
-//     ├─ multi-key (MGET, MSET, DEL ... spanning owners) ─► one fragment per owner group (fragment.ts)
-//     ├─ EVAL/EVALSHA ─► one owner for all keys, else the Netflix error
-//     └─ single key ─► plan() on the token ─► fast path (one target) | Fanout (replicate + coalesce)
+// The cluster dispatcher: every client request is placed on the ring and sent to its replicas
+// (its branches, keyless / broadcast / multi-key / single key, are drawn in the chain in
+// src/dispatch/request.ts). EVAL/EVALSHA keys must share one owner, else the Netflix error.
 //
 // Requests arriving from peers (dnode type 3) go straight to the local datastore; type 4
 // (REQ_FORWARD from another DC) is re-planned inside this DC (DC_ONE write semantics: applied here,
@@ -14,13 +9,13 @@ import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { stagingScratch } from '../wasm/framer.js';
 import type { ConsistencyLevel } from '../conf/types.js';
-import { decodeInline, decodeMultibulk, encodeMultibulk } from './args.js';
+import { decodeInline, decodeMultibulk, encodeMultibulk } from '../protocol/args.js';
 import { plan, groupKeysByOwner, Plan, type Health } from '../route/planner.js';
 import type { Topology } from '../route/topology.js';
-import type { Backend, FramedRequest, ReplyTarget } from '../store/backend.js';
+import { PEER_SEND_NOREPLY, PEER_SEND_WRITE, type Backend, type FramedRequest, type Peer, type PeerRequestType, type ReplyTarget } from './request.js';
 import type { DynErrorCode } from '../errors.js';
 import type { Dispatcher } from './dispatcher.js';
-import { Fanout, PEER_SEND_NOREPLY, PEER_SEND_WRITE, type PeerLink } from './fanout.js';
+import { Fanout } from './fanout.js';
 import { FragmentedRequest, mergeKind } from './fragment.js';
 import { broadcast } from './broadcast.js';
 
@@ -30,7 +25,7 @@ export interface ClusterDispatcherOptions {
   protocol: 'redis' | 'memcache';
   /** The current topology snapshot (swapped whole when membership changes). */
   topology: () => Topology;
-  peer: (node: number) => PeerLink | undefined;
+  peer: (node: number) => Peer | undefined;
   /** Is the local datastore usable (not ejected). */
   localUp: () => boolean;
   timeoutMs: () => number;
@@ -204,7 +199,7 @@ export class ClusterDispatcher implements Dispatcher {
       if (!link) return target.fail(seq, 'PEER_ERR_NOT_CONNECTED');
       // Memcached noreply: the peer sends nothing back, so the link must not wait for a RES (it
       // would time out and fail every request in flight on that link). Fanout sets it likewise.
-      return link.send(t.kind === 'forward' ? 4 : 3, target, seq, req.off, req.len, affinity,
+      return link.send(t.kind === 'forward' ? ABI.DN_TYPE_REQ_FORWARD : ABI.DN_TYPE_REQ, target, seq, req.off, req.len, affinity,
         (isWrite ? PEER_SEND_WRITE : 0) | (req.expectReply ? 0 : PEER_SEND_NOREPLY));
     }
     const r = this.fanout.send(target, seq, req, affinity, p, level);
@@ -214,8 +209,8 @@ export class ClusterDispatcher implements Dispatcher {
   /**
    * A DC_ONE read on the local datastore. A datastore that is down fails the request inside
    * forward() (ServerPool fails fast while it waits to reconnect): the read is then re-planned with
-   * the local datastore marked down, i.e. sent to the owner in the next local rack (SPEC section 2:
-   * better than Netflix's `-ERR Storage: Datastore refused connection`). A failure after forward()
+   * the local datastore marked down, i.e. sent to the owner in the next local rack (where Netflix
+   * answers `-ERR Storage: Datastore refused connection`). A failure after forward()
    * returned (the datastore died with the request in flight) reaches the client: the bytes are gone.
    */
   private localRead(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, token: number,
@@ -244,8 +239,8 @@ export class ClusterDispatcher implements Dispatcher {
   }
 
   /** A request from a peer: type 3 runs here; type 4 is replicated inside this DC. */
-  onPeerRequest(target: ReplyTarget, seq: number, type: 3 | 4, req: FramedRequest, affinity: number): void {
-    if (type === 3) return this.o.local.forward(target, seq, req, affinity);
+  onPeerRequest(target: ReplyTarget, seq: number, type: PeerRequestType, req: FramedRequest, affinity: number): void {
+    if (type === ABI.DN_TYPE_REQ) return this.o.local.forward(target, seq, req, affinity);
     const i32 = this.o.core.i32;
     const nkeys = i32[req.rec + ABI.REC_NKEYS];
     if (nkeys <= 0) return this.o.local.forward(target, seq, req, affinity);

@@ -1,6 +1,7 @@
 // Replica reply coalescing: one CoalesceTracker per fanned-out request picks the reply the client
 // gets and names the replicas that disagreed (read-repair candidates). A port of the
-// CoalesceTracker of dynomite-engine 0.0.2 (shared/seed/), whose rules and tests are the contract:
+// CoalesceTracker of dynomite-engine 0.0.2 (called "the original" below), whose rules are the
+// contract (test/coalesce.test.ts replays them against a model):
 //
 //   DC_ONE               the first reply wins; nothing is divergent.
 //   DC_QUORUM            a reply class with floor(L/2)+1 identical votes among the L local-DC targets
@@ -12,10 +13,10 @@
 //                        replies after the decision are drained (never a second decision).
 //                        Divergent = every target that replied with a class other than the
 //                        winner's, any DC, ascending index. The winner's handle is the one of the
-//                        lowest-index target in the winning class (the seed's deterministic pick).
-//   no local target      every target counts as local (the seed's fallback).
+//                        lowest-index target in the winning class (the original's deterministic pick).
+//   no local target      every target counts as local (the original's fallback).
 //
-// What the seed does not model or gets wrong, and how this port decides it:
+// What the original does not model or gets wrong, and how this port decides it:
 //   onFailure(t, kind)   t will not reply (peer down, refused, ...). A failed target never votes.
 //                        A level that can no longer succeed decides at once with an error:
 //                        DYN_ERR_QUORUM when at least a quorum of replies came in but disagree,
@@ -28,17 +29,17 @@
 //   onTimeout()          every target still pending fails with DYN_ERR_TIMEOUT, then the tracker
 //                        decides (it always can: every target is settled).
 //   early error          SAFE levels decide DYN_ERR_QUORUM as soon as two replies of one DC
-//                        disagree (the seed waits for the DC's last reply; the answer is the same).
-//   plurality trigger    "every local target replied" counts local replies only (the seed counts
-//                        every reply, so with remote write targets it could fall back to plurality
-//                        before the local replies were in; SPEC section 2 says "local").
-//   duplicate replies    a second reply from a target replaces its first (the seed's overwrite);
+//                        disagree (the original waits for the DC's last reply; the answer is the same).
+//   plurality trigger    "every local target replied" counts local replies only (the original
+//                        counts every reply, so with remote write targets it could fall back to
+//                        plurality before the local replies were in; the quorum is a local one).
+//   duplicate replies    a second reply from a target replaces its first (the original's overwrite);
 //                        the displaced handle is left in `replacedHandle` for the caller to free.
 //
 // Equivalence key: the reply framer's XXH64 of the reply bytes, passed as two int32 words (lo, hi)
 // exactly as the record table holds them (REC_DIGEST_LO/HI): no BigInt is created per reply. Two
 // replies are in the same class when lo, hi and isError are equal and, if the caller supplied a
-// `sameReply(a, b)` callback, it confirms the bytes are equal. The seed compares bytes, so exactness
+// `sameReply(a, b)` callback, it confirms the bytes are equal. The original compares bytes, so exactness
 // needs the callback; without it a digest collision (2^-64 per pair for natural data, but XXH64 is
 // not collision-resistant against crafted values) would merge two different replies. The callback
 // is consulted only for equal digests, i.e. once per agreeing reply, and should be one long-lived
@@ -269,7 +270,7 @@ export class CoalesceTracker<H = unknown> {
       return this.win(this.classOf(t));
     }
     // Best class among local replies; ascending scan, strict '>', so a tie keeps the class with
-    // the lowest voter index (the seed's plurality tie-break; a quorum class is unique anyway).
+    // the lowest voter index (the original's plurality tie-break; a quorum class is unique anyway).
     let best = -1;
     let bestVotes = 0;
     for (let i = 0; i < this.n; i++) {

@@ -2,7 +2,7 @@
 // node plans targets on the ring and fans out (src/dispatch/cluster.ts). The client connection only
 // knows this interface, so data keeps flowing one way: client -> dispatch -> store / peers.
 import type { ConsistencyLevel } from '../conf/types.js';
-import type { Backend, FramedRequest, ReplyTarget } from '../store/backend.js';
+import type { Backend, FramedRequest, ReplyTarget } from './request.js';
 
 export interface Dispatcher {
   /**

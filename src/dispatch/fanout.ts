@@ -1,27 +1,18 @@
 // One replicated request: sent to every target of its Plan, replies coalesced by a CoalesceTracker,
-// exactly one reply (or error) to the client, stragglers drained.
-//
-//   dispatch ─► plan() ─► for each target: local datastore | peer (dnode 3 / 4) | skipped (failed)
-//                              │ a write's skipped or unreachable peers are also hinted (HintSink)
-//                              │ replies (child seq = request id * 64 + target index)
-//                              ▼
-//   complete / fail ─► CoalesceTracker.onReply / onFailure ─► decision ─► client slot (once)
+// exactly one reply (or error) to the client, stragglers drained (its place in the chain:
+// src/dispatch/request.ts). A target's replies come back with child seq = request id * 64 + target
+// index; a write's skipped or unreachable peers are also hinted (HintSink).
 //
 // A request lives in `inflight` (a Map in creation order, so the coarse deadline sweep stops at the
 // first request still in time) until every target answered or its deadline passed.
+import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { stagingScratchHigh } from '../wasm/framer.js';
 import type { ConsistencyLevel } from '../conf/types.js';
-import { DYN_ERRORS, type DynErrorCode } from '../errors.js';
+import { DYN_ERRORS, isProxyErrorReply, type DynErrorCode } from '../errors.js';
 import { type Plan } from '../route/planner.js';
-import type { Backend, FramedRequest, ReplyTarget } from '../store/backend.js';
+import { PEER_SEND_NOREPLY, PEER_SEND_WRITE, type Backend, type FramedRequest, type Peer, type PeerRequestType, type ReplyTarget } from './request.js';
 import { CoalesceTracker, DYN_ERR_QUORUM, DYN_ERR_TIMEOUT, type Decision } from './coalesce.js';
-
-/** The dnode side as the fan-out needs it (src/cluster/peer-conn.ts PeerConn fits). */
-export interface PeerLink {
-  readonly up: boolean;
-  send(type: 3 | 4, target: ReplyTarget, seq: number, off: number, len: number, affinity: number, flags?: number): void;
-}
 
 /** What happens next to a decided request's divergent replicas (read repair). */
 export interface DivergenceSink {
@@ -34,9 +25,9 @@ export interface DivergenceSink {
  */
 export interface HintSink {
   /** A write target skipped at plan time (its peer is down): keep a copy of u8[off, off+len). */
-  add(node: number, type: 3 | 4, u8: Uint8Array, off: number, len: number, flags: number): void;
+  add(node: number, type: PeerRequestType, u8: Uint8Array, off: number, len: number, flags: number): void;
   /** The ReplyTarget to send a write with: a connection failure also keeps a hint. */
-  guard(target: ReplyTarget, node: number, type: 3 | 4, u8: Uint8Array, off: number, len: number, flags: number): ReplyTarget;
+  guard(target: ReplyTarget, node: number, type: PeerRequestType, u8: Uint8Array, off: number, len: number, flags: number): ReplyTarget;
 }
 
 export interface FanoutHooks {
@@ -47,9 +38,6 @@ export interface FanoutHooks {
 }
 
 const MAX_TARGETS = 64;
-/** PeerLink.send flags (PeerConn's PEER_SEND_WRITE / PEER_SEND_NOREPLY). */
-export const PEER_SEND_WRITE = 1;
-export const PEER_SEND_NOREPLY = 2;
 
 /** A request in flight (exported for read repair, which needs its targets and key). */
 export class FanoutRequest {
@@ -94,7 +82,7 @@ export class Fanout implements ReplyTarget {
   constructor(
     private readonly core: Core,
     private readonly local: Backend,
-    private readonly peer: (node: number) => PeerLink | undefined,
+    private readonly peer: (node: number) => Peer | undefined,
     private readonly timeoutMs: () => number,
     private readonly hooks: FanoutHooks = {},
   ) {}
@@ -159,7 +147,7 @@ export class Fanout implements ReplyTarget {
       const t = p.targets[i]!;
       if (t.skipped) {
         if (p.isWrite && this.hints && t.kind !== 'local') {
-          this.hints.add(t.node, t.kind === 'forward' ? 4 : 3, this.core.u8, req.off, req.len, req.expectReply ? 0 : PEER_SEND_NOREPLY);
+          this.hints.add(t.node, t.kind === 'forward' ? ABI.DN_TYPE_REQ_FORWARD : ABI.DN_TYPE_REQ, this.core.u8, req.off, req.len, req.expectReply ? 0 : PEER_SEND_NOREPLY);
         }
         if (t.awaited && !r.decided) this.decide(r, r.tracker.onFailure(t.slot, 'PEER_ERR_DOWN'), undefined, 0, 0);
         continue;
@@ -174,7 +162,7 @@ export class Fanout implements ReplyTarget {
           continue;
         }
         const flags = (p.isWrite ? PEER_SEND_WRITE : 0) | (req.expectReply ? 0 : PEER_SEND_NOREPLY);
-        const type = t.kind === 'forward' ? 4 : 3;
+        const type = t.kind === 'forward' ? ABI.DN_TYPE_REQ_FORWARD : ABI.DN_TYPE_REQ;
         const replyTo = p.isWrite && this.hints
           ? this.hints.guard(this, t.node, type, this.core.u8, req.off, req.len, flags & PEER_SEND_NOREPLY) : this;
         link.send(type, replyTo, child, req.off, req.len, affinity, flags);
@@ -299,15 +287,6 @@ export class Fanout implements ReplyTarget {
     r.held.fill(undefined);
     if (this.pool.length < 1024) this.pool.push(r);
   }
-}
-
-const PROXY_ERROR_PREFIXES = ['-ERR Storage:', '-ERR Peer:', '-ERR Dynomite:'].map((p) => Buffer.from(p));
-
-/** Our own error replies say nothing about a replica's data. */
-function isProxyErrorReply(src: Uint8Array, off: number, len: number): boolean {
-  if (src[off] !== 45) return false;
-  const head = Buffer.from(src.buffer, src.byteOffset + off, Math.min(len, 16));
-  return PROXY_ERROR_PREFIXES.some((p) => head.subarray(0, p.length).equals(p));
 }
 
 /** Tracker error strings to the client errors of src/errors.ts. */

@@ -4,9 +4,10 @@
 //   MGET -> one array in key order; DEL/UNLINK/EXISTS/TOUCH -> the sum; MSET -> +OK only if every
 //   fragment said +OK; memcached get -> the VALUE items in key order, then END.
 // The first error reply (in fragment order) wins over everything.
-import type { ReplyTarget } from '../store/backend.js';
+import type { ReplyTarget } from './request.js';
 import type { DynErrorCode } from '../errors.js';
 import { respError, mcError } from '../errors.js';
+import { arrayElements, MC_END, mcItems, REPLY_OK } from '../protocol/replies.js';
 
 export type MergeKind = 'array' | 'sum' | 'ok' | 'mc-values';
 
@@ -62,7 +63,7 @@ export class FragmentedRequest implements ReplyTarget {
       const e = this.errors[i];
       if (e) return this.target.completeBuffer(this.seq, mc ? mcError(e) : respError(e));
       const r = this.replies[i]!;
-      if (mc ? !r.subarray(0, 6).equals(VALUE_) && !r.equals(END) : r[0] === 45 /* '-' */) {
+      if (mc ? !isMcValue(r) && !r.equals(MC_END) : r[0] === 45 /* '-' */) {
         return this.target.completeBuffer(this.seq, r);
       }
     }
@@ -77,8 +78,8 @@ export class FragmentedRequest implements ReplyTarget {
         return Buffer.from(`:${sum}\r\n`);
       }
       case 'ok':
-        for (const r of this.replies) if (!r!.equals(OK)) return r!;
-        return OK;
+        for (const r of this.replies) if (!r!.equals(REPLY_OK)) return r!;
+        return REPLY_OK;
       case 'array': {
         const items = new Array<Buffer>(this.totalKeys);
         for (let f = 0; f < this.replies.length; f++) {
@@ -106,7 +107,7 @@ export class FragmentedRequest implements ReplyTarget {
           const list = byKey.get(key);
           if (list && list.length > 0) out.push(list.shift()!);
         }
-        out.push(END);
+        out.push(MC_END);
         return Buffer.concat(out);
       }
     }
@@ -116,51 +117,7 @@ export class FragmentedRequest implements ReplyTarget {
   keyNames: string[] | undefined;
 }
 
-const OK = Buffer.from('+OK\r\n');
-const END = Buffer.from('END\r\n');
-const VALUE_ = Buffer.from('VALUE ');
-
-/** The encoded elements of a RESP array reply (bulk strings, nils, integers, nested arrays). */
-export function arrayElements(b: Buffer): Buffer[] {
-  let p = b.indexOf(13);
-  const n = Number(b.toString('latin1', 1, p));
-  p += 2;
-  const out: Buffer[] = [];
-  for (let i = 0; i < n; i++) {
-    const end = skipReply(b, p);
-    out.push(b.subarray(p, end));
-    p = end;
-  }
-  return out;
-}
-
-function skipReply(b: Buffer, p: number): number {
-  const eol = b.indexOf(13, p);
-  const t = b[p];
-  if (t === 36 /* $ */) {
-    const n = Number(b.toString('latin1', p + 1, eol));
-    return n < 0 ? eol + 2 : eol + 2 + n + 2;
-  }
-  if (t === 42 /* * */) {
-    const n = Number(b.toString('latin1', p + 1, eol));
-    let q = eol + 2;
-    for (let i = 0; i < n; i++) q = skipReply(b, q);
-    return q;
-  }
-  return eol + 2;
-}
-
-/** The VALUE items of a memcached get reply (each through its data's CRLF), without END. */
-export function mcItems(b: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let p = 0;
-  while (p < b.length && b.subarray(p, p + 6).equals(VALUE_)) {
-    const eol = b.indexOf('\r\n', p);
-    const fields = b.toString('latin1', p, eol).split(' ');
-    const bytes = Number(fields[3]);
-    const end = eol + 2 + bytes + 2;
-    out.push(b.subarray(p, end));
-    p = end;
-  }
-  return out;
+/** A memcached `VALUE ...` item starts the reply. */
+function isMcValue(r: Buffer): boolean {
+  return r.length >= 6 && r.toString('latin1', 0, 6) === 'VALUE ';
 }

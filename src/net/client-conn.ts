@@ -1,10 +1,8 @@
 // One client connection: socket -> framer (one WASM call per read) -> per-request decision ->
-// backend, and replies back in request order through a sequence-numbered reply queue.
-//
-//   socket 'data' ─► Framer.feed ─► onFrames: for each record
-//        ├─ framer flagged an error (unknown / unsupported / arity / ...) ─► error in its slot
-//        ├─ pseudo-command (DYNO_CONFIG:*, QUIT) ─► answered here
-//        └─ dispatcher.dispatch(bytes, slot)  ···  complete(slot) ─► reply queue ─► OutBuffer ─► socket
+// dispatcher, and replies back in request order through a sequence-numbered reply queue (the whole
+// chain: src/dispatch/request.ts). Per record, onFrames answers a framer error (unknown,
+// unsupported, arity ...) or a pseudo-command (DYNO_CONFIG:*, QUIT) in its slot itself, and
+// dispatches everything else.
 //
 // Replies may complete out of order (several datastore connections, peers); the queue holds early
 // ones until every earlier slot is answered. Memory is bounded: reading pauses while too many
@@ -21,15 +19,16 @@ import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
-import { type DynErrorCode, mcError, REPLY_OK, respError, respErrorText } from '../errors.js';
+import { type DynErrorCode, mcError, respError, respErrorText } from '../errors.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
-import type { FramedRequest, ReplyTarget } from '../store/backend.js';
+import type { FramedRequest, ReplyTarget } from '../dispatch/request.js';
 import type { NodeControl } from '../control.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
 import { ReplyQueue, type ReplyQueueOwner } from './reply-queue.js';
 import { requestError } from './request-error.js';
 import { NumberRing } from './ring.js';
+import { NO_REPLY, REPLY_OK } from '../protocol/replies.js';
 
 export type ClientProtocol = 'redis' | 'memcache';
 export type Consistency = ConsistencyLevel;
@@ -171,7 +170,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       if (err !== ABI.ERR_NONE) {
         // memcached says nothing at all to a `noreply` request, errors included.
         const silent = this.ctx.protocol === 'memcache' && (flags & ABI.MF_NOREPLY) !== 0;
-        this.completeBuffer(seq, silent ? EMPTY : this.requestError(err, r, base));
+        this.completeBuffer(seq, silent ? NO_REPLY : this.requestError(err, r, base));
         continue;
       }
       if ((flags & ABI.CF_PSEUDO) !== 0) {
@@ -259,7 +258,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     if ((flags & ABI.CF_QUIT) !== 0) {
       this.quitSeq = seq;
       // memcached's quit closes without a reply; Redis's QUIT answers +OK first.
-      this.completeBuffer(seq, this.ctx.protocol === 'redis' ? REPLY_OK : EMPTY);
+      this.completeBuffer(seq, this.ctx.protocol === 'redis' ? REPLY_OK : NO_REPLY);
       return;
     }
     // DYNO_CONFIG:CONN_CONSISTENCY <level>
@@ -373,5 +372,3 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     this.ctx.onClosed(this);
   }
 }
-
-const EMPTY = Buffer.alloc(0);

@@ -9,10 +9,11 @@ import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
 import type { DynErrorCode } from '../errors.js';
-import type { ReplyTarget } from '../store/backend.js';
+import type { ReplyTarget } from '../dispatch/request.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
 import { NumberRing, Ring } from './ring.js';
+import { NO_REPLY } from '../protocol/replies.js';
 
 export interface ServerConnEvents {
   onUp(conn: ServerConn): void;
@@ -122,7 +123,7 @@ export class ServerConn implements FrameSink, Flushable {
       this.seqs.push(seq);
       this.sentAt.push(performance.now());
     } else {
-      target.completeBuffer(seq, EMPTY);
+      target.completeBuffer(seq, NO_REPLY);
     }
     this.flusher.mark(this);
   }
@@ -207,5 +208,3 @@ export class ServerConn implements FrameSink, Flushable {
     this.teardown('STORAGE_ERR_CLOSED', 'closing');
   }
 }
-
-const EMPTY = Buffer.alloc(0);

@@ -2,7 +2,7 @@
  * The stats / admin HTTP endpoint on `stats_listen` (Netflix default 0.0.0.0:22222).
  *
  * Netflix's paths, bodies and content type (`application/json; charset=utf-8` even for the
- * plain-text answers), with three deliberate differences (SPEC.md section 7):
+ * plain-text answers), with three deliberate differences:
  *   - an unknown path is 404, not `OK`;
  *   - a bad argument (consistency level, state, log level, ...) is 400 naming the bad value and
  *     what was expected, not `OK` with nothing changed;

@@ -21,13 +21,15 @@
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import type { PeerRequestType } from '../dispatch/request.js';
+import { ABI } from '../wasm/abi.js';
 
 export const HINT_RECORD_HEADER = 24;
 const MAGIC = 0x31544e48; // "HNT1" read as a little-endian u32
 
 /** One hint as the file holds it. */
 export interface HintRecord {
-  type: 3 | 4;
+  type: PeerRequestType;
   flags: number;
   /** When the write arrived (ms since the epoch): the TTL counts from here, across restarts. */
   at: number;
@@ -58,7 +60,7 @@ export function decodeHintRecords(buf: Buffer): { records: HintRecord[]; end: nu
   while (p + HINT_RECORD_HEADER <= buf.length) {
     if (buf.readUInt32LE(p) !== MAGIC) break;
     const type = buf[p + 4];
-    if (type !== 3 && type !== 4) break;
+    if (type !== ABI.DN_TYPE_REQ && type !== ABI.DN_TYPE_REQ_FORWARD) break;
     const len = buf.readUInt32LE(p + 16);
     const start = p + HINT_RECORD_HEADER;
     if (start + len > buf.length) break;

@@ -1,4 +1,4 @@
-// Hinted handoff (SPEC section 6): a write that could not reach a replica is kept as a hint and
+// Hinted handoff (the side path of the chain in src/dispatch/request.ts): a write that could not reach a replica is kept as a hint and
 // replayed, in order, once the replica is back. Hints never count toward a quorum: the fan-out still
 // reports the replica as failed to its CoalesceTracker; a hint only makes the replica converge later.
 //
@@ -12,8 +12,8 @@
 //     bounded by maxBytes over all peers (the oldest hint anywhere is dropped first) and by ttlMs
 //     ──(peer link up: onPeerUp, or the 100 ms tick)──► replay from the head on link 0, at most
 //     `window` in flight, `maxPerSecond` over the store (token bucket)
-//          reply ─► delivered: removed      connection failure (or a `-ERR Storage:` /
-//          `-ERR Peer:` reply: the peer's datastore is down) ─► every in-flight hint goes back
+//          reply ─► delivered: removed      connection failure (or a `Storage:` / `Peer:`
+//          error reply, RESP or memcached: the peer's datastore is down) ─► every in-flight hint goes back
 //          to "not sent" (still at the head, in order); nothing is resent until the link comes
 //          up again or 1 s passed
 //
@@ -21,7 +21,8 @@
 //   - Single-target writes (ClusterDispatcher.single's fast path: a one-rack cluster) are not
 //     hinted: the client gets the failure and no replica applied the write, so a hint would make a
 //     write the client was told failed appear later. A replicated write is applied by the live
-//     replicas whatever the client is told (SPEC section 2), so its missing replicas are hinted.
+//     replicas whatever the client is told (consistency decides how many acknowledgements the
+//     client waits for, never whether a replica is written), so its missing replicas are hinted.
 //   - A timed-out or cut request may have been applied by the peer before the link failed: its
 //     hint replays it again. Delivery is at-least-once (as for the durable log after a crash); a
 //     non-idempotent write (INCR, APPEND) can then be applied twice on that replica.
@@ -35,11 +36,11 @@
 //   - Never on the client's path: replay runs from the link-up hook (deferred) and a timer; nothing
 //     throws to a caller; I/O errors of the durable log are logged and counted as drops.
 import type { Logger } from 'pino';
+import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { stagingScratch } from '../wasm/framer.js';
-import type { DynErrorCode } from '../errors.js';
-import type { PeerLink } from '../dispatch/fanout.js';
-import type { ReplyTarget } from '../store/backend.js';
+import { proxyErrorSource, type DynErrorCode } from '../errors.js';
+import { PEER_SEND_WRITE, type Peer, type PeerRequestType, type ReplyTarget } from '../dispatch/request.js';
 import { HintLog, hintFileName, type HintRecord } from './hint-log.js';
 import { TokenBucket } from './rate-limit.js';
 
@@ -55,8 +56,6 @@ export const DEFAULT_HINTS = {
   syncMs: 1000,
 } as const;
 
-/** PeerLink.send flag (PeerConn's PEER_SEND_WRITE): replays use the write timeout. */
-const SEND_WRITE = 1;
 /** Back off this long after a replay failed on a link that still looks up. */
 const RETRY_MS = 1000;
 
@@ -66,7 +65,7 @@ const HINTED_FAILURES: ReadonlySet<DynErrorCode> = new Set<DynErrorCode>(['PEER_
 export interface HintStoreOptions {
   core: Core;
   /** The dnode link to node n (n >= 1). */
-  peer: (node: number) => PeerLink | undefined;
+  peer: (node: number) => Peer | undefined;
   /** `host` and `port` of node n (durable file names); undefined for node 0. */
   peerAddress: (node: number) => { host: string; port: number } | undefined;
   /** Nodes in the topology (node 0 is this one). */
@@ -161,24 +160,22 @@ class PeerHints implements ReplyTarget {
   }
 }
 
-const UNAVAILABLE = ['-ERR Storage:', '-ERR Peer:'].map((p) => Buffer.from(p, 'latin1'));
-
 /**
  * The peer answered, but for its datastore (or, for a forward, its DC's replicas) being
- * unreachable: the write did not land, so the hint stays. Any other reply (OK, a datastore error
- * such as WRONGTYPE) means the replica saw the write.
+ * unreachable (`-ERR Storage: ...` / `-ERR Peer: ...`, or their memcached `SERVER_ERROR` forms):
+ * the write did not land, so the hint stays. Any other reply (OK, a datastore error such as
+ * WRONGTYPE, a `Dynomite:` error about the request itself) means the replica saw the write.
  */
 function isUnavailableReply(src: Uint8Array, off: number, len: number): boolean {
-  if (len < 10 || src[off] !== 45 /* - */) return false;
-  const head = Buffer.from(src.buffer, src.byteOffset + off, Math.min(len, 16));
-  return UNAVAILABLE.some((p) => head.subarray(0, p.length).equals(p));
+  const source = proxyErrorSource(src, off, len);
+  return source === 'Storage' || source === 'Peer';
 }
 
 /** Wraps the reply target of a write sent to a peer: a connection failure turns into a hint. */
 class Guard implements ReplyTarget {
   target: ReplyTarget | undefined;
   node = 0;
-  type: 3 | 4 = 3;
+  type: PeerRequestType = ABI.DN_TYPE_REQ;
   flags = 0;
   bytes: Buffer | undefined;
 
@@ -281,7 +278,7 @@ export class HintStore {
    * A write for node n (type 3 REQ or 4 REQ_FORWARD) that was not delivered: keeps a copy of
    * u8[off, off+len). No-op for node 0, unknown nodes, or when hints are off.
    */
-  add(node: number, type: 3 | 4, u8: Uint8Array, off: number, len: number, flags: number): void {
+  add(node: number, type: PeerRequestType, u8: Uint8Array, off: number, len: number, flags: number): void {
     if (!this.enabled || !this.peers[node]) return;
     this.keep(node, type, flags, Buffer.from(u8.subarray(off, off + len)));
   }
@@ -291,7 +288,7 @@ export class HintStore {
    * keeps a hint when the failure says the peer never answered. Copies u8[off, off+len) now (the
    * caller's bytes do not outlive the send). Returns target itself when hints are off.
    */
-  guard(target: ReplyTarget, node: number, type: 3 | 4, u8: Uint8Array, off: number, len: number, flags: number): ReplyTarget {
+  guard(target: ReplyTarget, node: number, type: PeerRequestType, u8: Uint8Array, off: number, len: number, flags: number): ReplyTarget {
     if (!this.enabled || !this.peers[node]) return target;
     const g = this.guards.pop() ?? new Guard(this);
     g.target = target;
@@ -318,7 +315,7 @@ export class HintStore {
   }
 
   /** @internal Queues a hint whose bytes the store owns from now on. */
-  keep(node: number, type: 3 | 4, flags: number, bytes: Buffer): void {
+  keep(node: number, type: PeerRequestType, flags: number, bytes: Buffer): void {
     const ph = this.peers[node];
     if (!ph || !this.enabled || this.stopped) return;
     const h: Hint = { type, flags, at: this.now(), bytes, sentAs: 0 };
@@ -416,7 +413,7 @@ export class HintStore {
       h.sentAs = this.nextSeq++;
       ph.sent++;
       // A synchronous failure lands in replayFailed and sets retryAt: the loop stops.
-      link.send(h.type, ph, h.sentAs, at, h.bytes.length, 0, h.flags | SEND_WRITE);
+      link.send(h.type, ph, h.sentAs, at, h.bytes.length, 0, h.flags | PEER_SEND_WRITE);
     }
   }
 

@@ -1,5 +1,6 @@
-// Read repair (SPEC section 6, `read_repairs_enabled`): replicas that returned a divergent reply to
-// a quorum read are rewritten with the state of a replica in the winning class.
+// Read repair (`read_repairs_enabled`; a side path of the chain in src/dispatch/request.ts):
+// replicas that returned a divergent reply to a quorum read are rewritten with the state of a
+// replica in the winning class.
 //
 //   Fanout.decide ─► onDivergence(req, divergent slots, winner)     the client is already answered
 //        │  enabled, Redis, a key, no proxy error, key not already in repair, a token in the bucket
@@ -32,12 +33,15 @@
 //   - Never on the client's path: work starts on setImmediate, errors are logged at debug and
 //     counted, nothing throws, nothing waits.
 import type { Logger } from 'pino';
+import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { stagingScratch } from '../wasm/framer.js';
-import { encodeMultibulk } from '../dispatch/args.js';
-import type { DivergenceSink, FanoutRequest, PeerLink } from '../dispatch/fanout.js';
+import { encodeMultibulk } from '../protocol/args.js';
+import { bulkReply, integerReply } from '../protocol/replies.js';
+import { isProxyErrorReply } from '../errors.js';
+import type { DivergenceSink, FanoutRequest } from '../dispatch/fanout.js';
 import type { DynErrorCode } from '../errors.js';
-import type { Backend, FramedRequest, ReplyTarget } from '../store/backend.js';
+import { PEER_SEND_WRITE, type Backend, type FramedRequest, type Peer, type ReplyTarget } from '../dispatch/request.js';
 import { TokenBucket } from './rate-limit.js';
 
 export interface ReadRepairOptions {
@@ -45,7 +49,7 @@ export interface ReadRepairOptions {
   /** The local datastore (node index 0). */
   local: Backend;
   /** The dnode link to node n (n >= 1). */
-  peer: (node: number) => PeerLink | undefined;
+  peer: (node: number) => Peer | undefined;
   /** Read repair on (NodeControl.readRepairs, toggled by /read_repairs/enable|disable). */
   enabled: () => boolean;
   logger: Logger;
@@ -110,39 +114,10 @@ export function rewriteFor(key: Buffer, mode: 'get' | 'dump', pttlReply: Buffer,
   return { kind: 'write', args: [RESTORE, key, keepTtl ? Buffer.from(String(ttl)) : ZERO, value, REPLACE] };
 }
 
-/** `:<n>\r\n` as a number, else undefined. */
-export function integerReply(b: Buffer): number | undefined {
-  if (b.length < 4 || b[0] !== 58 /* : */ || b[b.length - 2] !== 13) return undefined;
-  const v = Number(b.toString('latin1', 1, b.length - 2));
-  return Number.isSafeInteger(v) ? v : undefined;
-}
-
-/** The payload of a bulk reply (a view), null for nil (`$-1`), undefined when not a bulk reply. */
-export function bulkReply(b: Buffer): Buffer | null | undefined {
-  if (b.length < 5 || b[0] !== 36 /* $ */) return undefined;
-  const eol = b.indexOf(13);
-  if (eol < 2) return undefined;
-  const n = Number(b.toString('latin1', 1, eol));
-  if (n === -1) return null;
-  if (!Number.isSafeInteger(n) || n < 0 || eol + 2 + n + 2 !== b.length) return undefined;
-  return b.subarray(eol + 2, eol + 2 + n);
-}
-
-const PROXY_ERRORS = ['-ERR Storage:', '-ERR Peer:', '-ERR Dynomite:'].map((s) => Buffer.from(s, 'latin1'));
-
-/** An error the proxy made (transport, quorum), not one the datastore gave about the data. */
-export function isProxyError(b: Buffer): boolean {
-  if (b[0] !== 45) return false;
-  for (const p of PROXY_ERRORS) if (b.length >= p.length && b.compare(p, 0, p.length, 0, p.length) === 0) return true;
-  return false;
-}
-
 function preview(b: Buffer): string {
   return b.toString('latin1', 0, Math.min(b.length, 80)).replace(/\r\n$/, '');
 }
 
-/** Flags of PeerLink.send (src/cluster/peer-conn.ts): a write gets the write timeout. */
-const PEER_SEND_WRITE = 1;
 /** Child seqs of a RepairTask: the two fetches, then one per divergent replica. */
 const SEQ_TTL = 0;
 const SEQ_VALUE = 1;
@@ -179,12 +154,12 @@ export class ReadRepair implements DivergenceSink {
     const key = req.key;
     if (key === undefined || req.isWrite || this.stopped || (this.o.protocol ?? 'redis') !== 'redis' || !this.o.enabled()) return;
     const d = req.tracker.decision;
-    if (!d || !d.ok || d.winnerTarget < 0 || (winner !== undefined && isProxyError(winner))) return;
+    if (!d || !d.ok || d.winnerTarget < 0 || (winner !== undefined && isProxyErrorReply(winner, 0, winner.length))) return;
     const from = req.slotNode[d.winnerTarget]!;
     const to: number[] = [];
     for (const s of divergent) {
       const reply = req.held[s];
-      if (reply !== undefined && isProxyError(reply)) continue;
+      if (reply !== undefined && isProxyErrorReply(reply, 0, reply.length)) continue;
       const node = req.slotNode[s];
       if (node !== undefined && node !== from && !to.includes(node)) to.push(node);
     }
@@ -246,7 +221,7 @@ export class ReadRepair implements DivergenceSink {
     }
     const link = this.o.peer(node);
     if (!link) return target.fail(seq, 'PEER_ERR_NOT_CONNECTED');
-    link.send(3, target, seq, at, bytes.length, affinity, isWrite ? PEER_SEND_WRITE : 0);
+    link.send(ABI.DN_TYPE_REQ, target, seq, at, bytes.length, affinity, isWrite ? PEER_SEND_WRITE : 0);
   }
 
   /** @internal A task ended: `replicas` rewritten, `why` set when it failed. */

@@ -1,7 +1,7 @@
 // The routing plan of one request: which nodes it goes to, how, and how many replies the client
 // waits for. Pure: no I/O, no clock, no allocation once a Plan object is reused.
 //
-// Rules (SPEC section 2; Netflix src/dyn_request.c req_forward and friends):
+// Rules (Netflix's src/dyn_request.c req_forward and friends, except where noted):
 //
 //   request            local DC                               each remote DC
 //   -----------------  -------------------------------------  --------------------------------------

@@ -27,32 +27,10 @@
 //     result is deterministic but depends on the insertion order; netflixRackOrder replays it.
 //     When all rack names of a DC have the same length (us-east-1a/b/c, rack1..rack9) this is
 //     simply byte order.
-import type { ConfigValues } from '../conf/types.js';
+import type { ConfigValues, LocalNodeSpec, PeerSpec } from '../conf/types.js';
+
+export type { LocalNodeSpec, PeerSpec };
 import { Ring, checkToken, type RingPoint } from './ring.js';
-
-/** This node, as the config loader produces it. */
-export interface LocalNodeSpec {
-  /** Display name (Netflix shows the host / IP). @default host */
-  readonly name?: string | null;
-  readonly host: string;
-  /** dnode (peer) port. */
-  readonly port: number;
-  readonly dc: string;
-  readonly rack: string;
-  /** Ring points (u32), as written in `tokens:`. Several = vnodes. */
-  readonly tokens: readonly number[];
-}
-
-/** One peer, from a `dyn_seeds` entry `host:port:rack:dc:tokens` (conf SeedSpec fits). */
-export interface PeerSpec {
-  readonly host: string;
-  /** dnode (peer) port. */
-  readonly port: number;
-  readonly rack: string;
-  readonly dc: string;
-  readonly tokens: readonly number[];
-  readonly name?: string | null;
-}
 
 export interface TopologyNode {
   /** Stable index: 0 = this node, then peers in the order given. */

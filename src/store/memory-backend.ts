@@ -1,10 +1,11 @@
 // The embedded datastore as a Backend: requests are decoded into arguments and answered
 // synchronously by the in-process MemoryStore (no socket, no datastore to run).
 import type { Core } from '../wasm/core.js';
-import { decodeInline, decodeMultibulk } from '../dispatch/args.js';
+import { decodeInline, decodeMultibulk } from '../protocol/args.js';
 import { respErrorText } from '../errors.js';
 import { MemoryStore } from './memory/index.js';
-import type { Backend, FramedRequest, ReplyTarget } from './backend.js';
+import type { Backend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
+import { NO_REPLY } from '../protocol/replies.js';
 
 export class MemoryBackend implements Backend {
   readonly name = 'memory';
@@ -28,7 +29,7 @@ export class MemoryBackend implements Backend {
 
   forward(target: ReplyTarget, seq: number, req: FramedRequest): void {
     const reply = this.protocol === 'redis' ? this.executeRedis(req) : this.executeMemcache(req);
-    target.completeBuffer(seq, req.expectReply ? reply : EMPTY);
+    target.completeBuffer(seq, req.expectReply ? reply : NO_REPLY);
   }
 
   private executeRedis(req: FramedRequest): Buffer {
@@ -63,5 +64,3 @@ export class MemoryBackend implements Backend {
     if (this.sweeper) clearInterval(this.sweeper);
   }
 }
-
-const EMPTY = Buffer.alloc(0);

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Core } from '../wasm/core.js';
 import type { Flusher } from '../net/flusher.js';
 import { ServerConn, type ServerConnEvents } from '../net/server-conn.js';
-import type { Backend, FramedRequest, ReplyTarget } from './backend.js';
+import type { Backend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
 
 export interface ServerPoolOptions {
   host: string;

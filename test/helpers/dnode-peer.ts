@@ -3,7 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Core } from '../../src/wasm/core.js';
 import type { DynErrorCode } from '../../src/errors.js';
-import type { Backend, FramedRequest, ReplyTarget } from '../../src/store/backend.js';
+import type { Backend, FramedRequest, ReplyTarget } from '../../src/dispatch/request.js';
 import type { DnodeHandler, PeerRequestSource } from '../../src/cluster/dnode-listener.js';
 import { RawSocket } from './raw-socket.js';
 

@@ -1,30 +1,13 @@
 // Starts a dynomite-ts node in-process for tests (silent logger), on a free loopback port.
 import { pino } from 'pino';
 import { startNode, type NodeOptions, type RunningNode } from '../../src/node.js';
+import { DEFAULT_NODE_OPTIONS } from '../../src/conf/options.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
+/** DEFAULT_NODE_OPTIONS on a free loopback port, reconnecting to the datastore after 1 s, then o. */
 export function nodeOptions(o: Partial<NodeOptions>): NodeOptions {
-  return {
-    poolName: 'dyn_o_mite',
-    listen: { host: '127.0.0.1', port: 0 },
-    backlog: 1024,
-    dataStore: 'redis',
-    datastoreConnections: 1,
-    timeoutMs: 5000,
-    preconnect: true,
-    autoEject: true,
-    failureLimit: 3,
-    retryTimeoutMs: 1000,
-    hash: 'murmur',
-    mbufSize: 16384,
-    maxMessageBytes: 64 * 1024 * 1024,
-    readConsistency: 'DC_ONE',
-    writeConsistency: 'DC_ONE',
-    datacenter: 'localdc',
-    rack: 'localrack',
-    ...o,
-  };
+  return { ...DEFAULT_NODE_OPTIONS, listen: { host: '127.0.0.1', port: 0 }, retryTimeoutMs: 1000, ...o };
 }
 
 export function startTestNode(o: Partial<NodeOptions>): Promise<RunningNode> {

@@ -1,10 +1,10 @@
-// Generates docs/config.md from the key table (schema.ts) and the flag table (cli/args.ts), so the
+// Generates docs/config.md from the key table (conf/schema.ts) and the flag table (cli/args.ts), so the
 // docs cannot drift: test/conf.test.ts compares the file with renderConfigDocs().
-// Regenerate with:  npx tsx src/conf/docs.ts
+// Regenerate with:  npx tsx src/cli/config-docs.ts
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { flagRows, VERBOSITY_LEVELS } from '../cli/args.js';
-import { CONFIG_KEY_NAMES, CONFIG_KEYS, REQUIRED, type AnyKeyDef } from './schema.js';
+import { flagRows, VERBOSITY_LEVELS } from './args.js';
+import { CONFIG_KEY_NAMES, CONFIG_KEYS, REQUIRED, type AnyKeyDef } from '../conf/schema.js';
 
 export const DOCS_PATH = fileURLToPath(new URL('../../docs/config.md', import.meta.url));
 
@@ -48,7 +48,7 @@ function levelTable(): string[] {
 
 const INTRO = `# dynomite-ts configuration
 
-<!-- Generated from src/conf/schema.ts and src/cli/args.ts by \`npx tsx src/conf/docs.ts\`.
+<!-- Generated from src/conf/schema.ts and src/cli/args.ts by \`npx tsx src/cli/config-docs.ts\`.
      Do not edit by hand: test/conf.test.ts fails when this file is stale. -->
 
 The configuration is a Netflix Dynomite YAML file: exactly one top-level key naming the pool

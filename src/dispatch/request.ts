@@ -1,0 +1,116 @@
+// The request chain's contracts: what a framed request is (FramedRequest), where its reply goes
+// (ReplyTarget), and the two things a request is forwarded to (a Backend: the local datastore; a
+// Peer: another node). Every stage below speaks only these types, so data flows one way.
+//
+// The whole chain, by function name (a client request, its replies, and the side paths):
+//
+//   net/client-conn    ClientConn.onData(chunk)
+//   wasm/framer          └─ Framer.feed ─► frameStaged: one WASM call frames every message staged
+//                           (assembly/resp.ts | memcache.ts; a partial message is kept as a tail and
+//                           resumed on the next read) ─► sink.onFrames(framer, base, count)
+//   net/client-conn    ClientConn.onFrames: per record: framer error | pseudo-command | openSlot()
+//                        └─ ctx.dispatcher.dispatch(this, seq, req, affinity, level)
+//   dispatch/dispatcher  LocalDispatcher.dispatch ─► Backend.forward            (single node)
+//   dispatch/cluster     ClusterDispatcher.dispatch                             (cluster member)
+//                          ├─ broadcast (SCRIPT LOAD, FLUSHALL ...) ─► every node, local reply answers
+//                          ├─ keyless ─► Backend.forward (local)
+//                          ├─ multi-key spanning owners ─► fragment: one FragmentedRequest per owner
+//                          │    group (dispatch/fragment.ts), merged by the command's merge column
+//                          └─ single(token) ─► plan() (route/planner.ts, on the Topology's rings)
+//                               ├─ one target ─► Backend.forward | Peer.send (the reply passes through)
+//                               └─ several ─► Fanout.send (dispatch/fanout.ts): per target
+//                                    Backend.forward | Peer.send | skipped (HintSink.add)
+//   store/server-pool    ServerPool.forward ─► net/server-conn ServerConn.send ─► OutBuffer.append
+//   store/memory-backend MemoryBackend.forward (embedded datastore: answers synchronously)
+//   cluster/peer-conn    PeerConn.send ─► PeerSocket.send: dnode header + bytes ─► OutBuffer.append
+//   net/flusher          Flusher.mark(conn) ... setImmediate ─► flushAll ─► conn.flush: one write
+//                        per socket per event-loop turn
+//
+//   replies:
+//   net/server-conn      ServerConn.onData ─► Framer.feed('resp-reply' | 'mc-reply') ─► onFrames
+//   cluster/peer-conn    PeerSocket.onData ─► Framer.feed('dnode') ─► onFrames (RES, msg_id = FIFO head)
+//                          └─ target.complete(seq, bytes)        (each ReplyTarget below)
+//   dispatch/fanout      Fanout.complete / fail ─► CoalesceTracker.onReply / onFailure
+//                          (dispatch/coalesce.ts, on the reply's 64-bit digest) ─► decide: once
+//   dispatch/fragment    FragmentedRequest.complete ─► merge (array | sum | ok | mc-values)
+//   net/client-conn      ClientConn.complete ─► ReplyQueue.complete (net/reply-queue.ts): holds
+//                        replies that arrive early ─► advance ─► writeReply in request order
+//                        ─► OutBuffer.append ─► repliesWritten ─► Flusher.mark ─► one socket write
+//
+//   side paths:
+//   repair/hints         writes a replica missed: Fanout.send ─► HintSink.add (peer down) |
+//                        HintSink.guard (send, keep on a connection failure) ─► HintStore.keep
+//                        ─► onPeerUp / tick ─► pump ─► Peer.send (replayed in order on link 0)
+//   repair/read-repair   Fanout.decide ─► DivergenceSink.onDivergence ─► ReadRepair.repair
+//                        ─► RepairTask: PTTL + GET|DUMP on a winner, SET|RESTORE|DEL on the others
+//   cluster/dnode-listener  requests from peers: DnodePeerConn.onData ─► Framer.feed('dnode')
+//                        ─► onFrames ─► request(): the payload framed again ─► DnodeHandler.onPeerRequest
+//                        ─► ClusterDispatcher.onPeerRequest ─► Backend.forward (type REQ) or a
+//                        local-DC re-plan (type REQ_FORWARD) ─► DnodePeerConn.complete ─► ReplyQueue
+//                        ─► writeReply: dnode RES header + reply bytes
+import type { DynErrorCode } from '../errors.js';
+import type { ABI } from '../wasm/abi.js';
+
+/** Where a reply goes: a client connection's ordered reply slot (or a coalescer later on). */
+export interface ReplyTarget {
+  /** The reply for slot seq is at src[off, off+len): copy what you keep before returning. */
+  complete(seq: number, src: Uint8Array, off: number, len: number): void;
+  /** The reply for slot seq is b (owned by the callee from now on). */
+  completeBuffer(seq: number, b: Buffer): void;
+  /** The request in slot seq failed before the datastore answered. */
+  fail(seq: number, code: DynErrorCode): void;
+}
+
+/** One framed request: its bytes in core memory and its record (index into core.i32). */
+export interface FramedRequest {
+  /** Byte address of the message in core memory. */
+  off: number;
+  len: number;
+  /** Index of its frame record in core.i32. */
+  rec: number;
+  /** Byte address record offsets are relative to. */
+  base: number;
+  /** False for memcached noreply requests: the datastore sends nothing back. */
+  expectReply: boolean;
+  /** An inline (not multibulk) Redis command: arguments must be split as Redis's sdssplitargs does. */
+  inline: boolean;
+  /** Set on sub-requests the dispatcher built (fragments): their record does not describe them. */
+  src?: 'built';
+}
+
+/**
+ * The local datastore as the chain sees it. Implementations: ServerPool (a pool of connections to
+ * Redis or memcached, store/server-pool.ts) and MemoryBackend (the embedded datastore, answered
+ * synchronously, store/memory-backend.ts).
+ */
+export interface Backend {
+  /** Human name for logs and stats: `host:port` or `memory`. */
+  readonly name: string;
+  /** Queues a request; the reply (or failure) reaches target.complete*(seq) later or synchronously. */
+  forward(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void;
+  /** Starts connecting (preconnect). */
+  start(): Promise<void>;
+  /** Stops accepting requests, fails what is in flight, closes connections. */
+  close(): Promise<void>;
+  /** Requests sent and not yet answered. */
+  inflight(): number;
+}
+
+/**
+ * The dnode request types a node sends a peer: DN_TYPE_REQ (3, apply on your datastore) and
+ * DN_TYPE_REQ_FORWARD (4, a request from another DC: re-plan it inside your DC).
+ */
+export type PeerRequestType = typeof ABI.DN_TYPE_REQ | typeof ABI.DN_TYPE_REQ_FORWARD;
+
+/** Peer.send flag: a write (the link's write timeout applies). */
+export const PEER_SEND_WRITE = 1;
+/** Peer.send flag: memcached noreply: the peer answers nothing, so the request completes empty at once. */
+export const PEER_SEND_NOREPLY = 2;
+
+/** A whole peer node as the chain sees it (cluster/peer-conn.ts PeerConn fits). */
+export interface Peer {
+  /** At least one of its links is connected. */
+  readonly up: boolean;
+  /** Sends core.u8[off, off+len) as a dnode request; flags: PEER_SEND_WRITE | PEER_SEND_NOREPLY. */
+  send(type: PeerRequestType, target: ReplyTarget, seq: number, off: number, len: number, affinity: number, flags?: number): void;
+}
