@@ -20,6 +20,9 @@ import { VERSION } from './version.js';
 import { startCluster, type RunningCluster } from './cluster/node-cluster.js';
 import type { Dispatcher } from './dispatch/dispatcher.js';
 import type { NodeOptions } from './conf/options.js';
+import { NodeSearch } from './search/node-search.js';
+import { MemorySource } from './search/memory-source.js';
+import { RedisSource } from './search/redis-source.js';
 
 export type { ClusterOptions, HostPort, NodeOptions } from './conf/options.js';
 
@@ -98,6 +101,18 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
     control.describeCluster = cluster.describe;
   }
 
+  // FT.*: every node indexes its own datastore (redis: keyspace notifications; memory: store hook).
+  let search: NodeSearch | undefined;
+  let redisSource: RedisSource | undefined;
+  if (protocol === 'redis') {
+    search = new NodeSearch(core, log);
+    if (backend instanceof MemoryBackend) search.attach(new MemorySource(backend.store, search.engine));
+    else if (options.server) {
+      redisSource = new RedisSource(options.server.host, options.server.port, search.engine, log, options.password);
+      search.attach(redisSource);
+    }
+  }
+
   const clients = new Set<ClientConn>();
   stats.registerGauge('client_connections', () => clients.size);
   let nextId = 0;
@@ -108,6 +123,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
     protocol,
     control,
     maxMessage: options.maxMessageBytes,
+    search,
     onClosed: (c) => {
       clients.delete(c);
       stats.pool.client_eof++;
@@ -182,6 +198,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger }):
         for (const c of clients) c.destroy();
         await stopped;
         await cluster?.close();
+        redisSource?.close();
         await backend.close();
         await statsServer?.close();
       })();

@@ -50,6 +50,8 @@ export interface ClientContext {
   /** A request was answered after `us` microseconds. */
   onLatency?(us: number): void;
   onProtocolError?(conn: ClientConn, err: FramingError): void;
+  /** FT.* commands (the search layer); absent: they go to the dispatcher like any command. */
+  readonly search?: { handle(target: ReplyTarget, seq: number, req: FramedRequest): void };
 }
 
 /**
@@ -188,6 +190,10 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       this.ctx.onRequest?.(i32[r + ABI.REC_CMD], isWrite, len);
       if (!this.ctx.control.allows(isWrite)) {
         this.fail(seq, 'DYN_ERR_STATE');
+        continue;
+      }
+      if ((flags & ABI.CF_SEARCH) !== 0 && this.ctx.search !== undefined) {
+        this.ctx.search.handle(this, seq, req);
         continue;
       }
       const level = this.consistency ?? (isWrite ? this.ctx.control.writeConsistency : this.ctx.control.readConsistency);

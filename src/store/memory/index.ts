@@ -13,7 +13,7 @@
 import { type CommandSpec, type CommandTable, type Ctx, cstr } from './command.js';
 import { genericCommands } from './generic.js';
 import { hashCommands } from './hashes.js';
-import { Keyspace } from './keyspace.js';
+import { Keyspace, T_HASH } from './keyspace.js';
 import { listCommands } from './lists.js';
 import { Memcache } from './memcache.js';
 import { E, arityError, error } from './resp-writer.js';
@@ -54,6 +54,15 @@ export const SUPPORTED_COMMANDS: readonly string[] = Object.keys(COMMANDS).sort(
 const OOM_MEMCACHE = Buffer.from('SERVER_ERROR out of memory storing object\r\n');
 const MEMCACHE_STORAGE = new Set(['set', 'add', 'replace', 'append', 'prepend', 'cas']);
 
+/** Hash commands that change a hash in place (the keyspace sees no create or remove for those). */
+const HASH_WRITES = new Set(['hset', 'hsetnx', 'hmset', 'hdel', 'hincrby', 'hincrbyfloat']);
+
+/** Told which keys changed after each command (search indexing); nothing is called while unset. */
+export interface StoreWatcher {
+  changed(keys: ReadonlySet<string>): void;
+  flushed(): void;
+}
+
 interface Resolved {
   name: string;
   spec: CommandSpec;
@@ -68,6 +77,8 @@ export class MemoryStore implements Ctx {
   private readonly memcache: Memcache;
   /** Command lookup per exact spelling ("get", "GET", "Get"), so the hot path lowercases once. */
   private readonly resolved = new Map<string, Resolved | null>();
+  private watcher: StoreWatcher | undefined;
+  private readonly touched = new Set<string>();
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.clock = opts.now ?? Date.now;
@@ -105,18 +116,58 @@ export class MemoryStore implements Ctx {
     const arity = r.spec.arity;
     if ((arity > 0 && args.length !== arity) || args.length < -arity) return arityError(r.name);
     if (r.denyOom && this.maxMemory > 0 && this.ks.usedBytes > this.maxMemory) return E.OOM;
-    return r.spec.run(this, args);
+    const reply = r.spec.run(this, args);
+    if (this.watcher !== undefined) {
+      if (HASH_WRITES.has(r.name) && args.length > 1) this.touched.add(args[1]!.toString('latin1'));
+      this.notify();
+    }
+    return reply;
+  }
+
+  /** Starts telling `w` about changed keys (set once; the search engine of this node). */
+  watch(w: StoreWatcher): void {
+    this.watcher = w;
+    this.ks.onTouch = (key) => this.touched.add(key);
+    this.ks.onFlush = () => {
+      this.touched.clear();
+      w.flushed();
+    };
+  }
+
+  unwatch(): void {
+    this.watcher = undefined;
+    this.ks.onTouch = undefined;
+    this.ks.onFlush = undefined;
+    this.touched.clear();
+  }
+
+  private notify(): void {
+    if (this.touched.size === 0) return;
+    const keys = new Set(this.touched);
+    this.touched.clear();
+    this.watcher!.changed(keys);
+  }
+
+  /** A hash's fields (a copy), or null when the key is absent or not a hash. */
+  readHash(key: string): Map<string, Buffer> | null {
+    const e = this.ks.lookup(key);
+    if (e === undefined || e.type !== T_HASH) return null;
+    return new Map(e.value as Map<string, Buffer>);
   }
 
   /** Executes one memcached text command already split (see memcache.ts for the contract). */
   executeMemcache(verb: string, tokens: Buffer[], data?: Buffer): Buffer {
     if (this.maxMemory > 0 && this.ks.usedBytes > this.maxMemory && MEMCACHE_STORAGE.has(verb)) return OOM_MEMCACHE;
-    return this.memcache.execute(verb, tokens, data);
+    const reply = this.memcache.execute(verb, tokens, data);
+    if (this.watcher !== undefined) this.notify();
+    return reply;
   }
 
   /** Active expiry: removes expired keys for at most `budgetMs`; returns how many were removed. */
   sweep(budgetMs: number): number {
-    return this.ks.sweep(budgetMs);
+    const n = this.ks.sweep(budgetMs);
+    if (this.watcher !== undefined) this.notify();
+    return n;
   }
 
   dbsize(): number {

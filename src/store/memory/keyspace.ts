@@ -52,6 +52,10 @@ export class Keyspace {
   private sweepIter: Iterator<string> | null = null;
   /** Approximate bytes held by keys and string values (collections are not counted). */
   usedBytes = 0;
+  /** Told of every key created, replaced by a string, or removed (deleted, expired); search indexing. */
+  onTouch: ((key: string) => void) | undefined;
+  /** Told when every key is gone at once (FLUSHALL / FLUSHDB). */
+  onFlush: (() => void) | undefined;
 
   constructor(readonly now: () => number) {}
 
@@ -82,6 +86,7 @@ export class Keyspace {
     this.order.push(key);
     this.orderSeq.push(e.seq);
     this.usedBytes += key.length + 48 + (type === T_STRING ? (value as Buffer).length : 0);
+    this.onTouch?.(key);
     return e;
   }
 
@@ -96,6 +101,7 @@ export class Keyspace {
     e.flags = 0;
     e.cas = 0;
     if (!keepTtl) this.setExpire(key, e, 0);
+    this.onTouch?.(key);
     return e;
   }
 
@@ -114,6 +120,7 @@ export class Keyspace {
 
   remove(key: string, e: Entry): void {
     this.map.delete(key);
+    this.onTouch?.(key);
     if (e.expireAt !== 0) this.volatile.delete(key);
     this.usedBytes -= key.length + 48 + (e.type === T_STRING ? (e.value as Buffer).length : 0);
     const pos = this.position(e.seq);
@@ -139,6 +146,7 @@ export class Keyspace {
     this.tombstones = 0;
     this.sweepIter = null;
     this.usedBytes = 0;
+    this.onFlush?.();
   }
 
   /** First slot whose sequence is >= seq. */
