@@ -399,7 +399,7 @@ function defineAll(): void {
   def('EVALSHA', W | SCRIPT, -3, 3, 2, 1);
   def('EVAL_RO', R | SCRIPT, -3, 3, 2, 1);
   def('EVALSHA_RO', R | SCRIPT, -3, 3, 2, 1);
-  def('SCRIPT', NOKEY | SUB, -2, 0, 0, 0);
+  def('SCRIPT', NOKEY | SUB | BCAST, -2, 0, 0, 0);
   // -- RedisJSON (module commands: arities from the documented syntax). JSON.MGET's keys are every
   // argument but the path; JSON.MSET is atomic: neither is split, both route by the first key.
   def('JSON.ARRAPPEND', W, -3, 1, 1, 1);

@@ -197,7 +197,7 @@ describe('classification', () => {
     expect(scripts.map((c) => c.name).sort()).toEqual(['EVAL', 'EVALSHA', 'EVALSHA_RO', 'EVAL_RO']);
     for (const c of scripts) expect([c.firstKey, c.lastKey, c.step], c.name).toEqual([3, 2, 1]);
     expect(isWrite(get('EVAL').flags) && isRead(get('EVAL_RO').flags)).toBe(true);
-    expect(get('SCRIPT').flags).toBe(ABI.CF_SUBCMD | ABI.CF_NOKEY);
+    expect(get('SCRIPT').flags).toBe(ABI.CF_SUBCMD | ABI.CF_NOKEY | ABI.CF_BROADCAST);
     expect(table.all().filter((c) => isPseudo(c.flags)).map((c) => c.name).sort())
       .toEqual(['AUTH', 'CLIENT', 'COMMAND', 'CONFIG', 'DYNO_CONFIG:CONN_CONSISTENCY', 'ECHO', 'HELLO', 'INFO', 'QUIT', 'RESET', 'SELECT']);
     // INFO (the datastore's sections) and CONFIG (all but GET) still reach the local datastore.

@@ -169,6 +169,14 @@ describe('defaults', () => {
     expect(parse(conf('gos_interval: 0')).gosInterval).toBe(30000);
   });
 
+  it('connection counts are 8-bit as in Netflix (conf_set_short): modulo 256, then 0 means 1', () => {
+    const c = (v: string) => parse(conf(`local_peer_connections: ${v}`, `remote_peer_connections: ${v}`, `datastore_connections: ${v}`));
+    for (const [v, want] of [['0', 1], ['1', 1], ['3', 3], ['255', 255], ['256', 1], ['300', 44]] as const) {
+      const got = c(v);
+      expect([got.localPeerConnections, got.remotePeerConnections, got.datastoreConnections], v).toEqual([want, want, want]);
+    }
+  });
+
   it('-m / -M values apply only when the file does not set the key', () => {
     expect(parseConfig(conf(), 'f.yml', { mbufSize: 1024, maxMsgs: 500000 })).toMatchObject({ mbufSize: 1024, maxMsgs: 500000 });
     expect(parseConfig(conf('mbuf_size: 512'), 'f.yml', { mbufSize: 1024 }).mbufSize).toBe(512);
@@ -247,6 +255,7 @@ describe('errors name the file, the key path and the reason', () => {
     [['mbuf_size: 1000'], one('mbuf_size: must be a multiple of 16, got 1000')],
     [['max_msgs: 50'], one('max_msgs: must be between 100000 and 1000000, got 50')],
     [['dyn_connections: 0'], one('dyn_connections: must be at least 1, got 0')],
+    [['local_peer_connections: -1'], one('local_peer_connections: expected a non-negative integer, got "-1"')],
     [['dyn_listen: 127.0.0.1'], one('dyn_listen: expected "host:port", got "127.0.0.1"')],
     [['dyn_listen: 127.0.0.1:0'], one('dyn_listen: invalid port "0" in "127.0.0.1:0" (expected "host:port", port 1..65535)')],
     [['dyn_listen: /tmp/dyn.sock'], one('dyn_listen: unix socket paths are not supported, expected "host:port", got "/tmp/dyn.sock"')],

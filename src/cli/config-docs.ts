@@ -73,6 +73,8 @@ dyn_o_mite:
 - A list key (\`servers\`, \`dyn_seeds\`) also accepts a single string as a one-entry list.
 - For most numeric keys Netflix treats \`0\` as "unset" and applies the default; we do the same where the
   type column says "0 means the default". \`dyn_connections: 0\` is an error, as in Netflix.
+  \`datastore_connections\`, \`local_peer_connections\` and \`remote_peer_connections\` are 8-bit numbers in
+  Netflix: they are "taken modulo 256" (300 means 44), then 0 means the default, 1.
 - The loaded result is a frozen \`NodeConfig\` (src/conf/types.ts). Each key \`snake_case\` becomes the
   field \`camelCase\` shown in the table; addresses are parsed into \`{host, port, text}\`, seeds into
   \`{host, port, rack, dc, tokens, name, text}\`, \`tokens\` into a number array.

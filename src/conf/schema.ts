@@ -210,15 +210,15 @@ export const CONFIG_KEYS = {
     doc: 'Maximum messages allocated. The command line `-M` sets it when the file does not. Accepted; nothing is preallocated per message here.',
   }),
   datastore_connections: key({
-    field: 'datastoreConnections', type: integer({ min: 1 }), default: 1, netflix: true,
+    field: 'datastoreConnections', type: integer({ eightBit: true, zeroIsDefault: 1 }), default: 1, netflix: true,
     doc: 'Connections to the local datastore.',
   }),
   local_peer_connections: key({
-    field: 'localPeerConnections', type: integer({ min: 1 }), default: 1, netflix: true,
+    field: 'localPeerConnections', type: integer({ eightBit: true, zeroIsDefault: 1 }), default: 1, netflix: true,
     doc: 'Connections to each peer in the same datacenter.',
   }),
   remote_peer_connections: key({
-    field: 'remotePeerConnections', type: integer({ min: 1 }), default: 1, netflix: true,
+    field: 'remotePeerConnections', type: integer({ eightBit: true, zeroIsDefault: 1 }), default: 1, netflix: true,
     doc: 'Connections to each peer in another datacenter.',
   }),
   read_repairs_enabled: key({

@@ -46,6 +46,11 @@ export interface IntOptions {
   multipleOf?: number;
   /** Netflix treats 0 as "unset" for most numeric keys and applies the default. */
   zeroIsDefault?: number;
+  /**
+   * Netflix `conf_set_short`: the number is stored in 8 bits (uint8_t), so it is taken modulo 256
+   * before the zero check (256 means 0, i.e. the default; 300 means 44).
+   */
+  eightBit?: boolean;
 }
 
 /** A non-negative decimal integer (Netflix `conf_set_num`), with optional range checks. */
@@ -54,6 +59,7 @@ export function integer(opts: IntOptions = {}): ValueType<number> {
   if (opts.min !== undefined && opts.max !== undefined) parts.push(`${opts.min}..${opts.max}`);
   else if (opts.min !== undefined && opts.min > 0) parts.push(`>= ${opts.min}`);
   if (opts.multipleOf !== undefined) parts.push(`a multiple of ${opts.multipleOf}`);
+  if (opts.eightBit) parts.push('taken modulo 256');
   if (opts.zeroIsDefault !== undefined) parts.push('0 means the default');
   return {
     kind: 'integer',
@@ -64,6 +70,7 @@ export function integer(opts: IntOptions = {}): ValueType<number> {
         throw new BadValue(`expected a non-negative integer, got ${describeRaw(raw)}`);
       }
       let n = Number(text);
+      if (opts.eightBit) n %= 256;
       if (n === 0 && opts.zeroIsDefault !== undefined) n = opts.zeroIsDefault;
       const { min, max, multipleOf } = opts;
       if ((min !== undefined && n < min) || (max !== undefined && n > max)) {

@@ -17,6 +17,7 @@ import type { DynErrorCode } from '../errors.js';
 import type { Dispatcher } from './dispatcher.js';
 import { Fanout } from './fanout.js';
 import { FragmentedRequest, mergeKind } from './fragment.js';
+import { broadcast } from './broadcast.js';
 
 export interface ClusterDispatcherOptions {
   core: Core;
@@ -158,7 +159,14 @@ export class ClusterDispatcher implements Dispatcher {
     const r = req.rec;
     const flags = i32[r + ABI.REC_FLAGS];
     const nkeys = i32[r + ABI.REC_NKEYS];
-    if ((flags & ABI.CF_BROADCAST) !== 0 && this.isBroadcast(req)) return this.broadcast(target, seq, req, affinity);
+    if ((flags & ABI.CF_BROADCAST) !== 0) {
+      const kind = this.broadcastKind(req);
+      if (kind !== 0) {
+        const o = this.o;
+        return broadcast({ core: o.core, local: o.local, nodes: o.topology().nodes.length, peer: o.peer, hints: this.fanout.hints },
+          target, seq, req, affinity, kind === 1);
+      }
+    }
     if (nkeys <= 0) return this.o.local.forward(target, seq, req, affinity);
     const isWrite = (flags & ABI.CF_WRITE) !== 0;
     if (nkeys > 1 && (flags & (ABI.CF_FRAGMENT | ABI.CF_SCRIPT)) !== 0) {
@@ -246,26 +254,19 @@ export class ClusterDispatcher implements Dispatcher {
     this.fanout.send(target, seq, req, affinity, p, LOCAL_ONLY_WRITE);
   }
 
-  private isBroadcast(req: FramedRequest): boolean {
+  /** 0: not a broadcast; 1: every node runs it; 2: every node runs it, no hint (SCRIPT KILL). */
+  private broadcastKind(req: FramedRequest): number {
     const core = this.o.core;
     const r = req.rec;
-    if ((core.i32[r + ABI.REC_FLAGS] & ABI.CF_SUBCMD) === 0) return true;
+    if ((core.i32[r + ABI.REC_FLAGS] & ABI.CF_SUBCMD) === 0) return 1;
     // SCRIPT LOAD / FLUSH / KILL go everywhere; SCRIPT EXISTS stays local.
     const off = core.i32[r + ABI.REC_ARG1_OFF];
-    if (off < 0) return false;
+    if (off < 0) return 0;
     const len = core.i32[r + ABI.REC_ARG1_LEN];
-    const sub = core.buf.toString('latin1', req.base + off, req.base + off + Math.min(len, 16)).toUpperCase();
-    return sub === 'LOAD' || sub === 'FLUSH' || sub === 'KILL';
-  }
-
-  /** Every node runs it; the client gets the local datastore's reply. */
-  private broadcast(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void {
-    const topo = this.o.topology();
-    for (let n = 1; n < topo.nodes.length; n++) {
-      const link = this.o.peer(n);
-      if (link?.up) link.send(ABI.DN_TYPE_REQ, DISCARD, 0, req.off, req.len, affinity, PEER_SEND_WRITE);
-    }
-    this.o.local.forward(target, seq, req, affinity);
+    if (len < 4 || len > 5) return 0;
+    const sub = core.buf.toString('latin1', req.base + off, req.base + off + len).toUpperCase();
+    if (sub === 'LOAD' || sub === 'FLUSH') return 1;
+    return sub === 'KILL' ? 2 : 0;
   }
 
   /**
@@ -354,10 +355,3 @@ function mcArgs(u8: Uint8Array, off: number, len: number): Buffer[] {
   const line = Buffer.from(u8.subarray(off, end)).toString('latin1').trim();
   return line.split(/ +/).map((w) => Buffer.from(w, 'latin1'));
 }
-
-/** Replies nobody waits for (broadcast copies to peers). */
-const DISCARD: ReplyTarget = {
-  complete: () => undefined,
-  completeBuffer: () => undefined,
-  fail: () => undefined,
-};
