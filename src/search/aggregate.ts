@@ -7,6 +7,7 @@ import { parseNumeric } from './doc-index.js';
 import { parseQuery } from './query-parser.js';
 import { QueryExec } from './query-exec.js';
 import { err } from './errors.js';
+import { parseDialect, readParams } from './common-args.js';
 import { type Value, evaluate, isTruthy, toNum, toStr, formatNumber, exprProps } from './expr.js';
 import type { Reply } from './reply.js';
 import { score } from './scorer.js';
@@ -164,15 +165,12 @@ export function parseAggregate(args: string[], raw: Buffer[], defaultDialect: nu
       }
       case 'PARAMS': {
         const c = n('PARAMS');
-        if (c % 2 !== 0) throw err('Parameters must be specified in PARAM VALUE pairs');
-        for (let k = 0; k < c; k += 2) r.params.set(args[i + k]!, raw[i + k + 1]!);
+        readParams(args, raw, i, c, r.params);
         i += c;
         break;
       }
       case 'DIALECT': {
-        const d = Number(args[i++]);
-        if (!Number.isInteger(d) || d < 1 || d > 4) throw err('DIALECT requires a non negative integer >=1 and <= 4');
-        r.dialect = d;
+        r.dialect = parseDialect(args[i++]);
         break;
       }
       case 'TIMEOUT': i++; break;

@@ -7,6 +7,7 @@ import type { QNode } from './query-ast.js';
 import { QueryExec } from './query-exec.js';
 import { type ScorerName, SCORERS, score } from './scorer.js';
 import { err } from './errors.js';
+import { parseDialect, readParams } from './common-args.js';
 import { Double, type Reply } from './reply.js';
 import { decodeQueryVector, vectorDistance } from './vectors.js';
 import { parseNumeric } from './doc-index.js';
@@ -130,15 +131,12 @@ export function parseSearch(args: string[], raw: Buffer[], defaultDialect: numbe
       }
       case 'PARAMS': {
         const n = count(args, i, 'PARAMS');
-        if (n % 2 !== 0) throw err('Parameters must be specified in PARAM VALUE pairs');
-        for (let k = 0; k < n; k += 2) r.params.set(args[i + 1 + k]!, raw[i + 2 + k]!);
+        readParams(args, raw, i + 1, n, r.params);
         i += 1 + n;
         break;
       }
       case 'DIALECT': {
-        const d = Number(args[i++]);
-        if (!Number.isInteger(d) || d < 1 || d > 4) throw err('DIALECT requires a non negative integer >=1 and <= 4');
-        r.dialect = d;
+        r.dialect = parseDialect(args[i++]);
         break;
       }
       case 'SCORER': {
