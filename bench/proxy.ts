@@ -6,16 +6,22 @@
 //   npm run bench:proxy [-- --rounds 3 --requests 100000 --clients 50]
 //   npm run bench:proxy -- --cluster     a 3-rack cluster (one node per rack, each with its own
 //                                        redis) through one node at DC_ONE and DC_QUORUM
+//   npm run bench:proxy -- --value-size 65536 --only P1 --requests 5000
+//                                        SET/GET values of that many bytes (redis-benchmark -d)
+//   npm run bench:proxy -- --compare /work/wt/base
+//                                        also a dynomite-ts built in another checkout (its
+//                                        bin/dynomite.js, same config, same redis), interleaved
+//                                        with this one: an A/B of two commits in the same run
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from '../test/helpers/servers.js';
 
-interface Args { rounds: number; requests: number; clients: number; only?: string; cluster: boolean }
+interface Args { rounds: number; requests: number; clients: number; only?: string; cluster: boolean; valueSize: number; compare?: string }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { rounds: 3, requests: 100000, clients: 50, cluster: false };
+  const a: Args = { rounds: 3, requests: 100000, clients: 50, cluster: false, valueSize: 64 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--rounds') a.rounds = Number(v), i++;
@@ -23,6 +29,8 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--clients') a.clients = Number(v), i++;
     else if (argv[i] === '--only') a.only = v, i++;
     else if (argv[i] === '--cluster') a.cluster = true;
+    else if (argv[i] === '--value-size') a.valueSize = Number(v), i++;
+    else if (argv[i] === '--compare') a.compare = v, i++;
   }
   return a;
 }
@@ -60,8 +68,8 @@ function runBenchmark(t: Target, w: { args: string[] }, a: Args): Sample {
   const before = t.pid ? cpuTicks(t.pid) : 0;
   const out = execFileSync('redis-benchmark', [
     '-h', '127.0.0.1', '-p', String(t.port), '-c', String(a.clients), '-n', String(a.requests),
-    '-r', '100000', '-d', '64', '--csv', ...w.args,
-  ], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    '-r', '100000', '-d', String(a.valueSize), '--csv', ...w.args,
+  ], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'ignore'] });
   const after = t.pid ? cpuTicks(t.pid) : 0;
   const rows = out.trim().split('\n').filter((l) => !l.startsWith('"test"'));
   const cols = rows[rows.length - 1].split(',').map((s) => s.replace(/"/g, ''));
@@ -110,6 +118,19 @@ async function main(): Promise<void> {
     procs.push(dyn);
     await waitForPort(dynPort);
     targets.push({ name: 'dynomite-ts', port: dynPort, pid: dyn.pid });
+
+    if (a.compare !== undefined && !a.cluster) {
+      const cmpPort = await freePort();
+      const cmpConf = join(dir, 'compare.yml');
+      writeFileSync(cmpConf, readFileSync(conf, 'utf8')
+        .replace(`listen: 127.0.0.1:${dynPort}`, `listen: 127.0.0.1:${cmpPort}`)
+        .replace(`dyn_listen: 127.0.0.1:${dynDyn}`, `dyn_listen: 127.0.0.1:${await freePort()}`)
+        .replace(`stats_listen: 127.0.0.1:${dynStats}`, `stats_listen: 127.0.0.1:${await freePort()}`));
+      const cmp = spawnProc(process.execPath, [join(a.compare, 'bin/dynomite.js'), '-c', cmpConf, '-v', '3']);
+      procs.push(cmp);
+      await waitForPort(cmpPort);
+      targets.push({ name: `dynomite-ts ${a.compare}`, port: cmpPort, pid: cmp.pid });
+    }
 
     if (existsSync('/usr/sbin/nutcracker')) {
       const twPort = await freePort();
@@ -191,7 +212,7 @@ async function main(): Promise<void> {
     }
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-    console.log(`redis-benchmark -c ${a.clients} -n ${a.requests} -d 64, medians of ${a.rounds} interleaved rounds`);
+    console.log(`redis-benchmark -c ${a.clients} -n ${a.requests} -d ${a.valueSize}, medians of ${a.rounds} interleaved rounds`);
     console.log(line(header));
     for (const r of rows) console.log(line(r));
   } finally {
