@@ -44,7 +44,14 @@ async function stats(port: number): Promise<{ alloc: number; free: number }> {
   return { alloc: Number(j.alloc_mbufs), free: Number(j.free_mbufs) };
 }
 
-interface Result { peak: number; hwm: number; before: number; after: number; ms: number; maxAlloc: number; allocAfter: number; errors: number }
+interface Result { peak: number; hwm: number; before: number; after: number; ms: number; maxAlloc: number; allocAfter: number; errors: number; chains: number; fallbacks: number; waits: number }
+
+/** dynomite_mbuf_* counters from /metrics (NaN on a build without them). */
+async function chainCounts(port: number): Promise<{ chains: number; fallbacks: number; waits: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const read = (n: string): number => Number(new RegExp(`^dynomite_mbuf_${n}_total(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { chains: read('chains'), fallbacks: read('fallbacks'), waits: read('waits') };
+}
 
 async function runOnce(impl: string, a: Args, dir: string): Promise<Result> {
   const procs: ChildProcess[] = [];
@@ -106,9 +113,10 @@ async function runOnce(impl: string, a: Args, dir: string): Promise<Result> {
     sampling = false;
     await sampler;
     const st = await stats(statsPort);
+    const cc = await chainCounts(statsPort);
     const end = rss(pid);
     for (const s of socks) s.destroy();
-    return { peak: Math.max(peak, end.rss), hwm: end.hwm, before, after: end.rss, ms, maxAlloc, allocAfter: st.alloc, errors };
+    return { peak: Math.max(peak, end.rss), hwm: end.hwm, before, after: end.rss, ms, maxAlloc, allocAfter: st.alloc, errors, ...cc };
   } finally {
     for (const p of procs) p.kill('SIGKILL');
   }
@@ -127,15 +135,15 @@ async function main(): Promise<void> {
     for (const impl of a.impls) {
       const x = await runOnce(impl, a, dir);
       res.set(impl, [...(res.get(impl) ?? []), x]);
-      process.stderr.write(`round ${r + 1} ${impl}: peak ${x.peak.toFixed(0)} MiB (VmHWM ${x.hwm.toFixed(0)}), ${x.ms.toFixed(0)} ms, alloc_mbufs max ${x.maxAlloc} / after ${x.allocAfter}, errors ${x.errors}\n`);
+      process.stderr.write(`round ${r + 1} ${impl}: peak ${x.peak.toFixed(0)} MiB (VmHWM ${x.hwm.toFixed(0)}), ${x.ms.toFixed(0)} ms, alloc_mbufs max ${x.maxAlloc} / after ${x.allocAfter}, chains ${x.chains} fallbacks ${x.fallbacks} waits ${x.waits}, errors ${x.errors}\n`);
     }
   }
   console.log(`${a.clients} clients x one SET of ${a.value} bytes, medians of ${a.rounds} interleaved rounds (node RSS, MiB)`);
-  console.log(['impl', 'RSS before', 'RSS peak', 'VmHWM', 'RSS after', 'ms', 'alloc_mbufs max', 'after', 'errors'].join('\t'));
+  console.log(['impl', 'RSS before', 'RSS peak', 'VmHWM', 'RSS after', 'ms', 'alloc_mbufs max', 'after', 'chains', 'fallbacks', 'waits', 'errors'].join('\t'));
   for (const impl of a.impls) {
     const xs = res.get(impl)!;
     const m = (f: (x: Result) => number): string => median(xs.map(f)).toFixed(0);
-    console.log([impl, m((x) => x.before), m((x) => x.peak), m((x) => x.hwm), m((x) => x.after), m((x) => x.ms), m((x) => x.maxAlloc), m((x) => x.allocAfter), m((x) => x.errors)].join('\t'));
+    console.log([impl, m((x) => x.before), m((x) => x.peak), m((x) => x.hwm), m((x) => x.after), m((x) => x.ms), m((x) => x.maxAlloc), m((x) => x.allocAfter), m((x) => x.chains), m((x) => x.fallbacks), m((x) => x.waits), m((x) => x.errors)].join('\t'));
   }
 }
 

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { HASH_NAMES } from './wasm/abi.js';
 import { loadCommandTable } from './wasm/commands.js';
 import { sharedCore, type Core } from './wasm/core.js';
+import { chainPool } from './wasm/framer.js';
 import { ClientConn, type ClientContext } from './net/client-conn.js';
 import { makeNodeView } from './net/node-view.js';
 import { Flusher } from './net/flusher.js';
@@ -113,6 +114,10 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
   const mbufs = core.exports.mbuf_count();
   stats.registerGauge('alloc_mbufs', () => mbufs - core.exports.mbufFreeCount());
   stats.registerGauge('free_mbufs', () => core.exports.mbufFreeCount());
+  const chains = chainPool(core);
+  stats.sourceOurs('mbuf_chains', () => chains.chains);
+  stats.sourceOurs('mbuf_fallbacks', () => chains.fallbacks);
+  stats.sourceOurs('mbuf_waits', () => chains.waits);
 
   let cluster: RunningCluster | undefined;
   // FT.*: every node indexes its own datastore (redis: keyspace notifications; memory: store hook).
