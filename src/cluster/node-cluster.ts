@@ -105,6 +105,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       maxMessage: options.maxMessageBytes,
       preconnect: true,
       crypto: crypto?.secured(n) ? crypto.keys : undefined,
+      mbufSize: options.mbufSize,
       transport: d.transport,
     }, d.flusher, log, {
       onRequest: (_p, bytes) => {
@@ -194,6 +195,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       maxMessage: options.maxMessageBytes,
       protocol: d.protocol,
       crypto: crypto?.keys,
+      mbufSize: options.mbufSize,
       handler: {
         onPeerRequest: (conn, seq, type, req) => dispatcher.onPeerRequest(conn, seq, type, req, conn.id),
         onOther: gossip === undefined ? undefined : (_c, type, _id, payload) => gossip.onMessage(type, payload),
