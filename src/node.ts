@@ -218,7 +218,10 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
   let statsServer: StatsServer | undefined;
   if (options.statsListen) {
     try {
-      statsServer = await startStatsServer({ listen: options.statsListen, stats, admin: control, logger: log });
+      statsServer = await startStatsServer({
+        listen: options.statsListen, stats, admin: control, logger: log,
+        guard: { token: options.statsAdminToken, requireToken: options.statsAdminRequireToken },
+      });
     } catch (err) {
       server.close();
       await cluster?.close();
