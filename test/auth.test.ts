@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import IORedis from 'ioredis';
+import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
 import { loadConfig } from '../src/conf/load.js';
 import { nodeOptionsFromConfig } from '../src/conf/node-options.js';
