@@ -171,6 +171,9 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
     replyShapes,
     dynoConfigCommand: idOf('DYNO_CONFIG:CONN_CONSISTENCY'),
     noAuthCommands: new Set([idOf('HELLO'), idOf('AUTH'), idOf('QUIT')]),
+    txCommands: {
+      multi: idOf('MULTI'), exec: idOf('EXEC'), discard: idOf('DISCARD'), watch: idOf('WATCH'), unwatch: idOf('UNWATCH'), echo: idOf('ECHO'),
+    },
     core,
     dispatcher,
     flusher,
