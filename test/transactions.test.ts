@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import IORedis from 'ioredis';
+import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
 import { RawClient, cmd } from './helpers/resp-client.js';
 import { startRedis, type RunningServer } from './helpers/servers.js';
