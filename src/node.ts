@@ -137,8 +137,9 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
     });
     const c = cluster;
     search?.joinRing({ topology: () => c.topology(), peer: (n) => c.peers[n] });
-    // A cluster of one (no seeds yet) routes everything locally: skip the planner.
-    if (cluster.topology().nodes.length > 1) dispatcher = cluster.dispatcher;
+    // A cluster of one (no seeds, and no gossip or seed provider to learn any later) routes
+    // everything locally: skip the planner.
+    if (cluster.topology().nodes.length > 1 || cluster.dynamic) dispatcher = cluster.dispatcher;
     control.describeCluster = cluster.describe;
   }
 

@@ -366,7 +366,7 @@ describe('the key table', () => {
       server_connections redis_requirepass`.split(/\s+/);
     for (const k of netflix) expect(CONFIG_KEY_NAMES, k).toContain(k);
     const ours = CONFIG_KEY_NAMES.filter((k) => !CONFIG_KEYS[k].netflix);
-    expect(ours).toEqual(['phi_convict_threshold', 'phi_window_size', 'redis_requirepass', 'client_protocol', 'max_message_bytes', 'hints_dir', 'hints_max_bytes', 'hints_ttl']);
+    expect(ours).toEqual(['phi_convict_threshold', 'phi_window_size', 'gos_removal_time', 'seeds_check_interval', 'redis_requirepass', 'client_protocol', 'max_message_bytes', 'hints_dir', 'hints_max_bytes', 'hints_ttl']);
   });
 
   it('docs/config.md is generated from the table (run `npx tsx src/cli/config-docs.ts` if this fails)', () => {
