@@ -238,6 +238,15 @@ export class GossipTable {
     return this.state(node) === GOSSIP_STATE.DOWN;
   }
 
+  /** /peer/reset: forgets what the detector measured; the peer is UNKNOWN until its next heartbeat. */
+  reset(node: number): void {
+    const e = this.byNode[node];
+    if (e === undefined) return;
+    this.change(e, 'reset by the operator (/peer/reset)', () => {
+      this.detector.reset(node);
+    });
+  }
+
   /** Applies a GOSSIP_SYN's records: a newer timestamp wins, with the state it carries. */
   merge(records: readonly GossipRecord[]): void {
     this.o.beforeMerge?.(records);

@@ -83,9 +83,39 @@ export class MemberLinks {
     return { node: n, ...this.placeOf(n), token: String(node.tokens[0] ?? 0), address: gossipAddress(node.host, node.port) };
   }
 
-  /** State name of node n: this node's own, the gossip state, or (gossip off) the link's. */
+  /**
+   * /peer/<up|down|reset>/<peer>, as Netflix (dyn_stats.c): `down` holds the named peer DOWN, `up`
+   * releases it (NORMAL again as far as the operator is concerned), `reset` also forgets what the
+   * failure detector measured (UNKNOWN until its next heartbeat); `all` (or no name) resets every
+   * peer, whatever the action. A peer is named by `host:port` of its dnode listener, or by its name
+   * or host, which names every peer on that host (Netflix stops at the first). Returns the peers hit.
+   */
+  peerAction(action: 'up' | 'down' | 'reset', target: string | undefined): number {
+    const all = target === undefined || target === '' || target === 'all';
+    const t = this.topology;
+    let hit = 0;
+    for (let n = 1; n < t.nodes.length; n++) {
+      const p = this.o.peers[n];
+      const node = t.nodes[n]!;
+      if (p === undefined) continue;
+      if (!all && target !== `${node.host}:${node.port}` && target !== node.name && target !== node.host) continue;
+      hit++;
+      const from = this.stateName(n);
+      const a = all ? 'reset' : action;
+      p.operatorDown = a === 'down';
+      const to = this.stateName(n);
+      if (from !== to) this.announce(n, from, to, `operator /peer/${a}`);
+      // The detector's own transition (if any) is announced by onTransition.
+      if (a === 'reset') this.o.gossip()?.table.reset(n);
+      this.o.onPeerState?.(n, p.up, `operator /peer/${a}`);
+    }
+    return hit;
+  }
+
+  /** State name of node n: this node's own, the operator's /peer/down, the gossip state, or (gossip off) the link's. */
   stateName(n: number): string {
     if (n === 0) return this.o.selfState();
+    if (this.o.peers[n]?.operatorDown) return 'DOWN';
     const g = this.o.gossip()?.table.state(n);
     if (g !== undefined) return gossipStateName(g);
     return this.o.peers[n]?.up ? 'NORMAL' : 'DOWN';
@@ -116,6 +146,7 @@ export class MemberLinks {
     const p = this.o.peers[n];
     if (p === undefined) return;
     p.gossipDown = to === GOSSIP_STATE.DOWN;
+    p.serves = servesOf(to);
     this.o.membership.stateChanged(n, p.gossipDown, Date.now());
     this.announce(n, gossipStateName(from), gossipStateName(to), why);
     if (!p.gossipDown) this.o.hints.onPeerUp(n);
@@ -173,4 +204,11 @@ export class MemberLinks {
     this.o.log.info({ node: e.hostId, address: `${e.host}:${e.port}`, from, to, why }, `membership: ${e.hostId} ${from} -> ${to}`);
     this.o.onEvent?.(e);
   }
+}
+
+/** What a node in gossip state `s` serves (Netflix dyn_client.c req_forward_local_datastore). */
+export function servesOf(s: number): { reads: boolean; writes: boolean } {
+  if (s === GOSSIP_STATE.STANDBY) return { reads: false, writes: false };
+  if (s === GOSSIP_STATE.WRITES_ONLY || s === GOSSIP_STATE.RESUMING) return { reads: false, writes: true };
+  return { reads: true, writes: true };
 }

@@ -57,6 +57,8 @@ export interface RunningCluster {
   peerStates(): PeerStateSample[];
   /** Asks the seed provider again now (what the seeds_check_interval timer does). */
   refreshSeeds(): Promise<void>;
+  /** /peer/<up|down|reset>/<peer|all>; the number of peers it named. */
+  peerAction(action: 'up' | 'down' | 'reset', target: string | undefined): number;
   close(): Promise<void>;
 }
 
@@ -136,6 +138,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     describe: () => describe(current(), members.describeExtra()),
     peerStates: () => members.peerStates(),
     refreshSeeds,
+    peerAction: (action, target) => members.peerAction(action, target),
     async close() {
       for (const t of timers.all) clearInterval(t);
       // GOSSIP_SHUTDOWN first, while the links are up: the peers mark this node DOWN at once.
@@ -313,6 +316,7 @@ function makeDispatcher(d: ClusterDeps, topology: () => Topology, peers: readonl
       stats.pool.fragments += n;
     },
     readRepairs: () => d.control.readRepairs,
+    admits: (isWrite) => d.control.allows(isWrite),
   });
 }
 
