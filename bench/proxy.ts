@@ -180,7 +180,9 @@ async function main(): Promise<void> {
         { name: 'dynomite-ts DC_QUORUM', port: racks[0]!.listen, pid: pids[0], statsPort: racks[0]!.stats, consistency: 'dc_quorum' });
     }
 
-    const workloads = (a.only ? WORKLOADS.filter((w) => w.name.includes(a.only!)) : WORKLOADS)
+    // --only: workload names separated by commas (exact), or a part of a name.
+    const only = a.only?.split(',');
+    const workloads = (only ? WORKLOADS.filter((w) => only.includes(w.name) || (only.length === 1 && w.name.includes(only[0]!))) : WORKLOADS)
       .filter((w) => !a.cluster || !w.name.startsWith('M'));
     const samples = new Map<string, Sample[]>();
     const progress = new Progress('bench:proxy', a.rounds * workloads.length * targets.length);
