@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import { HASH_NAMES } from './wasm/abi.js';
 import { loadCommandTable } from './wasm/commands.js';
 import { sharedCore, type Core } from './wasm/core.js';
-import { ClientConn, type ClientContext } from './net/client-conn.js';
+import { ClientConn, type ClientContext, type PubSubContext } from './net/client-conn.js';
+import { PubSubHub, type PubSubOp } from './net/pubsub.js';
+import { PublishRelay } from './dispatch/publish.js';
 import { makeNodeView } from './net/node-view.js';
 import { Flusher } from './net/flusher.js';
 import type { Backend } from './dispatch/request.js';
@@ -127,6 +129,10 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
     }
   }
 
+  // Pub/sub: this node's registry of its clients' subscriptions (src/net/pubsub.ts).
+  const hub = protocol === 'redis' ? new PubSubHub() : undefined;
+  const hmgetCommand = idOf('HMGET');
+
   let dispatcher: Dispatcher = new LocalDispatcher(backend);
   if (options.cluster) {
     // Peers reach this node's search engine (shard queries, schema broadcasts) through the datastore path.
@@ -134,6 +140,7 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
     cluster = await startCluster({
       core, options, cluster: options.cluster, backend: local, flusher, log, stats, protocol, control,
       transport: deps.hooks?.transport, seeds: deps.hooks?.seeds, events: deps.hooks?.events,
+      publish: hub === undefined ? undefined : { sink: hub, hmgetCommand },
     });
     const c = cluster;
     search?.joinRing({ topology: () => c.topology(), peer: (n) => c.peers[n] });
@@ -166,7 +173,32 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
     }),
     connections: () => clients,
   });
+  let pubsub: PubSubContext | undefined;
+  if (hub !== undefined) {
+    const ops = new Map<number, PubSubOp>();
+    for (const op of ['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'publish', 'spublish', 'pubsub'] as const) {
+      ops.set(idOf(op.toUpperCase()), op);
+    }
+    const c = cluster;
+    const relay = c === undefined ? undefined
+      : new PublishRelay({ core, topology: c.topology, peer: (n) => c.peers[n], scope: options.pubsubScope });
+    pubsub = {
+      hub,
+      ops,
+      ping: idOf('PING'),
+      reset: idOf('RESET'),
+      quit: idOf('QUIT'),
+      relay: relay === undefined ? undefined : (shard, channel, message, done) => relay.publish(shard, channel, message, done),
+      limit: options.pubsubOutputLimit,
+      onLimit: (conn, bytes, which) => {
+        const [sub, psub, ssub] = conn.subscriptionCounts();
+        log.warn({ client: conn.id, addr: `${conn.socket.remoteAddress}:${conn.socket.remotePort}`, bytes, limit: which, sub, psub, ssub },
+          'client closed for overcoming of output buffer limits (client_output_buffer_limit_pubsub)');
+      },
+    };
+  }
   const ctx: ClientContext = {
+    pubsub,
     node,
     replyShapes,
     dynoConfigCommand: idOf('DYNO_CONFIG:CONN_CONSISTENCY'),

@@ -199,7 +199,9 @@ describe('classification', () => {
     expect(isWrite(get('EVAL').flags) && isRead(get('EVAL_RO').flags)).toBe(true);
     expect(get('SCRIPT').flags).toBe(ABI.CF_SUBCMD | ABI.CF_NOKEY | ABI.CF_BROADCAST);
     expect(table.all().filter((c) => isPseudo(c.flags)).map((c) => c.name).sort())
-      .toEqual(['AUTH', 'CLIENT', 'COMMAND', 'CONFIG', 'DYNO_CONFIG:CONN_CONSISTENCY', 'ECHO', 'HELLO', 'INFO', 'QUIT', 'RESET', 'SELECT']);
+      .toEqual(['AUTH', 'CLIENT', 'COMMAND', 'CONFIG', 'DYNO_CONFIG:CONN_CONSISTENCY', 'ECHO', 'HELLO', 'INFO', 'PSUBSCRIBE',
+        'PUBLISH', 'PUBSUB', 'PUNSUBSCRIBE', 'QUIT', 'RESET', 'SELECT', 'SPUBLISH', 'SSUBSCRIBE', 'SUBSCRIBE', 'SUNSUBSCRIBE',
+        'UNSUBSCRIBE']);
     // INFO (the datastore's sections) and CONFIG (all but GET) still reach the local datastore.
     for (const n of ['INFO', 'CONFIG', 'ECHO', 'COMMAND']) expect(isNoKey(get(n).flags), n).toBe(true);
     expect(get('DYNO_CONFIG:CONN_CONSISTENCY').arity).toBe(2);
@@ -236,10 +238,16 @@ describe('classification', () => {
   });
 
   it('refuses what a proxy cannot serve', () => {
-    for (const n of ['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH', 'SWAPDB', 'MOVE', 'SUBSCRIBE', 'PSUBSCRIBE',
-      'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'PUBLISH', 'MONITOR', 'SYNC', 'PSYNC', 'REPLICAOF', 'SLAVEOF',
+    for (const n of ['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH', 'SWAPDB', 'MOVE', 'MONITOR', 'SYNC', 'PSYNC', 'REPLICAOF', 'SLAVEOF',
       'BLPOP', 'BRPOP', 'BLMOVE', 'BZPOPMIN', 'XREAD', 'SHUTDOWN', 'FCALL']) {
       expect(commandClass(get(n)), n).toBe('unsupported');
+    }
+  });
+
+  it('answers pub/sub at the node (its own subscription registry)', () => {
+    for (const n of ['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE', 'PUBLISH',
+      'SPUBLISH', 'PUBSUB']) {
+      expect(commandClass(get(n)), n).toBe('pseudo');
     }
   });
 });
@@ -367,7 +375,8 @@ describe('against a live redis-server', () => {
   it('agrees on read/write for keyed commands, except the listed ones', () => {
     for (const [name, , flags] of infos) {
       const c = table.byName(name);
-      if (!c || c.step === 0 || isUnsupported(c.flags)) continue;
+      // Commands the node answers itself never reach a datastore: read or write does not apply.
+      if (!c || c.step === 0 || isUnsupported(c.flags) || isPseudo(c.flags)) continue;
       const redisClass = flags.includes('readonly') ? 'read' : flags.includes('write') ? 'write' : 'none';
       const ours = isWrite(c.flags) ? 'write' : 'read';
       expect(ours, c.name).toBe(CLASS_DIFFERS[c.name] ?? redisClass);

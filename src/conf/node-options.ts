@@ -30,6 +30,8 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
     tokens: c.tokens,
     statsListen: { host: c.statsListen.host, port: c.statsListen.port },
     readRepairs: c.readRepairsEnabled,
+    pubsubScope: c.pubsubScope,
+    pubsubOutputLimit: c.clientOutputBufferLimitPubsub,
     // With a dyn_listen the node is a cluster member (possibly the only one so far).
     cluster: c.dynListen === null ? undefined : {
       dynListen: { host: c.dynListen.host, port: c.dynListen.port },

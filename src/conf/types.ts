@@ -8,6 +8,13 @@
 /** The 14 token hashes, in the core's HASH_* id order (Netflix `hash_type` + murmur3_x64_64). */
 import { HASH_NAMES, type HashName } from '../wasm/abi.js';
 
+/** client-output-buffer-limit for one class: bytes (0 = no limit) and the seconds of the soft one. */
+export interface OutputLimit {
+  readonly hard: number;
+  readonly soft: number;
+  readonly softSeconds: number;
+}
+
 export { HASH_NAMES, type HashName };
 
 export const CONSISTENCY_LEVELS = ['DC_ONE', 'DC_QUORUM', 'DC_SAFE_QUORUM', 'DC_EACH_SAFE_QUORUM'] as const;
@@ -145,6 +152,10 @@ export interface ConfigValues {
   readonly hintsMaxBytes: number;
   /** Ours: hint time to live, ms. */
   readonly hintsTtl: number;
+  /** Ours: which nodes a PUBLISH reaches. */
+  readonly pubsubScope: 'cluster' | 'datacenter';
+  /** Ours: client-output-buffer-limit pubsub. */
+  readonly clientOutputBufferLimitPubsub: OutputLimit;
 }
 
 /** The loaded, validated and frozen configuration of one node. */

@@ -18,6 +18,7 @@ import type { Dispatcher } from './dispatcher.js';
 import { Fanout } from './fanout.js';
 import { FragmentedRequest, mergeKind } from './fragment.js';
 import { broadcast } from './broadcast.js';
+import { peerPublish, type PublishSink } from './publish.js';
 
 export interface ClusterDispatcherOptions {
   core: Core;
@@ -33,6 +34,8 @@ export interface ClusterDispatcherOptions {
   onFragments?(n: number): void;
   /** Read repair on: quorum reads keep their key so divergent replicas can be rewritten. */
   readRepairs?: () => boolean;
+  /** Pub/sub: messages relayed by peers are delivered here (src/dispatch/publish.ts). */
+  publish?: { readonly sink: PublishSink; readonly hmgetCommand: number };
 }
 
 const LOCAL_ONLY_WRITE: ConsistencyLevel = 'DC_ONE';
@@ -240,7 +243,14 @@ export class ClusterDispatcher implements Dispatcher {
 
   /** A request from a peer: type 3 runs here; type 4 is replicated inside this DC. */
   onPeerRequest(target: ReplyTarget, seq: number, type: PeerRequestType, req: FramedRequest, affinity: number): void {
-    if (type === ABI.DN_TYPE_REQ) return this.o.local.forward(target, seq, req, affinity);
+    if (type === ABI.DN_TYPE_REQ) {
+      const ps = this.o.publish;
+      if (ps !== undefined) {
+        const reply = peerPublish(this.o.core, req, ps.hmgetCommand, ps.sink);
+        if (reply !== undefined) return target.completeBuffer(seq, reply);
+      }
+      return this.o.local.forward(target, seq, req, affinity);
+    }
     const i32 = this.o.core.i32;
     const nkeys = i32[req.rec + ABI.REC_NKEYS];
     if (nkeys <= 0) return this.o.local.forward(target, seq, req, affinity);
