@@ -7,6 +7,7 @@ import { CONSISTENCY_LEVELS, ENVS, HASH_NAMES, SECURE_SERVER_OPTIONS, SEED_PROVI
 import {
   boolean,
   dataStore,
+  envName,
   hashTag,
   hostPort,
   ignored,
@@ -18,6 +19,7 @@ import {
   servers,
   text,
   tokens,
+  users,
   type ValueType,
 } from './values.js';
 
@@ -180,7 +182,7 @@ export const CONFIG_KEYS = {
   }),
   secure_server_option: key({
     field: 'secureServerOption', type: oneOf(SECURE_SERVER_OPTIONS), default: 'none', netflix: true,
-    doc: 'Which peer links are encrypted, as Netflix does it: `rack` = links to another rack or DC, `datacenter` = links to another DC, `all`, or `none`. Payloads are AES-128-CBC; each connection sends its key once, RSA-OAEP-wrapped with `pem_key_file`.',
+    doc: 'Which peer links are encrypted, as Netflix does it: `rack` = links to another rack or DC, `datacenter` = links to another DC, `all`, or `none`. Payloads are AES-128-CBC, one stream per mbuf as Netflix cuts them (see `mbuf_size`); each connection sends its key once, RSA-OAEP-wrapped with `pem_key_file`.',
   }),
   pem_key_file: key({
     field: 'pemKeyFile', type: text('path'), default: 'conf/dynomite.pem', netflix: true,
@@ -204,7 +206,7 @@ export const CONFIG_KEYS = {
   }),
   mbuf_size: key({
     field: 'mbufSize', type: integer({ min: 512, max: 512000, multipleOf: 16 }), default: 16384, netflix: true,
-    doc: 'mbuf chunk size in bytes. The command line `-m` sets it when the file does not.',
+    doc: 'mbuf chunk size in bytes. The command line `-m` sets it when the file does not. On encrypted links it also sets how payloads are cut into AES streams (mbuf_size - 64 plaintext bytes each, mbuf_size - 48 of ciphertext), as Netflix does with its own mbuf size: every node exchanging encrypted payloads larger than one piece must use the same value (Netflix: 16384 unless its YAML or `-m` says otherwise).',
   }),
   max_msgs: key({
     field: 'maxMsgs', type: integer({ min: 100000, max: 1000000 }), default: 200000, netflix: true,
@@ -258,6 +260,38 @@ export const CONFIG_KEYS = {
     field: 'clientOutputBufferLimitPubsub', type: outputLimit(), default: { hard: 33554432, soft: 8388608, softSeconds: 60 }, netflix: false,
     defaultDoc: '`32mb 8mb 60`',
     doc: 'Redis\'s `client-output-buffer-limit pubsub`: a client whose unsent messages pass the hard limit, or stay above the soft limit for the given seconds, is disconnected (logged), so a subscriber that does not read cannot grow the node\'s memory without bound.',
+  }),
+  requirepass: key({
+    field: 'requirepass', type: password(), default: null, netflix: false, defaultDoc: 'unset (no password)',
+    doc: "The `default` user's password, as Redis `requirepass`: a client must `AUTH <password>` (or `HELLO 3 AUTH default <password>`) before any command but `HELLO`, `AUTH` and `QUIT`, else `-NOAUTH Authentication required.`. Kept as written (spaces included). Use at most one of `requirepass`, `requirepass_file`, `requirepass_env`. See [Authentication](#authentication).",
+  }),
+  requirepass_file: key({
+    field: 'requirepassFile', type: text('path'), default: null, netflix: false,
+    doc: 'Read `requirepass` from this file (relative: to the working directory) at start-up; one trailing line break is dropped. A missing, unreadable or empty file is a start-up error naming it.',
+  }),
+  requirepass_env: key({
+    field: 'requirepassEnv', type: envName(), default: null, netflix: false,
+    doc: 'Read `requirepass` from this environment variable at start-up. Unset or empty: a start-up error naming it.',
+  }),
+  users: key({
+    field: 'users', type: users(), default: [], netflix: false,
+    doc: 'Named users for `AUTH <user> <password>` (and `HELLO 3 AUTH`): each a mapping with `name`, exactly one of `password`, `password_hash` (`\'#<64 hex>\'`, the SHA-256 as Redis ACL writes it), `password_file`, `password_env`, and optionally `read_only: true` (writes refused with `-NOPERM`) and `enabled: false` (AUTH refused). A user `default` replaces `requirepass`. See [Authentication](#authentication).',
+  }),
+  stats_admin_token: key({
+    field: 'statsAdminToken', type: password(), default: null, netflix: false, defaultDoc: 'unset (admin paths from loopback only)',
+    doc: "The stats port's admin paths (`/set_consistency`, `/state/<state>`, `/peer`, `/read_repairs`, `/setloglevel`, `/loglevelup`, `/logleveldown`, `/set_timeout_factor`, `/historeset`) are served to loopback clients and to requests with `Authorization: Bearer <token>`; any other request gets 403. Reading paths stay open. Use at most one of `stats_admin_token`, `stats_admin_token_file`, `stats_admin_token_env`.",
+  }),
+  stats_admin_token_file: key({
+    field: 'statsAdminTokenFile', type: text('path'), default: null, netflix: false,
+    doc: 'Read `stats_admin_token` from this file at start-up (as `requirepass_file`).',
+  }),
+  stats_admin_token_env: key({
+    field: 'statsAdminTokenEnv', type: envName(), default: null, netflix: false,
+    doc: 'Read `stats_admin_token` from this environment variable at start-up (as `requirepass_env`).',
+  }),
+  stats_admin_require_token: key({
+    field: 'statsAdminRequireToken', type: boolean(), default: false, netflix: false,
+    doc: 'true: the admin paths need the token from loopback too (other local processes or containers sharing the host network are not trusted). Needs a token.',
   }),
   distribution: deprecated('Deprecated: accepted and ignored, with a warning.'),
   server_connections: deprecated('Deprecated: accepted and ignored, with a warning (see `datastore_connections`).'),

@@ -7,6 +7,7 @@
 /** The 14 token hashes, in Netflix `HASH_CODEC` order plus the Rust port's murmur3_x64_64. */
 /** The 14 token hashes, in the core's HASH_* id order (Netflix `hash_type` + murmur3_x64_64). */
 import { HASH_NAMES, type HashName } from '../wasm/abi.js';
+import type { UserEntry } from './values.js';
 
 /** client-output-buffer-limit for one class: bytes (0 = no limit) and the seconds of the soft one. */
 export interface OutputLimit {
@@ -16,6 +17,7 @@ export interface OutputLimit {
 }
 
 export { HASH_NAMES, type HashName };
+export type { UserEntry };
 
 export const CONSISTENCY_LEVELS = ['DC_ONE', 'DC_QUORUM', 'DC_SAFE_QUORUM', 'DC_EACH_SAFE_QUORUM'] as const;
 export type ConsistencyLevel = (typeof CONSISTENCY_LEVELS)[number];
@@ -156,6 +158,18 @@ export interface ConfigValues {
   readonly pubsubScope: 'cluster' | 'datacenter';
   /** Ours: client-output-buffer-limit pubsub. */
   readonly clientOutputBufferLimitPubsub: OutputLimit;
+  /** Ours: the `default` user's password (after requirepass_file / requirepass_env are read); null = none. */
+  readonly requirepass: string | null;
+  readonly requirepassFile: string | null;
+  readonly requirepassEnv: string | null;
+  /** Ours: named users for `AUTH user pass` (passwords read from their files / env vars). */
+  readonly users: readonly UserEntry[];
+  /** Ours: the bearer token the stats port's admin paths accept (after its file / env var are read); null = none. */
+  readonly statsAdminToken: string | null;
+  readonly statsAdminTokenFile: string | null;
+  readonly statsAdminTokenEnv: string | null;
+  /** Ours: admin paths need the token from loopback too. */
+  readonly statsAdminRequireToken: boolean;
 }
 
 /** The loaded, validated and frozen configuration of one node. */
