@@ -117,7 +117,13 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
   const backend = await startBackend(base, deps.hooks);
   const facts = readCommandFacts(core);
   registerMbufGauges(base);
-  const search = startSearch(base, backend);
+  let search: NodeSearchParts;
+  try {
+    search = startSearch(base, backend);
+  } catch (err) {
+    await backend.close(); // an unreadable search_definitions_file: nothing else started yet
+    throw err;
+  }
   // Pub/sub: this node's registry of its clients' subscriptions (src/net/pubsub.ts).
   const hub = base.protocol === 'redis' ? new PubSubHub() : undefined;
   const cluster = options.cluster ? await joinCluster(base, backend, search.engine, deps.hooks, hub, facts) : undefined;
@@ -253,13 +259,15 @@ function registerMbufGauges({ core, stats }: NodeBase): void {
 /** FT.*: every redis node indexes its own datastore (redis: keyspace notifications; memory: store hook). */
 function startSearch(b: NodeBase, backend: Backend): NodeSearchParts {
   if (b.protocol !== 'redis') return { engine: undefined, source: undefined };
-  const engine = new NodeSearch(b.core, b.log);
+  const engine = new NodeSearch(b.core, b.log, undefined, b.options.searchDefinitionsFile);
+  const persisted = engine.readPersisted(); // first: a bad file fails the start before a source opens
   let source: RedisSource | undefined;
   if (backend instanceof MemoryBackend) engine.attach(new MemorySource(backend.store, engine.engine));
   else if (b.options.server) {
     source = new RedisSource(b.options.server.host, b.options.server.port, engine.engine, b.log, b.options.password, b.tls.datastoreConnect);
     engine.attach(source);
   }
+  engine.loadPersisted(persisted);
   return { engine, source };
 }
 
@@ -277,12 +285,16 @@ async function joinCluster(b: NodeBase, backend: Backend, search: NodeSearch | u
   });
   search?.joinRing({ topology: () => cluster.topology(), peer: (n) => cluster.peers[n] });
   b.control.describeCluster = cluster.describe;
+  b.control.peerAction = (action, target) => {
+    const hit = cluster.peerAction(action, target);
+    if (hit === 0) b.log.warn({ action, target }, '/peer: no peer by that name (host, name or host:port)');
+  };
   return cluster;
 }
 
-/** A cluster of one (no seeds yet) routes everything locally: it skips the planner. */
+/** A cluster of one (no seeds, and no gossip or seed provider to learn any later) routes everything locally: it skips the planner. */
 function chooseDispatcher(backend: Backend, cluster: RunningCluster | undefined): Dispatcher {
-  if (cluster && cluster.topology().nodes.length > 1) return cluster.dispatcher;
+  if (cluster && (cluster.topology().nodes.length > 1 || cluster.dynamic)) return cluster.dispatcher;
   return new LocalDispatcher(backend);
 }
 

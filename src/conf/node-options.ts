@@ -23,6 +23,7 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
     hashTag: c.hashTag ?? undefined,
     mbufSize: c.mbufSize,
     maxMessageBytes: c.maxMessageBytes,
+    searchDefinitionsFile: c.searchDefinitionsFile ?? undefined,
     readConsistency: c.readConsistency,
     writeConsistency: c.writeConsistency,
     datacenter: c.datacenter,
@@ -66,7 +67,8 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
       peerWriteTimeoutMs: c.dynWriteTimeout,
       secureServerOption: c.secureServerOption,
       pemKeyFile: c.pemKeyFile,
-      gossip: { enabled: c.enableGossip, intervalMs: c.gosInterval, phiThreshold: c.phiConvictThreshold, phiWindow: c.phiWindowSize },
+      gossip: { enabled: c.enableGossip, intervalMs: c.gosInterval, phiThreshold: c.phiConvictThreshold, phiWindow: c.phiWindowSize, removalMs: c.gosRemovalTime },
+      seedsCheckIntervalMs: c.seedsCheckInterval,
       hints: { dir: c.hintsDir ?? undefined, maxBytes: c.hintsMaxBytes, ttlMs: c.hintsTtl },
     },
   };

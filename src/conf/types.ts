@@ -128,6 +128,8 @@ export interface ConfigValues {
   readonly phiConvictThreshold: number;
   /** Ours: heartbeat intervals kept per peer. */
   readonly phiWindowSize: number;
+  readonly gosRemovalTime: number;
+  readonly seedsCheckInterval: number;
   readonly secureServerOption: SecureServerOption;
   readonly pemKeyFile: string;
   readonly reconKeyFile: string;
@@ -148,6 +150,8 @@ export interface ConfigValues {
   readonly maxMessageBytes: number;
   /** Ours: the client protocol; null = as dataStore says (memory: redis). */
   readonly clientProtocol: 'redis' | 'memcache' | null;
+  /** Ours: FT index definitions file; null = in memory only. */
+  readonly searchDefinitionsFile: string | null;
   /** Ours: durable hints directory; null = hints in memory only. */
   readonly hintsDir: string | null;
   /** Ours: bytes of hints kept at most; 0 = hinted handoff off. */
