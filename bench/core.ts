@@ -339,7 +339,7 @@ for (const s of SAMPLES) groups.push(framerGroup(s));
   const fcore = createCore({ connections: 8 });
   const sink: FrameSink = { onFrames() {} };
   const framer = new Framer(fcore, 'resp-request');
-  for (const [label, size] of [['1 KiB', 1024], ['64 KiB', 65536], ['4 MiB', 4 << 20]] as const) {
+  for (const [label, size] of [['1 KiB', 1024], ['64 KiB', 65536], ['256 KiB', 256 << 10], ['1 MiB', 1 << 20], ['4 MiB', 4 << 20]] as const) {
     const msg = encodeCommand(['SET', 'key:000001', 'v'.repeat(size)]);
     const reads: Buffer[] = [];
     for (let off = 0; off < msg.length; off += 65536) reads.push(msg.subarray(off, Math.min(msg.length, off + 65536)));

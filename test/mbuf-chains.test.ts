@@ -1,7 +1,7 @@
 // Partial messages held in mbuf chains (src/wasm/framer.ts): framing of messages that span many
 // reads at every split point, the pool's exhaustion (fallback without a ReadFlow, waiting in order
 // with one, the stall timeout), and through a real node in front of redis-server: 4 MB values
-// byte-exact, alloc_mbufs / free_mbufs while a value is in flight and after, many concurrent large
+// (over CHAIN_MAX_BYTES) and 1.5 MB values byte-exact, alloc_mbufs / free_mbufs while a value is in flight and after, many concurrent large
 // values on a pool too small for them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ABI } from '../src/wasm/abi.js';
@@ -228,17 +228,31 @@ describe('mbuf chains through a node in front of redis-server', () => {
     await redis?.stop();
   });
 
-  it('a 4 MB value: alloc_mbufs counts its chain while it is in flight, 0 after; GET returns the same bytes', async () => {
-    const total = gauge('alloc_mbufs') + gauge('free_mbufs');
-    expect(total).toBe(1024);
-    const value = new Prng(4).bytes(4 << 20);
+  it('a 4 MB value (over CHAIN_MAX_BYTES: JS chunks) goes through byte-exact, holding no mbuf', async () => {
+    const value = new Prng(44).bytes(4 << 20);
     const req = cmd('SET', 'four', value);
     const c = await client();
     c.write(req.subarray(0, 2 << 20));
+    c.write(req.subarray(2 << 20));
+    expect(String((await c.replies(1, 30_000))[0])).toBe('+OK\r\n');
+    c.write(cmd('GET', 'four'));
+    const [got] = await c.replies(1, 30_000);
+    expect(got!.equals(bulk(value))).toBe(true);
+    expect(gauge('alloc_mbufs')).toBe(0);
+    expect(gauge('free_mbufs')).toBe(1024);
+  }, 60_000);
+
+  it('a 1.5 MB value: alloc_mbufs counts its chain while it is in flight, 0 after; GET returns the same bytes', async () => {
+    const total = gauge('alloc_mbufs') + gauge('free_mbufs');
+    expect(total).toBe(1024);
+    const value = new Prng(4).bytes(1536 << 10);
+    const req = cmd('SET', 'four', value);
+    const c = await client();
+    c.write(req.subarray(0, 1 << 20));
     const perMbuf = 16384 - ABI.MBUF_HDR;
     await until('the partial SET to be held in a chain', () => gauge('alloc_mbufs') === Math.ceil(req.length / perMbuf), 10_000);
     expect(gauge('free_mbufs')).toBe(1024 - Math.ceil(req.length / perMbuf));
-    c.write(req.subarray(2 << 20));
+    c.write(req.subarray(1 << 20));
     expect(String((await c.replies(1, 30_000))[0])).toBe('+OK\r\n');
     expect(gauge('alloc_mbufs')).toBe(0);
     expect(gauge('free_mbufs')).toBe(1024);

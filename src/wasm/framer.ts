@@ -7,13 +7,13 @@
 // once enough bytes arrived (RES_NEED), so a large value is framed once, not once per read. It is
 // held in one of two places:
 //
-//   - an mbuf chain in core memory, when the message needs at least CHAIN_MIN_BYTES: the chain is
+//   - an mbuf chain in core memory, when the message needs CHAIN_MIN_BYTES..CHAIN_MAX_BYTES: the chain is
 //     taken whole for the size the framer announced (RES_NEED), so it never runs dry; each later
 //     read is copied straight into it (no WASM call); the read that completes the message gathers
 //     the chain into staging inside the core (mbufChainGather: one copy, the chain is released);
 //   - a list of JS chunks (the first a copy of the remainder, the later ones kept by reference), for
-//     short partial messages, for an unknown size (RES_NEED 0), and when the pool cannot hold the
-//     chain (counted: ChainPool.fallbacks).
+//     short and very large partial messages, for an unknown size (RES_NEED 0), and when the pool
+//     cannot hold the chain (counted: ChainPool.fallbacks).
 //
 // Pool exhaustion never loses data: a connection with a ReadFlow (client connections) pauses
 // reading and waits, in arrival order, until the pool can hold its chain (ChainPool.waits), and
@@ -24,6 +24,15 @@ import type { Core } from './core.js';
 
 /** A partial message that needs at least this many bytes is held in an mbuf chain. */
 export const CHAIN_MIN_BYTES = 16 * 1024;
+/**
+ * ... and at most this many. Above it the chain costs more than it saves: it copies every byte
+ * twice (read -> mbufs -> staging) where JS chunks are kept by reference and copied once; measured
+ * with bench:core "Framer.feed" (2 loaded cores, medians of 3 interleaved rounds) chains took
+ * 0.36x the time of JS chunks at 64 KiB and 0.50x at 256 KiB, but 1.6x at 1 MiB and 6x at 4 MiB.
+ * 2 MiB keeps 1 MiB values in chains, for the memory bound (a client waits for the pool instead of
+ * the node buffering its value: docs/architecture.md), whose end-to-end cost is in the noise.
+ */
+export const CHAIN_MAX_BYTES = 2 * 1024 * 1024;
 /**
  * When no chain went back to the pool for this long while connections wait for it (holders that
  * stall: slow or stuck clients), every waiter resumes reading with its partial message in JS chunks.
@@ -375,7 +384,7 @@ export class Framer {
 
   /** Keeps the remainder core[at, at+rest) of a message that needs `need` bytes: chain, or JS chunks. */
   private hold(at: number, rest: number, need: number): void {
-    if (need >= CHAIN_MIN_BYTES) {
+    if (need >= CHAIN_MIN_BYTES && need <= CHAIN_MAX_BYTES) {
       const head = this.core.exports.mbufChainFrom(at, rest, need);
       if (head > 0) {
         this.chain = this.chainAt = head;
