@@ -1,7 +1,6 @@
 // dyn_seed_provider: the Florida (HTTP) and DNS (TXT) seed providers against local servers, the
 // start-up policy, and a 2-node cluster whose nodes know each other only through Florida.
 import { createServer, type Server } from 'node:http';
-import { createSocket, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino, type Logger } from 'pino';
@@ -14,6 +13,7 @@ import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { freePort } from './helpers/servers.js';
 import { until } from './helpers/until.js';
+import { startDns, startFlorida, type DnsStub, type FloridaStub } from './helpers/seed-servers.js';
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../src/conf/load.js';
 import { nodeOptionsFromConfig } from '../src/conf/node-options.js';
@@ -23,10 +23,8 @@ import { silentLogger } from './helpers/node.js';
 const SELF = { host: '10.0.0.1', port: 8101, dc: 'dc1', rack: 'r1', tokens: [100] };
 const LIST = '10.0.0.1:8101:r1:dc1:100|10.0.0.2:8101:r2:dc1:100|10.0.0.3:8101:r1:dc2:5,6';
 
-// ---- a Florida stand-in ------------------------------------------------------------------------
+// ---- a Florida stand-in and a DNS stand-in (TXT answers from `zone`, NXDOMAIN for other names) ------
 
-let florida: Server;
-let floridaPort = 0;
 const floridaBodies: Record<string, string> = {
   '/REST/v1/admin/get_seeds': LIST,
   '/lines': '10.0.0.2:8101:r2:dc1:100\n10.0.0.3:8101:r1:dc2:7\n',
@@ -34,85 +32,25 @@ const floridaBodies: Record<string, string> = {
   '/mixed': 'junk|10.0.0.2:8101:r2:dc1:100',
   '/empty': '',
 };
-
-// ---- a DNS stand-in: answers TXT queries from `zone`, NXDOMAIN for any other name ---------------
-
-let dns: Socket;
-let dnsPort = 0;
 const zone: Record<string, string[]> = {
   '_dynomite.test': [LIST],
   '_split.test': ['10.0.0.2:8101:r2:dc1:100', '10.0.0.3:8101:r1:dc2:9'],
   '_long.test': [Array.from({ length: 20 }, (_, i) => `10.1.0.${i}:8101:r1:dc1:${1000 + i}`).join('|')],
 };
-
-/** Question name (lowercased) and where the question section ends. */
-function readQuestion(q: Buffer): { name: string; end: number } {
-  const labels: string[] = [];
-  let p = 12;
-  while (q[p]! !== 0) {
-    labels.push(q.subarray(p + 1, p + 1 + q[p]!).toString('latin1'));
-    p += 1 + q[p]!;
-  }
-  return { name: labels.join('.').toLowerCase(), end: p + 5 }; // zero byte + qtype + qclass
-}
-
-/** One TXT rdata: the text in <=255-byte character-strings. */
-function txtRdata(text: string): Buffer {
-  const bytes = Buffer.from(text, 'latin1');
-  const parts: Buffer[] = [];
-  for (let i = 0; i < bytes.length || i === 0; i += 255) {
-    const chunk = bytes.subarray(i, i + 255);
-    parts.push(Buffer.from([chunk.length]), chunk);
-  }
-  return Buffer.concat(parts);
-}
-
-/** Header (id echoed, QR+RD+RA, rcode), the question echoed, one TXT answer per record. */
-function dnsReply(q: Buffer): Buffer {
-  const { name, end } = readQuestion(q);
-  const qtype = q.readUInt16BE(end - 4);
-  const records = qtype === 16 ? zone[name] : undefined;
-  const header = Buffer.alloc(12);
-  header.writeUInt16BE(q.readUInt16BE(0), 0);
-  header.writeUInt16BE(0x8180 | (zone[name] === undefined ? 3 : 0), 2); // rcode 3 = NXDOMAIN
-  header.writeUInt16BE(1, 4);
-  header.writeUInt16BE(records?.length ?? 0, 6);
-  const answers = (records ?? []).map((text) => {
-    const rdata = txtRdata(text);
-    const rr = Buffer.alloc(12);
-    rr.writeUInt16BE(0xc00c, 0); // name: pointer to the question's name
-    rr.writeUInt16BE(16, 2); // TXT
-    rr.writeUInt16BE(1, 4); // IN
-    rr.writeUInt32BE(60, 6); // TTL
-    rr.writeUInt16BE(rdata.length, 10);
-    return Buffer.concat([rr, rdata]);
-  });
-  return Buffer.concat([header, q.subarray(12, end), ...answers]);
-}
+let florida: FloridaStub;
+let floridaPort = 0;
+let dns: DnsStub;
+let dnsPort = 0;
 
 beforeAll(async () => {
-  florida = createServer((req, res) => {
-    const path = req.url ?? '/';
-    if (path === '/slow') return; // never answers
-    if (path === '/500') {
-      res.writeHead(500).end('boom');
-      return;
-    }
-    const body = floridaBodies[path];
-    if (body === undefined) res.writeHead(404).end();
-    else res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
-  });
-  await new Promise<void>((r) => florida.listen(0, '127.0.0.1', r));
-  floridaPort = (florida.address() as AddressInfo).port;
-  dns = createSocket('udp4');
-  dns.on('message', (msg, rinfo) => dns.send(dnsReply(msg), rinfo.port, rinfo.address));
-  await new Promise<void>((r) => dns.bind(0, '127.0.0.1', r));
-  dnsPort = dns.address().port;
+  florida = await startFlorida(floridaBodies);
+  floridaPort = florida.port;
+  dns = await startDns(zone);
+  dnsPort = dns.port;
 });
 
 afterAll(async () => {
-  florida.closeAllConnections();
-  await new Promise((r) => florida.close(r));
+  await florida.close();
   dns.close();
 });
 
