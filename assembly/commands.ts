@@ -491,6 +491,9 @@ function defineAll(): void {
   def('DISCARD', PSEUDO | NOKEY, 1, 0, 0, 0);
   def('WATCH', PSEUDO | R, -2, 1, -1, 1);
   def('UNWATCH', PSEUDO | NOKEY, 1, 0, 0, 0);
+  // A transaction's block between nodes (src/dispatch/cluster-tx.ts): DYNO_TX key request... ;
+  // routed by its key like a write. Refused from clients.
+  def('DYNO_TX', PSEUDO | W, -4, 1, 1, 1);
   // -- refused: `-ERR unknown or unsupported command 'X'`, the connection stays usable. Arity and
   // keys are Redis's, kept for the docs and the cross-check only.
   // Backend connections are shared by many clients, so per-connection server state cannot be had:

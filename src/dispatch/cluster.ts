@@ -18,6 +18,8 @@ import type { Dispatcher, TxDispatch } from './dispatcher.js';
 import { Fanout } from './fanout.js';
 import { FragmentedRequest, mergeKind } from './fragment.js';
 import { broadcast } from './broadcast.js';
+import { BlockUnwrap, ClusterTx, type TxSender } from './cluster-tx.js';
+import { loadCommandTable } from '../wasm/commands.js';
 
 export interface ClusterDispatcherOptions {
   core: Core;
@@ -92,10 +94,13 @@ function isStorageError(code: DynErrorCode): boolean {
   return code.charCodeAt(0) === 83 /* S */ && code.startsWith('STORAGE_');
 }
 
-export class ClusterDispatcher implements Dispatcher {
+export class ClusterDispatcher implements Dispatcher, TxSender {
   readonly fanout: Fanout;
-  /** Transactions across the cluster: not yet (MULTI is refused). */
-  readonly tx: TxDispatch | undefined = undefined;
+  /** Transactions: one block per replica (src/dispatch/cluster-tx.ts). */
+  readonly tx: TxDispatch | undefined;
+  /** The local datastore; DYNO_TX requests (transaction blocks) run on it as one block. */
+  readonly local: Backend;
+  readonly core: Core;
   private readonly plan = new Plan();
   private readonly health: Health;
   /** health for DC_ONE reads (see localReadable). */
@@ -111,7 +116,11 @@ export class ClusterDispatcher implements Dispatcher {
   private readonly localReads: LocalRead[] = [];
 
   constructor(private readonly o: ClusterDispatcherOptions) {
-    this.fanout = new Fanout(o.core, o.local, o.peer, o.timeoutMs, {
+    this.core = o.core;
+    const txCommand = o.protocol === 'redis' ? loadCommandTable(o.core).byName('DYNO_TX')?.id ?? -1 : -1;
+    this.local = txCommand > 0 ? new BlockUnwrap(o.local, o.core, txCommand) : o.local;
+    this.tx = txCommand > 0 && o.local.blocks !== undefined ? new ClusterTx(this) : undefined;
+    this.fanout = new Fanout(o.core, this.local, o.peer, o.timeoutMs, {
       onNonQuorum: o.onNonQuorum,
       onLocalReply: () => this.localAnswered(),
       onLocalFailure: (code) => {
@@ -165,11 +174,11 @@ export class ClusterDispatcher implements Dispatcher {
       const kind = this.broadcastKind(req);
       if (kind !== 0) {
         const o = this.o;
-        return broadcast({ core: o.core, local: o.local, nodes: o.topology().nodes.length, peer: o.peer, hints: this.fanout.hints },
+        return broadcast({ core: o.core, local: this.local, nodes: o.topology().nodes.length, peer: o.peer, hints: this.fanout.hints },
           target, seq, req, affinity, kind === 1);
       }
     }
-    if (nkeys <= 0) return this.o.local.forward(target, seq, req, affinity);
+    if (nkeys <= 0) return this.local.forward(target, seq, req, affinity);
     const isWrite = (flags & ABI.CF_WRITE) !== 0;
     if (nkeys > 1 && (flags & (ABI.CF_FRAGMENT | ABI.CF_SCRIPT)) !== 0) {
       const groups = this.groups(req, nkeys, isWrite || level === 'DC_EACH_SAFE_QUORUM');
@@ -181,8 +190,18 @@ export class ClusterDispatcher implements Dispatcher {
     this.single(target, seq, req, affinity, i32[r + ABI.REC_TOKEN] >>> 0, isWrite, level);
   }
 
+  /** @internal TxSender: the current topology. */
+  topology(): Topology {
+    return this.o.topology();
+  }
+
+  /** @internal TxSender: every rack of every DC. */
+  everyRack(topo: Topology): readonly number[] {
+    return this.rackList(topo, true);
+  }
+
   /** Sends one request (one routing token) to its replicas. */
-  private single(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, token: number,
+  single(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, token: number,
     isWrite: boolean, level: ConsistencyLevel): void {
     const health = !isWrite && level === 'DC_ONE' ? this.readHealth : this.health;
     const p = plan(this.o.topology(), { token, isWrite, consistency: level }, health, this.plan);
@@ -195,7 +214,7 @@ export class ClusterDispatcher implements Dispatcher {
         if (!isWrite && level === 'DC_ONE' && this.o.topology().dcs[0]!.racks.length > 1) {
           return this.localRead(target, seq, req, affinity, token, level);
         }
-        return this.o.local.forward(target, seq, req, affinity);
+        return this.local.forward(target, seq, req, affinity);
       }
       const link = this.o.peer(t.node);
       if (!link) return target.fail(seq, 'PEER_ERR_NOT_CONNECTED');
@@ -222,7 +241,7 @@ export class ClusterDispatcher implements Dispatcher {
     r.sync = true;
     r.failedSync = false;
     r.doneSync = false;
-    this.o.local.forward(r, seq, req, affinity);
+    this.local.forward(r, seq, req, affinity);
     r.sync = false;
     const retry = r.failedSync;
     if (retry || r.doneSync) this.releaseLocalRead(r);
@@ -242,17 +261,17 @@ export class ClusterDispatcher implements Dispatcher {
 
   /** A request from a peer: type 3 runs here; type 4 is replicated inside this DC. */
   onPeerRequest(target: ReplyTarget, seq: number, type: PeerRequestType, req: FramedRequest, affinity: number): void {
-    if (type === ABI.DN_TYPE_REQ) return this.o.local.forward(target, seq, req, affinity);
+    if (type === ABI.DN_TYPE_REQ) return this.local.forward(target, seq, req, affinity);
     const i32 = this.o.core.i32;
     const nkeys = i32[req.rec + ABI.REC_NKEYS];
-    if (nkeys <= 0) return this.o.local.forward(target, seq, req, affinity);
+    if (nkeys <= 0) return this.local.forward(target, seq, req, affinity);
     const token = i32[req.rec + ABI.REC_TOKEN] >>> 0;
     const p = plan(this.o.topology(), { token, isWrite: true, consistency: LOCAL_ONLY_WRITE }, this.health, this.plan);
     // Only this DC's racks: the forwarder already covered the other DCs.
     let j = 0;
     for (let i = 0; i < p.targets.length; i++) if (p.targets[i]!.isLocalDc) p.targets[j++] = p.targets[i]!;
     p.targets.length = j;
-    if (j === 1 && p.targets[0]!.kind === 'local') return this.o.local.forward(target, seq, req, affinity);
+    if (j === 1 && p.targets[0]!.kind === 'local') return this.local.forward(target, seq, req, affinity);
     this.fanout.send(target, seq, req, affinity, p, LOCAL_ONLY_WRITE);
   }
 
