@@ -27,7 +27,10 @@ let oracle: RunningServer;
 let run = 0;
 
 beforeAll(async () => {
-  [cluster, oracle] = await Promise.all([startTestCluster(SPEC), startRedis()]);
+  // One after the other: the cluster picks its dnode ports before binding them, and a redis started
+  // meanwhile could take one.
+  oracle = await startRedis();
+  cluster = await startTestCluster(SPEC);
 }, 60_000);
 
 afterAll(async () => {
