@@ -88,12 +88,12 @@ describe.each(targets)('transactions: $name', (t) => {
     const k = `unk${run++}`;
     const c = await RawClient.connect(t.port());
     try {
-      c.write(Buffer.concat([cmd('MULTI'), cmd('SET', k, '1'), cmd('NOSUCHCMD', 'x'), cmd('SUBSCRIBE', 'ch'), cmd('EXEC'), cmd('GET', k)]));
+      c.write(Buffer.concat([cmd('MULTI'), cmd('SET', k, '1'), cmd('NOSUCHCMD', 'x'), cmd('MONITOR'), cmd('EXEC'), cmd('GET', k)]));
       const r = (await c.replies(6)).map(String);
       expect(r[0]).toBe('+OK\r\n');
       expect(r[1]).toBe('+QUEUED\r\n');
       expect(r[2]).toBe("-ERR unknown or unsupported command 'NOSUCHCMD'\r\n");
-      expect(r[3]).toBe("-ERR unknown or unsupported command 'SUBSCRIBE'\r\n");
+      expect(r[3]).toBe("-ERR unknown or unsupported command 'MONITOR'\r\n");
       expect(r[4]).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
       expect(r[5]).toBe('$-1\r\n');
     } finally {
@@ -112,6 +112,19 @@ describe.each(targets)('transactions: $name', (t) => {
         "-ERR Command not allowed inside a transaction: 'client' is answered by this node, not by the datastore\r\n",
         '-EXECABORT Transaction discarded because of previous errors.\r\n']);
       expect(r.slice(4)).toEqual(['+OK\r\n', '+QUEUED\r\n', '+RESET\r\n', '-ERR EXEC without MULTI\r\n', '$-1\r\n']);
+    } finally {
+      c.close();
+    }
+  });
+
+  test('SUBSCRIBE inside MULTI is refused and aborts the transaction', async () => {
+    const k = `sub${run++}`;
+    const c = await RawClient.connect(t.port());
+    try {
+      c.write(Buffer.concat([cmd('MULTI'), cmd('SET', k, '1'), cmd('SUBSCRIBE', 'ch'), cmd('EXEC'), cmd('GET', k)]));
+      expect((await c.replies(5)).map(String)).toEqual(['+OK\r\n', '+QUEUED\r\n',
+        "-ERR Command not allowed inside a transaction: 'subscribe' is answered by this node, not by the datastore\r\n",
+        '-EXECABORT Transaction discarded because of previous errors.\r\n', '$-1\r\n']);
     } finally {
       c.close();
     }

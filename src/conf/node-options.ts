@@ -23,6 +23,7 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
     hashTag: c.hashTag ?? undefined,
     mbufSize: c.mbufSize,
     maxMessageBytes: c.maxMessageBytes,
+    searchDefinitionsFile: c.searchDefinitionsFile ?? undefined,
     readConsistency: c.readConsistency,
     writeConsistency: c.writeConsistency,
     datacenter: c.datacenter,
@@ -30,6 +31,8 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
     tokens: c.tokens,
     statsListen: { host: c.statsListen.host, port: c.statsListen.port },
     readRepairs: c.readRepairsEnabled,
+    pubsubScope: c.pubsubScope,
+    pubsubOutputLimit: c.clientOutputBufferLimitPubsub,
     requirepass: c.requirepass ?? undefined,
     users: c.users.length === 0 ? undefined : c.users.map((u) => ({
       name: u.name,

@@ -9,6 +9,13 @@
 import { HASH_NAMES, type HashName } from '../wasm/abi.js';
 import type { UserEntry } from './values.js';
 
+/** client-output-buffer-limit for one class: bytes (0 = no limit) and the seconds of the soft one. */
+export interface OutputLimit {
+  readonly hard: number;
+  readonly soft: number;
+  readonly softSeconds: number;
+}
+
 export { HASH_NAMES, type HashName };
 export type { UserEntry };
 
@@ -143,12 +150,18 @@ export interface ConfigValues {
   readonly maxMessageBytes: number;
   /** Ours: the client protocol; null = as dataStore says (memory: redis). */
   readonly clientProtocol: 'redis' | 'memcache' | null;
+  /** Ours: FT index definitions file; null = in memory only. */
+  readonly searchDefinitionsFile: string | null;
   /** Ours: durable hints directory; null = hints in memory only. */
   readonly hintsDir: string | null;
   /** Ours: bytes of hints kept at most; 0 = hinted handoff off. */
   readonly hintsMaxBytes: number;
   /** Ours: hint time to live, ms. */
   readonly hintsTtl: number;
+  /** Ours: which nodes a PUBLISH reaches. */
+  readonly pubsubScope: 'cluster' | 'datacenter';
+  /** Ours: client-output-buffer-limit pubsub. */
+  readonly clientOutputBufferLimitPubsub: OutputLimit;
   /** Ours: the `default` user's password (after requirepass_file / requirepass_env are read); null = none. */
   readonly requirepass: string | null;
   readonly requirepassFile: string | null;
