@@ -494,6 +494,9 @@ function defineAll(): void {
   def('DISCARD', PSEUDO | NOKEY, 1, 0, 0, 0);
   def('WATCH', PSEUDO | R, -2, 1, -1, 1);
   def('UNWATCH', PSEUDO | NOKEY, 1, 0, 0, 0);
+  // A transaction's block between nodes (src/dispatch/cluster-tx.ts): DYNO_TX key request... ;
+  // routed by its key like a write. Refused from clients.
+  def('DYNO_TX', PSEUDO | W, -4, 1, 1, 1);
   // Pub/sub: the node keeps its own clients' subscriptions and relays PUBLISH to its peers
   // (src/net/pubsub.ts). SSUBSCRIBE / SPUBLISH keep Redis's key positions (the channel) for the docs.
   def('SUBSCRIBE', PSEUDO, -2, 0, 0, 0);

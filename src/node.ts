@@ -377,6 +377,7 @@ function makeClientSide(b: NodeBase, facts: CommandFacts, dispatcher: Dispatcher
     noAuthCommands: new Set([idOf('HELLO'), idOf('AUTH'), idOf('QUIT')]),
     txCommands: {
       multi: idOf('MULTI'), exec: idOf('EXEC'), discard: idOf('DISCARD'), watch: idOf('WATCH'), unwatch: idOf('UNWATCH'), echo: idOf('ECHO'),
+      block: idOf('DYNO_TX'),
     },
     core: b.core,
     dispatcher,

@@ -18,6 +18,8 @@ import type { Dispatcher, TxDispatch } from './dispatcher.js';
 import { Fanout } from './fanout.js';
 import { FragmentedRequest, mergeKind } from './fragment.js';
 import { broadcast } from './broadcast.js';
+import { BlockUnwrap, ClusterTx, type TxSender } from './cluster-tx.js';
+import { loadCommandTable } from '../wasm/commands.js';
 import { peerPublish, type PublishSink } from './publish.js';
 
 export interface ClusterDispatcherOptions {
@@ -101,10 +103,13 @@ function isStorageError(code: DynErrorCode): boolean {
   return code.charCodeAt(0) === 83 /* S */ && code.startsWith('STORAGE_');
 }
 
-export class ClusterDispatcher implements Dispatcher {
+export class ClusterDispatcher implements Dispatcher, TxSender {
   readonly fanout: Fanout;
-  /** Transactions across the cluster: not yet (MULTI is refused). */
-  readonly tx: TxDispatch | undefined = undefined;
+  /** Transactions: one block per replica (src/dispatch/cluster-tx.ts). */
+  readonly tx: TxDispatch | undefined;
+  /** The local datastore; DYNO_TX requests (transaction blocks) run on it as one block. */
+  readonly local: Backend;
+  readonly core: Core;
   private readonly plan = new Plan();
   private readonly health: Health;
   /** health for DC_ONE reads (see localReadable). */
@@ -122,7 +127,11 @@ export class ClusterDispatcher implements Dispatcher {
   private readonly localReads: LocalRead[] = [];
 
   constructor(private readonly o: ClusterDispatcherOptions) {
-    this.fanout = new Fanout(o.core, o.local, o.peer, o.timeoutMs, {
+    this.core = o.core;
+    const txCommand = o.protocol === 'redis' ? loadCommandTable(o.core).byName('DYNO_TX')?.id ?? -1 : -1;
+    this.local = txCommand > 0 ? new BlockUnwrap(o.local, o.core, txCommand) : o.local;
+    this.tx = txCommand > 0 && o.local.blocks !== undefined ? new ClusterTx(this) : undefined;
+    this.fanout = new Fanout(o.core, this.local, o.peer, o.timeoutMs, {
       onNonQuorum: o.onNonQuorum,
       onLocalReply: () => this.localAnswered(),
       onLocalFailure: (code) => {
@@ -180,11 +189,11 @@ export class ClusterDispatcher implements Dispatcher {
       const kind = this.broadcastKind(req);
       if (kind !== 0) {
         const o = this.o;
-        return broadcast({ core: o.core, local: o.local, nodes: o.topology().nodes.length, peer: o.peer, hints: this.fanout.hints },
+        return broadcast({ core: o.core, local: this.local, nodes: o.topology().nodes.length, peer: o.peer, hints: this.fanout.hints },
           target, seq, req, affinity, kind === 1);
       }
     }
-    if (nkeys <= 0) return this.o.local.forward(target, seq, req, affinity);
+    if (nkeys <= 0) return this.local.forward(target, seq, req, affinity);
     const isWrite = (flags & ABI.CF_WRITE) !== 0;
     if (nkeys > 1 && (flags & (ABI.CF_FRAGMENT | ABI.CF_SCRIPT)) !== 0) {
       const groups = this.groups(req, nkeys, isWrite || level === 'DC_EACH_SAFE_QUORUM');
@@ -196,8 +205,18 @@ export class ClusterDispatcher implements Dispatcher {
     this.single(target, seq, req, affinity, i32[r + ABI.REC_TOKEN] >>> 0, isWrite, level);
   }
 
+  /** @internal TxSender: the current topology. */
+  topology(): Topology {
+    return this.o.topology();
+  }
+
+  /** @internal TxSender: every rack of every DC. */
+  everyRack(topo: Topology): readonly number[] {
+    return this.rackList(topo, true);
+  }
+
   /** Sends one request (one routing token) to its replicas. */
-  private single(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, token: number,
+  single(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, token: number,
     isWrite: boolean, level: ConsistencyLevel): void {
     const health = isWrite ? this.health : level === 'DC_ONE' ? this.readHealth : this.quorumReadHealth;
     const p = plan(this.o.topology(), { token, isWrite, consistency: level }, health, this.plan);
@@ -210,7 +229,7 @@ export class ClusterDispatcher implements Dispatcher {
         if (!isWrite && level === 'DC_ONE' && this.o.topology().dcs[0]!.racks.length > 1) {
           return this.localRead(target, seq, req, affinity, token, level);
         }
-        return this.o.local.forward(target, seq, req, affinity);
+        return this.local.forward(target, seq, req, affinity);
       }
       const link = this.o.peer(t.node);
       if (!link) return target.fail(seq, 'PEER_ERR_NOT_CONNECTED');
@@ -237,7 +256,7 @@ export class ClusterDispatcher implements Dispatcher {
     r.sync = true;
     r.failedSync = false;
     r.doneSync = false;
-    this.o.local.forward(r, seq, req, affinity);
+    this.local.forward(r, seq, req, affinity);
     r.sync = false;
     const retry = r.failedSync;
     if (retry || r.doneSync) this.releaseLocalRead(r);
@@ -265,7 +284,7 @@ export class ClusterDispatcher implements Dispatcher {
     // Netflix refuses at the local datastore what its state does not allow, for peers as for clients.
     const local = (): void => {
       if (this.o.admits !== undefined && !this.o.admits((i32[req.rec + ABI.REC_FLAGS] & ABI.CF_WRITE) !== 0)) return target.fail(seq, 'DYN_ERR_STATE');
-      this.o.local.forward(target, seq, req, affinity);
+      this.local.forward(target, seq, req, affinity);
     };
     if (type === ABI.DN_TYPE_REQ) return local();
     const nkeys = i32[req.rec + ABI.REC_NKEYS];

@@ -41,6 +41,8 @@
 //   ClientConn.exec ─► TxDispatch.exec (dispatch/dispatcher.ts) ─► BlockBackend.forwardBlock:
 //                        MULTI + commands + EXEC as one write on one connection (WATCH: the client's
 //                        reserved one, BlockBackend.pin) ─► EXEC's reply ─► ClientConn.complete
+//                      cluster: ClusterTx.exec (dispatch/cluster-tx.ts) ─► DYNO_TX request ─► single()
+//                        like a write ─► every replica: BlockUnwrap.forward ─► forwardBlock
 //
 //   side paths:
 //   repair/hints         writes a replica missed: Fanout.send ─► HintSink.add (peer down) |
@@ -89,8 +91,11 @@ export interface FramedRequest {
   expectReply: boolean;
   /** An inline (not multibulk) Redis command: arguments must be split as Redis's sdssplitargs does. */
   inline: boolean;
-  /** Set on sub-requests the dispatcher built (fragments): their record does not describe them. */
-  src?: 'built';
+  /**
+   * Set on requests the dispatcher built, whose record does not describe them: fragments ('built'),
+   * a transaction's DYNO_TX block ('tx', src/dispatch/cluster-tx.ts).
+   */
+  src?: 'built' | 'tx';
 }
 
 /**

@@ -31,7 +31,7 @@ import type { NodeControl } from '../control.js';
 import type { Flushable, Flusher } from './flusher.js';
 import { OutBuffer } from './out-buffer.js';
 import { ReplyQueue, type ReplyQueueOwner } from './reply-queue.js';
-import { requestError, requestName } from './request-error.js';
+import { requestError, requestName, respRequestError } from './request-error.js';
 import { NumberFifo } from './fifo.js';
 import { Session } from './session.js';
 import { connCommand, FORWARD, SILENT, NOAUTH, noPerm, type ConnHandle, type MergeReply, type NodeView } from './conn-commands.js';
@@ -111,6 +111,8 @@ export interface TxCommandIds {
   readonly unwatch: number;
   /** Answered by the node outside a transaction, queued (for the datastore) inside one. */
   readonly echo: number;
+  /** DYNO_TX: a transaction's block between nodes (src/dispatch/cluster-tx.ts). */
+  readonly block: number;
 }
 
 /**
@@ -542,6 +544,8 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
         this.txCommand(seq, cmd, t, r, base, start, len, flags);
         return;
       }
+      // Between nodes only: a client's DYNO_TX would skip every transaction check.
+      if (cmd === t.block) return this.own(seq, respRequestError(ABI.ERR_UNKNOWN_CMD, requestName(this.ctx.core, r, base)));
     }
     if ((flags & ABI.CF_QUIT) !== 0) {
       if (this.shapes !== undefined) this.shapes.push(this.ownShape());

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Core } from '../wasm/core.js';
 import { ABI } from '../wasm/abi.js';
-import type { Backend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
+import type { Backend, BlockBackend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
 import { decodeInline, decodeMultibulk } from '../protocol/args.js';
 import { SearchEngine, profiledCommand, profileReply, type BackfillEvent, type DocSource } from './engine.js';
 import { encode, ReplyErr, type Reply } from './reply.js';
@@ -175,6 +175,11 @@ export class SearchBackend implements Backend {
 
   get available(): boolean | undefined {
     return this.inner.available;
+  }
+
+  /** Transactions go to the datastore untouched (FT.* commands cannot be queued). */
+  get blocks(): BlockBackend | undefined {
+    return this.inner.blocks;
   }
 
   forward(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void {
