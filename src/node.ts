@@ -8,7 +8,7 @@ import { loadCommandTable, type CommandTable } from './wasm/commands.js';
 import { DEFAULT_CORE_OPTIONS, sharedCore, type Core } from './wasm/core.js';
 import { chainPool } from './wasm/framer.js';
 import { ClientConn, type ClientContext, type PubSubContext } from './net/client-conn.js';
-import { PubSubHub, type PubSubOp } from './net/pubsub.js';
+import { CHANNEL, PubSubHub, SHARD, type PubSubOp } from './net/pubsub.js';
 import { PublishRelay } from './dispatch/publish.js';
 import { makeNodeView } from './net/node-view.js';
 import { Flusher } from './net/flusher.js';
@@ -365,6 +365,12 @@ function makeClientSide(b: NodeBase, facts: CommandFacts, dispatcher: Dispatcher
       read_consistency: control.readConsistency,
       write_consistency: control.writeConsistency,
       cluster_nodes: clusterNodes(),
+      // This node's own registry (the datastore's INFO, appended after, counts none of them).
+      ...(pubsub === undefined ? {} : {
+        pubsub_channels: pubsub.hub.names(CHANNEL).length,
+        pubsub_patterns: pubsub.hub.patternCount(),
+        pubsubshard_channels: pubsub.hub.names(SHARD).length,
+      }),
     }),
     connections: () => clients,
   });

@@ -22,6 +22,8 @@ const nodes: Record<string, RunningNode> = {};
 const opened: { close(): void }[] = [];
 let limited: RunningNode;
 const limitLog: string[] = [];
+let softLimited: RunningNode;
+const softLog: string[] = [];
 
 beforeAll(async () => {
   [oracle, backing] = await Promise.all([startRedis(), startRedis()]);
@@ -31,11 +33,13 @@ beforeAll(async () => {
   ]);
   const logger = pino({ level: 'warn' }, { write: (line: string) => void limitLog.push(line) });
   limited = await startNode(nodeOptions({ dataStore: 'memory', pubsubOutputLimit: { hard: 1 << 20, soft: 0, softSeconds: 0 } }), { logger });
+  softLimited = await startNode(nodeOptions({ dataStore: 'memory', pubsubOutputLimit: { hard: 0, soft: 256 << 10, softSeconds: 1 } }),
+    { logger: pino({ level: 'warn' }, { write: (line: string) => void softLog.push(line) }) });
 }, 30_000);
 
 afterAll(async () => {
   for (const c of opened) c.close();
-  await Promise.all([...Object.values(nodes).map((n) => n.close()), limited?.close()]);
+  await Promise.all([...Object.values(nodes).map((n) => n.close()), limited?.close(), softLimited?.close()]);
   await Promise.all([oracle?.stop(), backing?.stop()]);
 });
 
@@ -216,7 +220,7 @@ describe.each(['redis', 'memory'] as const)('pub/sub at a node over %s', (ds) =>
     });
   });
 
-  test('CLIENT LIST shows the subscriptions and TYPE pubsub selects them', async () => {
+  test('CLIENT LIST shows the subscriptions, TYPE pubsub selects them, INFO counts them', async () => {
     const ch = `${prefix()}:list`;
     const s = await raw(port());
     s.write(cmd('SUBSCRIBE', ch, `${ch}2`));
@@ -229,6 +233,12 @@ describe.each(['redis', 'memory'] as const)('pub/sub at a node over %s', (ds) =>
     expect(list).toMatch(/ flags=P .* sub=2 psub=1 ssub=0 /);
     c.write(cmd('CLIENT', 'LIST', 'TYPE', 'normal'));
     expect((await c.replies(1))[0]!.toString()).not.toContain('sub=2');
+    // INFO's node section counts this node's registry.
+    c.write(cmd('INFO'));
+    const info = (await c.replies(1))[0]!.toString();
+    expect(Number(/pubsub_channels:(\d+)/.exec(info)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(Number(/pubsub_patterns:(\d+)/.exec(info)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(info).toMatch(/pubsubshard_channels:\d+/);
   });
 
   test('ioredis 6 with its README defaults (RESP3): subscribe, on("message"), psubscribe', async () => {
@@ -324,5 +334,32 @@ describe('a subscriber that does not read', () => {
     pub.write(cmd('PUBLISH', ch, 'still'));
     expect((await pub.replies(1))[0]!.toString()).toBe(':1\r\n');
     expect((await fast.replies(1))[0]!.toString()).toContain('still');
+  });
+
+  test('past the soft limit for its seconds (not at once) it is disconnected too', async () => {
+    const ch = 'soft';
+    const slow = await raw(softLimited.port);
+    const fast = await raw(softLimited.port);
+    for (const s of [slow, fast]) {
+      s.write(cmd('SUBSCRIBE', ch));
+      await s.replies(1);
+    }
+    slow.socket.pause();
+    const pub = await raw(softLimited.port);
+    const value = 'v'.repeat(64 * 1024);
+    let count = 2;
+    const t0 = Date.now();
+    // 256 KiB soft limit for 1 s, no hard limit: a message every 10 ms until the slow one is cut.
+    while (count === 2 && Date.now() - t0 < 30_000) {
+      pub.write(cmd('PUBLISH', ch, value));
+      count = Number((await pub.replies(1))[0]!.toString().slice(1, -2));
+      await fast.replies(1);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(count).toBe(1);
+    slow.socket.resume();
+    await slow.waitClosed();
+    expect(softLog.join('')).toMatch(/"limit":"soft"/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
   });
 });
