@@ -1,11 +1,11 @@
 // A running node: the client listener, the datastore backend, the stats endpoint, wired together.
-// startNode() is what the CLI and embedding programs call.
+// startNode() is what the CLI and embedding programs call; it runs the named steps below in order.
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { HASH_NAMES } from './wasm/abi.js';
-import { loadCommandTable } from './wasm/commands.js';
-import { sharedCore, type Core } from './wasm/core.js';
+import { loadCommandTable, type CommandTable } from './wasm/commands.js';
+import { DEFAULT_CORE_OPTIONS, sharedCore, type Core } from './wasm/core.js';
 import { ClientConn, type ClientContext } from './net/client-conn.js';
 import { makeNodeView } from './net/node-view.js';
 import { Flusher } from './net/flusher.js';
@@ -16,7 +16,7 @@ import { NodeControl } from './control.js';
 import { LocalDispatcher } from './dispatch/dispatcher.js';
 import { requestClass, type RequestClass } from './observe/command-class.js';
 import { startStatsServer, type ClusterDescription, type StatsServer } from './observe/http.js';
-import { Stats } from './observe/stats.js';
+import { Stats, type ServerCounters } from './observe/stats.js';
 import { VERSION } from './version.js';
 import { startCluster, type ClusterEvents, type RunningCluster } from './cluster/node-cluster.js';
 import type { LinkSocket, PeerTransport } from './net/transport.js';
@@ -60,14 +60,81 @@ export interface NodeHooks {
   events?: ClusterEvents;
 }
 
+/** What the steps of startNode share once the core, stats and control exist. */
+interface NodeBase {
+  readonly options: NodeOptions;
+  readonly log: Logger;
+  readonly core: Core;
+  readonly stats: Stats;
+  readonly control: NodeControl;
+  readonly flusher: Flusher;
+  /** The protocol clients speak: the datastore's, or client_protocol for the embedded datastore. */
+  readonly protocol: 'redis' | 'memcache';
+  /** The datastore's counters (stats `servers` entry). */
+  readonly ds: ServerCounters;
+}
+
+/** The command facts the request path indexes by command id, computed once. */
+interface CommandFacts {
+  readonly commands: CommandTable;
+  /** redis_req_* class of every command id. */
+  readonly classOf: readonly RequestClass[];
+  readonly replyShapes: readonly number[];
+  idOf(name: string): number;
+}
+
+/** FT.* on this node: the engine, and the keyspace-notification source when the datastore is redis. */
+interface NodeSearchParts {
+  readonly engine: NodeSearch | undefined;
+  readonly source: RedisSource | undefined;
+}
+
+/** The client side: open connections and the context each ClientConn is built with. */
+interface ClientSide {
+  readonly clients: Set<ClientConn>;
+  readonly ctx: ClientContext;
+  readonly listenAddr: { host: string; port: number };
+  /** Builds the next client connection (Redis client ids start at 1). */
+  accept(socket: Socket | LinkSocket): void;
+}
+
 export async function startNode(options: NodeOptions, deps: { logger: Logger; hooks?: NodeHooks }): Promise<RunningNode> {
-  const log = deps.logger;
-  const core = sharedCore({ mbufSize: options.mbufSize, stagingBytes: Math.max(options.maxMessageBytes, 1 << 20) });
+  const core = openCore(options);
+  const base = makeNodeBase(options, deps.logger, core);
+  const backend = await startBackend(base, deps.hooks);
+  const facts = readCommandFacts(core);
+  registerMbufGauges(base);
+  const search = startSearch(base, backend);
+  const cluster = options.cluster ? await joinCluster(base, backend, search.engine, deps.hooks) : undefined;
+  const dispatcher = chooseDispatcher(backend, cluster);
+  const client = makeClientSide(base, facts, dispatcher, search.engine, () => cluster?.topology().nodes.length ?? 1);
+  const server = await startClientListener(options, client);
+  const statsServer = await startStats(base, async () => {
+    server.close();
+    await cluster?.close();
+    await backend.close();
+  });
+  base.log.info({ listen: `${options.listen.host}:${client.listenAddr.port}`, datastore: backend.name, protocol: base.protocol, stats: statsServer?.port }, 'dynomite-ts node listening');
+  return runningNode(base, { backend, cluster, search, client, server, statsServer });
+}
+
+/**
+ * The process-wide core, sized for this node. Its staging area holds the largest message any
+ * connection frames: at least the default (64 MiB), more when max_message_bytes asks for more, so
+ * nodes of one process with the default or smaller limits share one core (each connection enforces
+ * its own max_message_bytes) and a node asking for a larger one than the core has is an error.
+ */
+function openCore(options: NodeOptions): Core {
+  const core = sharedCore({ mbufSize: options.mbufSize, stagingBytes: Math.max(options.maxMessageBytes, DEFAULT_CORE_OPTIONS.stagingBytes) });
   const hashId = HASH_NAMES.indexOf(options.hash);
   if (hashId < 0) throw new Error(`unknown hash '${options.hash}'`);
   const tag = options.hashTag;
   core.exports.configureHash(hashId, tag ? tag.charCodeAt(0) : -1, tag ? tag.charCodeAt(1) : -1);
+  return core;
+}
 
+/** Stats, run-time control and the write flusher: what every later step uses. */
+function makeNodeBase(options: NodeOptions, log: Logger, core: Core): NodeBase {
   const stats = new Stats({ pool: options.poolName, source: hostname(), version: VERSION, rack: options.rack, dc: options.datacenter });
   const describe = (): ClusterDescription => ({
     dcs: [{ name: options.datacenter, racks: [{ name: options.rack, servers: [{
@@ -78,12 +145,15 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
     read: options.readConsistency, write: options.writeConsistency, readRepairs: options.readRepairs ?? false,
     verbosity: options.verbosity,
   }, describe);
-
-  const flusher = new Flusher();
   const protocol = options.dataStore === 'memory' ? options.clientProtocol ?? 'redis' : options.dataStore;
   const dsName = options.server ? `${options.server.host}:${options.server.port}` : 'memory';
-  const ds = stats.server(dsName);
-  const backend = deps.hooks?.backend?.(core, protocol) ?? makeBackend(core, options, flusher, log, {
+  return { options, log, core, stats, control, flusher: new Flusher(), protocol, ds: stats.server(dsName) };
+}
+
+/** The local datastore (an embedding program's, the embedded one or a server pool), started. */
+async function startBackend(b: NodeBase, hooks: NodeHooks | undefined): Promise<Backend> {
+  const { stats, ds } = b;
+  const backend = hooks?.backend?.(b.core, b.protocol) ?? makeBackend(b.core, b.options, b.flusher, b.log, {
     onEject: () => {
       stats.pool.server_ejects++;
       ds.server_ejected_at = Math.floor(Date.now() / 1000);
@@ -100,54 +170,85 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
     },
   });
   await backend.start();
+  return backend;
+}
 
-  // redis_req_* class of every command id, computed once (the request path indexes it).
-  const classOf: RequestClass[] = ['redis_req_other'];
+function makeBackend(core: Core, o: NodeOptions, flusher: Flusher, log: Logger, hooks: ServerPoolHooks): Backend {
+  if (o.dataStore === 'memory') return new MemoryBackend(core, o.clientProtocol ?? 'redis');
+  if (!o.server) throw new Error(`data_store ${o.dataStore} needs a servers entry`);
+  return new ServerPool(core, {
+    host: o.server.host,
+    port: o.server.port,
+    protocol: o.dataStore,
+    connections: o.datastoreConnections,
+    timeoutMs: o.timeoutMs,
+    password: o.password,
+    preconnect: o.preconnect,
+    autoEject: o.autoEject,
+    failureLimit: o.failureLimit,
+    retryTimeoutMs: o.retryTimeoutMs,
+    maxMessage: o.maxMessageBytes,
+  }, flusher, log, hooks);
+}
+
+function readCommandFacts(core: Core): CommandFacts {
   const commands = loadCommandTable(core);
+  const classOf: RequestClass[] = ['redis_req_other'];
   const replyShapes: number[] = [0];
   for (const c of commands.all()) {
     classOf[c.id] = requestClass(c.name);
     replyShapes[c.id] = c.shape;
   }
-  const idOf = (name: string): number => commands.byName(name)?.id ?? -1;
+  return { commands, classOf, replyShapes, idOf: (name) => commands.byName(name)?.id ?? -1 };
+}
+
+function registerMbufGauges({ core, stats }: NodeBase): void {
   const mbufs = core.exports.mbuf_count();
   stats.registerGauge('alloc_mbufs', () => mbufs - core.exports.mbufFreeCount());
   stats.registerGauge('free_mbufs', () => core.exports.mbufFreeCount());
+}
 
-  let cluster: RunningCluster | undefined;
-  // FT.*: every node indexes its own datastore (redis: keyspace notifications; memory: store hook).
-  let search: NodeSearch | undefined;
-  let redisSource: RedisSource | undefined;
-  if (protocol === 'redis') {
-    search = new NodeSearch(core, log);
-    if (backend instanceof MemoryBackend) search.attach(new MemorySource(backend.store, search.engine));
-    else if (options.server) {
-      redisSource = new RedisSource(options.server.host, options.server.port, search.engine, log, options.password);
-      search.attach(redisSource);
-    }
+/** FT.*: every redis node indexes its own datastore (redis: keyspace notifications; memory: store hook). */
+function startSearch(b: NodeBase, backend: Backend): NodeSearchParts {
+  if (b.protocol !== 'redis') return { engine: undefined, source: undefined };
+  const engine = new NodeSearch(b.core, b.log);
+  let source: RedisSource | undefined;
+  if (backend instanceof MemoryBackend) engine.attach(new MemorySource(backend.store, engine.engine));
+  else if (b.options.server) {
+    source = new RedisSource(b.options.server.host, b.options.server.port, engine.engine, b.log, b.options.password);
+    engine.attach(source);
   }
+  return { engine, source };
+}
 
-  let dispatcher: Dispatcher = new LocalDispatcher(backend);
-  if (options.cluster) {
-    // Peers reach this node's search engine (shard queries, schema broadcasts) through the datastore path.
-    const local = search ? new SearchBackend(backend, search, core) : backend;
-    cluster = await startCluster({
-      core, options, cluster: options.cluster, backend: local, flusher, log, stats, protocol, control,
-      transport: deps.hooks?.transport, seeds: deps.hooks?.seeds, events: deps.hooks?.events,
-    });
-    const c = cluster;
-    search?.joinRing({ topology: () => c.topology(), peer: (n) => c.peers[n] });
-    // A cluster of one (no seeds yet) routes everything locally: skip the planner.
-    if (cluster.topology().nodes.length > 1) dispatcher = cluster.dispatcher;
-    control.describeCluster = cluster.describe;
-  }
+/** The cluster layer (peers, dnode listener, cluster dispatcher) over the local datastore. */
+async function joinCluster(b: NodeBase, backend: Backend, search: NodeSearch | undefined, hooks: NodeHooks | undefined): Promise<RunningCluster> {
+  // Peers reach this node's search engine (shard queries, schema broadcasts) through the datastore path.
+  const local = search ? new SearchBackend(backend, search, b.core) : backend;
+  const cluster = await startCluster({
+    core: b.core, options: b.options, cluster: b.options.cluster!, backend: local, flusher: b.flusher, log: b.log,
+    stats: b.stats, protocol: b.protocol, control: b.control,
+    transport: hooks?.transport, seeds: hooks?.seeds, events: hooks?.events,
+  });
+  search?.joinRing({ topology: () => cluster.topology(), peer: (n) => cluster.peers[n] });
+  b.control.describeCluster = cluster.describe;
+  return cluster;
+}
 
+/** A cluster of one (no seeds yet) routes everything locally: it skips the planner. */
+function chooseDispatcher(backend: Backend, cluster: RunningCluster | undefined): Dispatcher {
+  if (cluster && cluster.topology().nodes.length > 1) return cluster.dispatcher;
+  return new LocalDispatcher(backend);
+}
+
+/** The node facts connections answer from (INFO, HELLO, CLIENT LIST) and each ClientConn's context. */
+function makeClientSide(b: NodeBase, facts: CommandFacts, dispatcher: Dispatcher, search: NodeSearch | undefined, clusterNodes: () => number): ClientSide {
+  const { options, stats, control, ds, protocol } = b;
   const clients = new Set<ClientConn>();
   stats.registerGauge('client_connections', () => clients.size);
-  let nextId = 1; // Redis client ids start at 1
   const listenAddr = { host: options.listen.host, port: options.listen.port };
   const node = makeNodeView({
-    commands,
+    commands: facts.commands,
     requirepass: options.requirepass,
     users: options.users,
     listen: listenAddr,
@@ -162,18 +263,19 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
       state: control.state,
       read_consistency: control.readConsistency,
       write_consistency: control.writeConsistency,
-      cluster_nodes: cluster?.topology().nodes.length ?? 1,
+      cluster_nodes: clusterNodes(),
     }),
     connections: () => clients,
   });
+  const { classOf, idOf } = facts;
   const ctx: ClientContext = {
     node,
-    replyShapes,
+    replyShapes: facts.replyShapes,
     dynoConfigCommand: idOf('DYNO_CONFIG:CONN_CONSISTENCY'),
     noAuthCommands: new Set([idOf('HELLO'), idOf('AUTH'), idOf('QUIT')]),
-    core,
+    core: b.core,
     dispatcher,
-    flusher,
+    flusher: b.flusher,
     protocol,
     control,
     maxMessage: options.maxMessageBytes,
@@ -198,13 +300,16 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
     onLatency: (us) => stats.latency.record(us),
     onProtocolError: (c, err) => {
       stats.pool.client_err++;
-      log.warn({ client: c.socket.remoteAddress, port: c.socket.remotePort, reason: err.reason, at: err.position }, 'client protocol error');
+      b.log.warn({ client: c.socket.remoteAddress, port: c.socket.remotePort, reason: err.reason, at: err.position }, 'client protocol error');
     },
   };
+  let nextId = 1; // Redis client ids start at 1
+  return { clients, ctx, listenAddr, accept: (socket) => clients.add(new ClientConn(socket, ctx, nextId++)) };
+}
 
-  const server: Server = createServer({ noDelay: true }, (socket: Socket) => {
-    clients.add(new ClientConn(socket, ctx, nextId++));
-  });
+/** Listens for clients; records the port actually bound (listen port 0) in the node view. */
+async function startClientListener(options: NodeOptions, client: ClientSide): Promise<Server> {
+  const server: Server = createServer({ noDelay: true }, (socket: Socket) => client.accept(socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: options.listen.host, port: options.listen.port, backlog: options.backlog }, () => {
@@ -213,73 +318,65 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
     });
   });
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.listen.port;
-  listenAddr.port = port;
-  let statsServer: StatsServer | undefined;
-  if (options.statsListen) {
-    try {
-      statsServer = await startStatsServer({ listen: options.statsListen, stats, admin: control, logger: log });
-    } catch (err) {
-      server.close();
-      await cluster?.close();
-      await backend.close();
-      throw err;
-    }
-  }
-  log.info({ listen: `${options.listen.host}:${port}`, datastore: backend.name, protocol, stats: statsServer?.port }, 'dynomite-ts node listening');
+  client.listenAddr.port = typeof address === 'object' && address ? address.port : options.listen.port;
+  return server;
+}
 
+/** stats_listen: the stats / admin endpoint; when it cannot start, `unwind` closes what already runs. */
+async function startStats(b: NodeBase, unwind: () => Promise<void>): Promise<StatsServer | undefined> {
+  if (!b.options.statsListen) return undefined;
+  try {
+    return await startStatsServer({ listen: b.options.statsListen, stats: b.stats, admin: b.control, logger: b.log });
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+interface NodeParts {
+  backend: Backend;
+  cluster: RunningCluster | undefined;
+  search: NodeSearchParts;
+  client: ClientSide;
+  server: Server;
+  statsServer: StatsServer | undefined;
+}
+
+function runningNode(b: NodeBase, p: NodeParts): RunningNode {
   let closing: Promise<void> | undefined;
   return {
-    options,
-    port,
-    core,
-    backend,
-    stats,
-    control,
-    statsPort: statsServer?.port,
-    cluster,
-    clients: () => clients.size,
-    attach: (link) => {
-      clients.add(new ClientConn(link, ctx, nextId++));
-    },
+    options: b.options,
+    port: p.client.listenAddr.port,
+    core: b.core,
+    backend: p.backend,
+    stats: b.stats,
+    control: b.control,
+    statsPort: p.statsServer?.port,
+    cluster: p.cluster,
+    clients: () => p.client.clients.size,
+    attach: (link) => p.client.accept(link),
     close(reason = 'close', drainMs = 5000) {
-      closing ??= (async () => {
-        log.info({ reason }, 'node closing');
-        // Stop accepting; server.close() resolves only once every connection is gone, so await it last.
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Drain: let in-flight requests finish (replies still flow), then close what is left.
-        const deadline = Date.now() + drainMs;
-        while (Date.now() < deadline && [...clients].some((c) => c.busy)) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        flusher.flushAll();
-        for (const c of clients) c.destroy();
-        await stopped;
-        search?.close();
-        await cluster?.close();
-        redisSource?.close();
-        await backend.close();
-        await statsServer?.close();
-      })();
+      closing ??= closeNode(b, p, reason, drainMs);
       return closing;
     },
   };
 }
 
-function makeBackend(core: Core, o: NodeOptions, flusher: Flusher, log: Logger, hooks: ServerPoolHooks): Backend {
-  if (o.dataStore === 'memory') return new MemoryBackend(core, o.clientProtocol ?? 'redis');
-  if (!o.server) throw new Error(`data_store ${o.dataStore} needs a servers entry`);
-  return new ServerPool(core, {
-    host: o.server.host,
-    port: o.server.port,
-    protocol: o.dataStore,
-    connections: o.datastoreConnections,
-    timeoutMs: o.timeoutMs,
-    password: o.password,
-    preconnect: o.preconnect,
-    autoEject: o.autoEject,
-    failureLimit: o.failureLimit,
-    retryTimeoutMs: o.retryTimeoutMs,
-    maxMessage: o.maxMessageBytes,
-  }, flusher, log, hooks);
+/** Stops accepting, lets in-flight requests finish (replies still flow), then closes every part. */
+async function closeNode(b: NodeBase, p: NodeParts, reason: string, drainMs: number): Promise<void> {
+  b.log.info({ reason }, 'node closing');
+  // server.close() resolves only once every connection is gone, so it is awaited last.
+  const stopped = new Promise<void>((resolve) => p.server.close(() => resolve()));
+  const deadline = Date.now() + drainMs;
+  while (Date.now() < deadline && [...p.client.clients].some((c) => c.busy)) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  b.flusher.flushAll();
+  for (const c of p.client.clients) c.destroy();
+  await stopped;
+  p.search.engine?.close();
+  await p.cluster?.close();
+  p.search.source?.close();
+  await p.backend.close();
+  await p.statsServer?.close();
 }

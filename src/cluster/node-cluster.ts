@@ -63,161 +63,32 @@ export interface ClusterEvents {
 }
 
 export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
-  const { core, options, cluster, log, stats } = d;
-  const self = { host: cluster.dynListen.host, port: cluster.dynListen.port, dc: options.datacenter, rack: options.rack, tokens: options.tokens ?? [] };
-  // dyn_seed_provider: resolved once, before the topology (see seeds.ts for the failure policy).
-  const seeds = d.seeds ? [...await d.seeds()] : await startupSeeds(cluster.seedProvider ?? 'simple_provider', { seeds: cluster.seeds, self }, process.env, cluster.seedProviderOptions ?? {}, log);
-  const topology = buildTopology(self, seeds);
-  for (const w of topology.warnings) log.warn({ warning: w }, 'topology');
-  const crypto = loadPeerKeys(topology, cluster, log);
-  const current = (): Topology => topology;
-
+  const topology = await resolveTopology(d);
+  const crypto = loadPeerKeys(topology, d.cluster, d.log);
   const peers: (PeerConn | undefined)[] = [undefined];
-  const hints = new HintStore({
-    core,
-    peer: (n) => peers[n],
-    peerAddress: (n) => (n === 0 ? undefined : { host: topology.nodes[n]!.host, port: topology.nodes[n]!.port }),
-    nodes: topology.nodes.length,
-    maxBytes: cluster.hints?.maxBytes ?? DEFAULT_HINTS.maxBytes,
-    ttlMs: cluster.hints?.ttlMs ?? DEFAULT_HINTS.ttlMs,
-    dir: cluster.hints?.dir,
-    logger: log,
-    onReplayed: d.events?.hintReplayed,
-  });
-  for (let n = 1; n < topology.nodes.length; n++) {
-    const node = topology.nodes[n]!;
-    const name = `${node.host}:${node.port}`;
-    const counters = stats.peer(name, { dc: topology.dcs[node.dc]!.name, rack: topology.racks[node.rack]!.name, remote: !node.isLocalDc });
-    peers.push(new PeerConn(core, {
-      host: node.host,
-      port: node.port,
-      dc: topology.dcs[node.dc]!.name,
-      rack: topology.racks[node.rack]!.name,
-      sameDc: node.isLocalDc,
-      connections: node.isLocalDc ? cluster.localPeerConnections : cluster.remotePeerConnections,
-      // A request sent to one peer alone (a DC_ONE read, a single-rack write) has no fan-out deadline:
-      // the link's timeout is what the client waits. Netflix times peer requests out after
-      // `timeout` + 200 ms (same DC) or + 5000 ms (remote DC); dyn_read_timeout / dyn_write_timeout
-      // (default 10 s) may only shorten that. (It was max(timeout, dyn_*): a hung peer held a DC_ONE
-      // read for 10 s with `timeout: 1500`.)
-      timeoutMs: Math.min(options.timeoutMs, cluster.peerReadTimeoutMs) + (node.isLocalDc ? 200 : 5000),
-      writeTimeoutMs: Math.min(options.timeoutMs, cluster.peerWriteTimeoutMs) + (node.isLocalDc ? 200 : 5000),
-      maxMessage: options.maxMessageBytes,
-      preconnect: true,
-      crypto: crypto?.secured(n) ? crypto.keys : undefined,
-      transport: d.transport,
-    }, d.flusher, log, {
-      onRequest: (_p, bytes) => {
-        counters.requests++;
-        counters.request_bytes += bytes;
-      },
-      onResponse: (_p, _us, bytes) => {
-        counters.responses++;
-        counters.response_bytes += bytes;
-      },
-      onEof: () => counters.eof++,
-      onError: () => counters.err++,
-      // A timed-out request fails alone (the link stays up); it is still the failure detector's
-      // signal for a peer whose heartbeat is late as well.
-      onTimeout: (_p, requests) => {
-        counters.timedout++;
-        counters.timedout_requests += requests;
-        gossip?.table.linkFailure(n, 'request timed out', true);
-      },
-      // Netflix counts each skipped request and each dropped response in peer_mismatch_requests.
-      onMismatch: (_p, skipped, dropped) => {
-        counters.mismatch_requests += skipped + (dropped ? 1 : 0);
-      },
-      onLinkUp: (p) => {
-        hints.onPeerUp(n);
-        d.events?.peerState?.(n, p.up, 'link up');
-      },
-      // The link's direct signal for the failure detector: refused / reset / closed convicts a peer
-      // that gossips.
-      onLinkDown: (p, _link, why) => {
-        gossip?.table.linkFailure(n, why);
-        if (!p.up) d.events?.peerState?.(n, false, why);
-      },
-      onOther: (_p, type, _id, payload) => gossip?.onMessage(type, payload),
-    }));
-    // peer_connections (rolled up from each peer's `connections`): links up right now. PeerConn
-    // exposes its state, not a link count: every link when it is 'up', else at least one when any is.
-    const pc = peers[n]!;
-    const links = node.isLocalDc ? cluster.localPeerConnections : cluster.remotePeerConnections;
-    stats.registerPeerGauge(name, 'connections', () => (pc.state === 'up' ? links : pc.up ? 1 : 0));
-    stats.registerPeerGauge(name, 'out_queue', () => pc.inflight());
-  }
-
+  const links: PeerLinks = { peers, gossip: undefined };
+  const hints = makeHints(d, topology, peers);
+  for (let n = 1; n < topology.nodes.length; n++) peers.push(connectPeer(d, topology, n, crypto, hints, links));
   // enable_gossip (off by default): peers' state from GOSSIP_SYN rounds; a DOWN peer is not `up`.
-  const gossip = cluster.gossip?.enabled ? makeGossip(topology, cluster.gossip, peers, hints, d) : undefined;
-
-  const dispatcher = new ClusterDispatcher({
-    core,
-    local: d.backend,
-    protocol: d.protocol,
-    topology: current,
-    peer: (n) => peers[n],
-    localUp: () => d.backend.available ?? true,
-    timeoutMs: () => options.timeoutMs,
-    onNonQuorum: (isWrite) => {
-      if (isWrite) stats.pool.client_non_quorum_w_responses++;
-      else stats.pool.client_non_quorum_r_responses++;
-    },
-    onFragments: (n) => {
-      stats.pool.fragments += n;
-    },
-    readRepairs: () => d.control.readRepairs,
-  });
-  const readRepair = new ReadRepair({
-    core, local: d.backend, peer: (n) => peers[n], enabled: () => d.control.readRepairs, logger: log, protocol: d.protocol,
-    onRepair: d.events?.repaired,
-  });
+  const gossip = d.cluster.gossip?.enabled ? makeGossip(topology, d.cluster.gossip, peers, hints, d) : undefined;
+  links.gossip = gossip;
+  const current = (): Topology => topology;
+  const dispatcher = makeDispatcher(d, current, peers);
+  const readRepair = makeReadRepair(d, peers);
   dispatcher.fanout.divergence = readRepair;
-  const rc = readRepair.counts;
-  stats.sourceOurs('read_repair_divergences', () => rc.divergences);
-  stats.sourceOurs('read_repairs', () => rc.repaired);
-  stats.sourceOurs('read_repair_replicas', () => rc.replicas);
-  stats.sourceOurs('read_repair_skipped', () => rc.skipped);
-  stats.sourceOurs('read_repair_failed', () => rc.failed);
   if (hints.enabled) dispatcher.fanout.hints = hints;
-  stats.sourceOurs('hints_stored', () => hints.counts.stored);
-  stats.sourceOurs('hints_replayed', () => hints.counts.replayed);
-  stats.sourceOurs('hints_dropped_bytes', () => hints.counts.droppedBytes);
-  stats.sourceOurs('hints_dropped_ttl', () => hints.counts.droppedTtl);
-  stats.sourceOurs('hints_dropped_other', () => hints.counts.droppedOther);
-  stats.sourceOurs('hints_pending', () => hints.pending);
-  stats.sourceOurs('hints_pending_bytes', () => hints.pendingBytes);
+  registerRepairStats(d.stats, readRepair, hints);
   hints.start();
   dispatcher.start();
-
-  let listener: DnodeListener | undefined;
-  try {
-    listener = await startDnodeListener({
-      core,
-      listen: cluster.dynListen,
-      transport: d.transport,
-      flusher: d.flusher,
-      logger: log,
-      maxMessage: options.maxMessageBytes,
-      protocol: d.protocol,
-      crypto: crypto?.keys,
-      handler: {
-        onPeerRequest: (conn, seq, type, req) => dispatcher.onPeerRequest(conn, seq, type, req, conn.id),
-        onOther: gossip === undefined ? undefined : (_c, type, _id, payload) => gossip.onMessage(type, payload),
-      },
-    });
-  } catch (err) {
+  const listener = await startListener(d, dispatcher, gossip, crypto?.keys, () => {
     gossip?.stop();
     dispatcher.stop();
     hints.stop();
-    throw err;
-  }
-  const dnodeListener = listener;
-  stats.registerGauge('dnode_client_connections', () => dnodeListener.connections());
+  });
+  d.stats.registerGauge('dnode_client_connections', () => listener.connections());
   await Promise.all(peers.map((p) => p?.start()));
   gossip?.start();
-  log.info({ dynListen: `${cluster.dynListen.host}:${listener.port}`, peers: peers.length - 1, dcs: topology.dcs.length, racks: topology.racks.length }, 'cluster started');
-
+  d.log.info({ dynListen: `${d.cluster.dynListen.host}:${listener.port}`, peers: peers.length - 1, dcs: topology.dcs.length, racks: topology.racks.length }, 'cluster started');
   return {
     dispatcher,
     readRepair,
@@ -232,12 +103,182 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       gossip?.shutdown();
       readRepair.stop();
       dispatcher.stop();
-      await listener?.close();
+      await listener.close();
       await Promise.all(peers.map((p) => p?.close()));
       // Last: writes failed by the closing links above are still hinted (and logged when durable).
       hints.stop();
     },
   };
+}
+
+/** The peers every PeerConn's hooks reach; gossip is set once the links exist (it sends over them). */
+interface PeerLinks {
+  readonly peers: readonly (PeerConn | undefined)[];
+  gossip: Gossip | undefined;
+}
+
+type PeerKeys = ReturnType<typeof loadPeerKeys>;
+
+/** This node and its peers: dyn_seed_provider is resolved once, before the topology (see seeds.ts for the failure policy). */
+async function resolveTopology(d: ClusterDeps): Promise<Topology> {
+  const { options, cluster, log } = d;
+  const self = { host: cluster.dynListen.host, port: cluster.dynListen.port, dc: options.datacenter, rack: options.rack, tokens: options.tokens ?? [] };
+  const seeds = d.seeds ? [...await d.seeds()] : await startupSeeds(cluster.seedProvider ?? 'simple_provider', { seeds: cluster.seeds, self }, process.env, cluster.seedProviderOptions ?? {}, log);
+  const topology = buildTopology(self, seeds);
+  for (const w of topology.warnings) log.warn({ warning: w }, 'topology');
+  return topology;
+}
+
+/** Hinted handoff over the topology's nodes (node 0, this node, is never hinted). */
+function makeHints(d: ClusterDeps, topology: Topology, peers: readonly (PeerConn | undefined)[]): HintStore {
+  const h = d.cluster.hints;
+  return new HintStore({
+    core: d.core,
+    peer: (n) => peers[n],
+    peerAddress: (n) => (n === 0 ? undefined : { host: topology.nodes[n]!.host, port: topology.nodes[n]!.port }),
+    nodes: topology.nodes.length,
+    maxBytes: h?.maxBytes ?? DEFAULT_HINTS.maxBytes,
+    ttlMs: h?.ttlMs ?? DEFAULT_HINTS.ttlMs,
+    dir: h?.dir,
+    logger: d.log,
+    onReplayed: d.events?.hintReplayed,
+  });
+}
+
+/** The links to peer n, with its stats counters and gauges. */
+function connectPeer(d: ClusterDeps, topology: Topology, n: number, crypto: PeerKeys, hints: HintStore, links: PeerLinks): PeerConn {
+  const { options, cluster } = d;
+  const node = topology.nodes[n]!;
+  const name = `${node.host}:${node.port}`;
+  const dc = topology.dcs[node.dc]!.name;
+  const rack = topology.racks[node.rack]!.name;
+  const connections = node.isLocalDc ? cluster.localPeerConnections : cluster.remotePeerConnections;
+  const counters = d.stats.peer(name, { dc, rack, remote: !node.isLocalDc });
+  const peer = new PeerConn(d.core, {
+    host: node.host,
+    port: node.port,
+    dc,
+    rack,
+    sameDc: node.isLocalDc,
+    connections,
+    // A request sent to one peer alone (a DC_ONE read, a single-rack write) has no fan-out deadline:
+    // the link's timeout is what the client waits. Netflix times peer requests out after
+    // `timeout` + 200 ms (same DC) or + 5000 ms (remote DC); dyn_read_timeout / dyn_write_timeout
+    // (default 10 s) may only shorten that. (It was max(timeout, dyn_*): a hung peer held a DC_ONE
+    // read for 10 s with `timeout: 1500`.)
+    timeoutMs: Math.min(options.timeoutMs, cluster.peerReadTimeoutMs) + (node.isLocalDc ? 200 : 5000),
+    writeTimeoutMs: Math.min(options.timeoutMs, cluster.peerWriteTimeoutMs) + (node.isLocalDc ? 200 : 5000),
+    maxMessage: options.maxMessageBytes,
+    preconnect: true,
+    crypto: crypto?.secured(n) ? crypto.keys : undefined,
+    transport: d.transport,
+  }, d.flusher, d.log, {
+    onRequest: (_p, bytes) => {
+      counters.requests++;
+      counters.request_bytes += bytes;
+    },
+    onResponse: (_p, _us, bytes) => {
+      counters.responses++;
+      counters.response_bytes += bytes;
+    },
+    onEof: () => counters.eof++,
+    onError: () => counters.err++,
+    // A timed-out request fails alone (the link stays up); it is still the failure detector's
+    // signal for a peer whose heartbeat is late as well.
+    onTimeout: (_p, count) => {
+      counters.timedout++;
+      counters.timedout_requests += count;
+      links.gossip?.table.linkFailure(n, 'request timed out', true);
+    },
+    // Netflix counts each skipped request and each dropped response in peer_mismatch_requests.
+    onMismatch: (_p, skipped, dropped) => {
+      counters.mismatch_requests += skipped + (dropped ? 1 : 0);
+    },
+    onLinkUp: (p) => {
+      hints.onPeerUp(n);
+      d.events?.peerState?.(n, p.up, 'link up');
+    },
+    // The link's direct signal for the failure detector: refused / reset / closed convicts a peer
+    // that gossips.
+    onLinkDown: (p, _link, why) => {
+      links.gossip?.table.linkFailure(n, why);
+      if (!p.up) d.events?.peerState?.(n, false, why);
+    },
+    onOther: (_p, type, _id, payload) => links.gossip?.onMessage(type, payload),
+  });
+  // peer_connections (rolled up from each peer's `connections`): links up right now. PeerConn
+  // exposes its state, not a link count: every link when it is 'up', else at least one when any is.
+  d.stats.registerPeerGauge(name, 'connections', () => (peer.state === 'up' ? connections : peer.up ? 1 : 0));
+  d.stats.registerPeerGauge(name, 'out_queue', () => peer.inflight());
+  return peer;
+}
+
+function makeDispatcher(d: ClusterDeps, topology: () => Topology, peers: readonly (PeerConn | undefined)[]): ClusterDispatcher {
+  const { stats, options } = d;
+  return new ClusterDispatcher({
+    core: d.core,
+    local: d.backend,
+    protocol: d.protocol,
+    topology,
+    peer: (n) => peers[n],
+    localUp: () => d.backend.available ?? true,
+    timeoutMs: () => options.timeoutMs,
+    onNonQuorum: (isWrite) => {
+      if (isWrite) stats.pool.client_non_quorum_w_responses++;
+      else stats.pool.client_non_quorum_r_responses++;
+    },
+    onFragments: (n) => {
+      stats.pool.fragments += n;
+    },
+    readRepairs: () => d.control.readRepairs,
+  });
+}
+
+function makeReadRepair(d: ClusterDeps, peers: readonly (PeerConn | undefined)[]): ReadRepair {
+  return new ReadRepair({
+    core: d.core, local: d.backend, peer: (n) => peers[n], enabled: () => d.control.readRepairs, logger: d.log, protocol: d.protocol,
+    onRepair: d.events?.repaired,
+  });
+}
+
+/** The read-repair and hinted-handoff counts in the pool's stats. */
+function registerRepairStats(stats: Stats, readRepair: ReadRepair, hints: HintStore): void {
+  const rc = readRepair.counts;
+  stats.sourceOurs('read_repair_divergences', () => rc.divergences);
+  stats.sourceOurs('read_repairs', () => rc.repaired);
+  stats.sourceOurs('read_repair_replicas', () => rc.replicas);
+  stats.sourceOurs('read_repair_skipped', () => rc.skipped);
+  stats.sourceOurs('read_repair_failed', () => rc.failed);
+  stats.sourceOurs('hints_stored', () => hints.counts.stored);
+  stats.sourceOurs('hints_replayed', () => hints.counts.replayed);
+  stats.sourceOurs('hints_dropped_bytes', () => hints.counts.droppedBytes);
+  stats.sourceOurs('hints_dropped_ttl', () => hints.counts.droppedTtl);
+  stats.sourceOurs('hints_dropped_other', () => hints.counts.droppedOther);
+  stats.sourceOurs('hints_pending', () => hints.pending);
+  stats.sourceOurs('hints_pending_bytes', () => hints.pendingBytes);
+}
+
+/** The dnode listener for requests and gossip from peers; when it cannot start, `unwind` stops what runs. */
+async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, gossip: Gossip | undefined, keys: DnodeKeys | undefined, unwind: () => void): Promise<DnodeListener> {
+  try {
+    return await startDnodeListener({
+      core: d.core,
+      listen: d.cluster.dynListen,
+      transport: d.transport,
+      flusher: d.flusher,
+      logger: d.log,
+      maxMessage: d.options.maxMessageBytes,
+      protocol: d.protocol,
+      crypto: keys,
+      handler: {
+        onPeerRequest: (conn, seq, type, req) => dispatcher.onPeerRequest(conn, seq, type, req, conn.id),
+        onOther: gossip === undefined ? undefined : (_c, type, _id, payload) => gossip.onMessage(type, payload),
+      },
+    });
+  } catch (err) {
+    unwind();
+    throw err;
+  }
 }
 
 /** Builds the gossip rounds over the topology's nodes; transitions set PeerConn.gossipDown. */

@@ -106,10 +106,32 @@ export function createCore(opts: CoreOptions = {}): Core {
   };
 }
 
-let shared: Core | undefined;
+let shared: { core: Core; createdAt: string } | undefined;
 
-/** The process-wide core, created on first use with the given (or default) sizes. */
-export function sharedCore(opts?: CoreOptions): Core {
-  if (!shared) shared = createCore(opts);
-  return shared;
+/**
+ * The process-wide core, created on first use with the given (or default) sizes. A later call
+ * that asks for a size the core was not created with throws, naming the sizes that differ and
+ * where the core was created: the core cannot be resized, so such a caller would otherwise run
+ * with sizes it did not ask for. Sizes a call leaves out are not compared.
+ */
+export function sharedCore(opts: CoreOptions = {}): Core {
+  if (!shared) {
+    shared = { core: createCore(opts), createdAt: callerOf(new Error().stack) };
+    return shared.core;
+  }
+  const have = shared.core.options;
+  const differ = (Object.keys(opts) as (keyof CoreOptions)[])
+    .filter((k) => opts[k] !== undefined && opts[k] !== have[k])
+    .map((k) => `${k} ${opts[k]} (the shared core has ${have[k]})`);
+  if (differ.length > 0) {
+    throw new Error(`sharedCore: asked for ${differ.join(', ')}; the shared core of this process was created at ${shared.createdAt} and cannot be resized`);
+  }
+  return shared.core;
+}
+
+/** The first stack frame outside this file: where sharedCore() was called from. */
+function callerOf(stack: string | undefined): string {
+  const self = fileURLToPath(import.meta.url);
+  const frames = (stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
+  return frames.find((f) => !f.includes(self) && !f.includes(import.meta.url)) ?? 'an unknown place';
 }
