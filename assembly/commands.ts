@@ -484,20 +484,22 @@ function defineAll(): void {
   def('COMMAND', PSEUDO | R | NOKEY | SUB, -1, 0, 0, 0);
   def('INFO', PSEUDO | R | NOKEY, -1, 0, 0, 0, VERB);
   def('CONFIG', PSEUDO | NOKEY | SUB, -2, 0, 0, 0, MAP);
+  // Transactions: queued by the node, sent to the datastore as one MULTI ... EXEC block at EXEC
+  // (src/net/transaction.ts). WATCH keeps Redis's keys: they route the transaction.
+  def('MULTI', PSEUDO | NOKEY, 1, 0, 0, 0);
+  def('EXEC', PSEUDO | NOKEY, 1, 0, 0, 0);
+  def('DISCARD', PSEUDO | NOKEY, 1, 0, 0, 0);
+  def('WATCH', PSEUDO | R, -2, 1, -1, 1);
+  def('UNWATCH', PSEUDO | NOKEY, 1, 0, 0, 0);
   // -- refused: `-ERR unknown or unsupported command 'X'`, the connection stays usable. Arity and
   // keys are Redis's, kept for the docs and the cross-check only.
   // Backend connections are shared by many clients, so per-connection server state cannot be had:
-  // transactions (MULTI EXEC DISCARD WATCH UNWATCH), databases (SWAPDB MOVE: the proxy has one),
+  // databases (SWAPDB MOVE: the proxy has one),
   // pub/sub (a subscribed connection stops being request/reply; PUBLISH would reach one node's
   // subscribers only), cluster-client state (READONLY, READWRITE, ASKING). Blocking commands would stall every client queued behind them
   // on the shared connection and outlive the proxy's timeout. Replication, persistence and server
   // administration belong to the operator, not to proxy clients. FUNCTION / FCALL: libraries are
   // not replicated by the proxy (use EVAL / SCRIPT LOAD).
-  def('MULTI', UNSUP, 1, 0, 0, 0);
-  def('EXEC', UNSUP, 1, 0, 0, 0);
-  def('DISCARD', UNSUP, 1, 0, 0, 0);
-  def('WATCH', UNSUP, -2, 1, -1, 1);
-  def('UNWATCH', UNSUP, 1, 0, 0, 0);
   def('SWAPDB', UNSUP, 3, 0, 0, 0);
   def('MOVE', UNSUP, 3, 1, 1, 1);
   def('SUBSCRIBE', UNSUP, -2, 0, 0, 0);

@@ -199,7 +199,10 @@ describe('classification', () => {
     expect(isWrite(get('EVAL').flags) && isRead(get('EVAL_RO').flags)).toBe(true);
     expect(get('SCRIPT').flags).toBe(ABI.CF_SUBCMD | ABI.CF_NOKEY | ABI.CF_BROADCAST);
     expect(table.all().filter((c) => isPseudo(c.flags)).map((c) => c.name).sort())
-      .toEqual(['AUTH', 'CLIENT', 'COMMAND', 'CONFIG', 'DYNO_CONFIG:CONN_CONSISTENCY', 'ECHO', 'HELLO', 'INFO', 'QUIT', 'RESET', 'SELECT']);
+      .toEqual(['AUTH', 'CLIENT', 'COMMAND', 'CONFIG', 'DISCARD', 'DYNO_CONFIG:CONN_CONSISTENCY', 'ECHO', 'EXEC', 'HELLO', 'INFO',
+        'MULTI', 'QUIT', 'RESET', 'SELECT', 'UNWATCH', 'WATCH']);
+    // Transactions are queued by the node; WATCH keeps its keys (they route the transaction).
+    expect([get('WATCH').firstKey, get('WATCH').lastKey, get('WATCH').step]).toEqual([1, -1, 1]);
     // INFO (the datastore's sections) and CONFIG (all but GET) still reach the local datastore.
     for (const n of ['INFO', 'CONFIG', 'ECHO', 'COMMAND']) expect(isNoKey(get(n).flags), n).toBe(true);
     expect(get('DYNO_CONFIG:CONN_CONSISTENCY').arity).toBe(2);
@@ -236,7 +239,7 @@ describe('classification', () => {
   });
 
   it('refuses what a proxy cannot serve', () => {
-    for (const n of ['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH', 'SWAPDB', 'MOVE', 'SUBSCRIBE', 'PSUBSCRIBE',
+    for (const n of ['SWAPDB', 'MOVE', 'SUBSCRIBE', 'PSUBSCRIBE',
       'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'PUBLISH', 'MONITOR', 'SYNC', 'PSYNC', 'REPLICAOF', 'SLAVEOF',
       'BLPOP', 'BRPOP', 'BLMOVE', 'BZPOPMIN', 'XREAD', 'SHUTDOWN', 'FCALL']) {
       expect(commandClass(get(n)), n).toBe('unsupported');
@@ -306,6 +309,7 @@ const ARITY_OR_KEYS_DIFFER: Record<string, [number, number, number, number]> = {
 const CLASS_DIFFERS: Record<string, 'read' | 'write'> = {
   EVAL: 'write', EVALSHA: 'write', // Redis flags neither: a script may write
   XGROUP: 'write', XINFO: 'read', OBJECT: 'read', MEMORY: 'read', // containers carry no flag
+  WATCH: 'read', // Redis flags neither; it changes no data
 };
 
 type RedisInfo = [string, number, string[], number, number, number, ...unknown[]];
