@@ -217,8 +217,8 @@ const BYSUB = SH_SUBCMD;
 /**
  * Every command, one line each: name, flags, arity, firstKey, lastKey, step[, reply shape in RESP3].
  * Read/write: Redis's own readonly/write flag, except where the proxy needs otherwise (noted).
- * Netflix misclassified SUNIONSTORE, ZUNIONSTORE, ZINTERSTORE as reads and TTL, PFCOUNT as writes;
- * those follow Redis here. Netflix fixed HSET at 4 arguments and left HSTRLEN / UNLINK without an
+ * Netflix misclassified SUNIONSTORE, ZUNIONSTORE, ZINTERSTORE as reads and TTL as a write; those
+ * follow Redis here. Read | write (PFCOUNT alone) = a read that changes the stored bytes: replicated. Netflix fixed HSET at 4 arguments and left HSTRLEN / UNLINK without an
  * arity; Redis arities are used throughout (ZRANK / ZREVRANK as in 7.2: -3, for WITHSCORE).
  */
 function defineAll(): void {
@@ -357,7 +357,10 @@ function defineAll(): void {
   def('ZUNIONSTORE', W, -4, 1, 1, 1); // Netflix: read
   // -- HyperLogLog (PFCOUNT of several keys is a union: not splittable, routes by its first key)
   def('PFADD', W, -2, 1, 1, 1);
-  def('PFCOUNT', R, -2, 1, -1, 1); // Netflix: write
+  // PFCOUNT reads, but rewrites the HyperLogLog's cached cardinality (Redis: may-replicate): R | W
+  // sends it to every replica like a write, so the replicas keep the same bytes (their DUMPs would
+  // differ otherwise), while read-only users may still run it. Netflix: a write.
+  def('PFCOUNT', R | W, -2, 1, -1, 1);
   def('PFMERGE', W, -2, 1, -1, 1);
   // -- geo (GEORADIUS* without _RO accept STORE: writes, as in Redis)
   def('GEOADD', W, -5, 1, 1, 1);

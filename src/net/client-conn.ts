@@ -271,7 +271,8 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       if (this.ctx.noAuthCommands.has(cmd)) return false;
       text = NOAUTH;
     } else {
-      if ((flags & ABI.CF_WRITE) === 0) return false;
+      // Read | write (PFCOUNT) is a read that is replicated: read-only users may run it.
+      if ((flags & ABI.CF_WRITE) === 0 || (flags & ABI.CF_READ) !== 0) return false;
       text = noPerm(user.name, requestName(this.ctx.core, r, base).toLowerCase());
     }
     if (this.shapes !== undefined) this.shapes.push(this.ownShape());
