@@ -8,10 +8,13 @@ import type { Core } from '../wasm/core.js';
 import { ABI } from '../wasm/abi.js';
 import type { Backend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
 import { decodeInline, decodeMultibulk } from '../protocol/args.js';
-import { SearchEngine, type BackfillEvent, type DocSource } from './engine.js';
+import { SearchEngine, profiledCommand, profileReply, type BackfillEvent, type DocSource } from './engine.js';
 import { encode, ReplyErr, type Reply } from './reply.js';
 import { respErrorText } from '../errors.js';
-import { broadcastToPeers, fetchDefinitions, scatterSearch, type RingAccess } from './scatter.js';
+import { SearchError } from './errors.js';
+import { readDefinitions, writeDefinitions } from './definitions-file.js';
+import type { IndexDef } from './schema.js';
+import { broadcastToPeers, fetchDefinitions, scatterAggregate, scatterSearch, type RingAccess } from './scatter.js';
 
 /** One log line per backfill event: `search: backfill <phase>` with the index, percent and counts. */
 export function logBackfill(log: Pick<Logger, 'info' | 'warn'>, e: BackfillEvent): void {
@@ -24,8 +27,36 @@ export class NodeSearch {
   readonly engine: SearchEngine;
   private ring: RingAccess | undefined;
 
-  constructor(private readonly core: Core, private readonly log: Logger, engine?: SearchEngine) {
-    this.engine = engine ?? new SearchEngine({ onBackfill: (e) => logBackfill(log, e) });
+  /**
+   * `definitionsFile` (search_definitions_file): where the index definitions are kept; they are
+   * rewritten after every change and read back by loadPersisted().
+   */
+  constructor(private readonly core: Core, private readonly log: Logger, engine?: SearchEngine, private readonly definitionsFile?: string) {
+    this.engine = engine ?? new SearchEngine({
+      onBackfill: (e) => logBackfill(log, e),
+      onDefinitions: () => this.persist(),
+    });
+  }
+
+  /** The definitions kept in the definitions file (none without one); throws for a bad file, naming it. */
+  readPersisted(): IndexDef[] {
+    return this.definitionsFile === undefined ? [] : readDefinitions(this.definitionsFile);
+  }
+
+  /** Restores definitions read by readPersisted (call after attach: each index backfills). */
+  loadPersisted(defs: IndexDef[]): void {
+    this.engine.load(defs);
+    if (defs.length > 0) this.log.info({ file: this.definitionsFile, indexes: defs.map((d) => d.name) }, 'search: index definitions restored');
+  }
+
+  /** Writes the current definitions to the definitions file; a failure is logged, the node goes on. */
+  private persist(): void {
+    if (this.definitionsFile === undefined) return;
+    try {
+      writeDefinitions(this.definitionsFile, this.engine.definitions());
+    } catch (e) {
+      this.log.error({ err: (e as Error).message, file: this.definitionsFile }, 'search: could not write the index definitions file');
+    }
   }
 
   attach(source: DocSource): void {
@@ -49,6 +80,7 @@ export class NodeSearch {
           return;
         }
         this.engine.load(defs);
+        this.persist();
         this.log.info({ indexes: defs.map((d) => d.name) }, 'search: index definitions from a peer');
       });
     };
@@ -95,20 +127,26 @@ export class NodeSearch {
       broadcastToPeers(ring, req, affinity);
       return this.answer(target, seq, this.engine.execute(args));
     }
-    if (name === 'FT.SEARCH') {
-      let p: Promise<Reply>;
-      try {
-        p = scatterSearch(this.core, ring, this.engine, args, affinity);
-      } catch (e) {
-        p = Promise.resolve(new ReplyErr((e as Error).message));
-      }
-      return this.answer(target, seq, p);
+    if (name === 'FT.SEARCH' || name === 'FT.AGGREGATE' || name === 'FT.PROFILE') {
+      return this.answer(target, seq, this.scatter(ring, args, affinity));
     }
-    if (name === 'FT.AGGREGATE' || name === 'FT.PROFILE' || name === 'FT.CURSOR') {
-      // Never a silent partial answer: these are not merged across the ring yet.
-      return target.completeBuffer(seq, encode(new ReplyErr(`ERR Search: ${name} is answered on a single node only; this node has peers`)));
-    }
+    // FT.CURSOR READ / DEL: a cursor lives on the node that answered its FT.AGGREGATE (this one,
+    // when the client comes back to it); FT.INFO, FT.EXPLAIN, ... describe this node.
     this.answer(target, seq, this.engine.execute(args));
+  }
+
+  /** FT.SEARCH / FT.AGGREGATE (or either under FT.PROFILE) over the ring. */
+  private async scatter(ring: RingAccess, args: Buffer[], affinity: number): Promise<Reply> {
+    try {
+      const name = args[0]!.toString('latin1').toUpperCase();
+      const inner = name === 'FT.PROFILE' ? profiledCommand(args) : args;
+      const t0 = performance.now();
+      const run = inner[0]!.toString('latin1').toUpperCase() === 'FT.SEARCH' ? scatterSearch : scatterAggregate;
+      const result = await run(this.core, ring, this.engine, inner, affinity);
+      return name === 'FT.PROFILE' && !(result instanceof ReplyErr) ? profileReply(result, performance.now() - t0) : result;
+    } catch (e) {
+      return new ReplyErr(e instanceof SearchError ? e.message : `ERR Search: ${(e as Error).message}`);
+    }
   }
 
   /** A request a peer sent us (a broadcast schema change, or a shard query): this node only. */
