@@ -48,6 +48,10 @@
 //                        ─► onPeerUp / tick ─► pump ─► Peer.send (replayed in order on link 0)
 //   repair/read-repair   Fanout.decide ─► DivergenceSink.onDivergence ─► ReadRepair.repair
 //                        ─► RepairTask: PTTL + GET|DUMP on a winner, SET|RESTORE|DEL on the others
+//   net/pubsub           PUBLISH: ClientConn ─► PubSubHub.deliver (this node's subscribers)
+//                        ─► PublishRelay.publish (dispatch/publish.ts): a dnode REQ carrying the message
+//                        to every peer in scope ─► their ClusterDispatcher.onPeerRequest ─► peerPublish
+//                        ─► their PubSubHub.deliver; PUBLISH's reply sums the receivers
 //   cluster/dnode-listener  requests from peers: DnodePeerConn.onData ─► Framer.feed('dnode')
 //                        ─► onFrames ─► request(): the payload framed again ─► DnodeHandler.onPeerRequest
 //                        ─► ClusterDispatcher.onPeerRequest ─► Backend.forward (type REQ) or a
