@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { HASH_NAMES } from './wasm/abi.js';
 import { loadCommandTable, type CommandTable } from './wasm/commands.js';
 import { DEFAULT_CORE_OPTIONS, sharedCore, type Core } from './wasm/core.js';
+import { chainPool } from './wasm/framer.js';
 import { ClientConn, type ClientContext, type PubSubContext } from './net/client-conn.js';
 import { PubSubHub, type PubSubOp } from './net/pubsub.js';
 import { PublishRelay } from './dispatch/publish.js';
@@ -254,6 +255,10 @@ function registerMbufGauges({ core, stats }: NodeBase): void {
   const mbufs = core.exports.mbuf_count();
   stats.registerGauge('alloc_mbufs', () => mbufs - core.exports.mbufFreeCount());
   stats.registerGauge('free_mbufs', () => core.exports.mbufFreeCount());
+  const chains = chainPool(core);
+  stats.sourceOurs('mbuf_chains', () => chains.chains);
+  stats.sourceOurs('mbuf_fallbacks', () => chains.fallbacks);
+  stats.sourceOurs('mbuf_waits', () => chains.waits);
 }
 
 /** FT.*: every redis node indexes its own datastore (redis: keyspace notifications; memory: store hook). */

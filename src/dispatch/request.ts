@@ -68,6 +68,12 @@ export interface ReplyTarget {
   completeBuffer(seq: number, b: Buffer): void;
   /** The request in slot seq failed before the datastore answered. */
   fail(seq: number, code: DynErrorCode): void;
+  /**
+   * Optional, called by a sender during send(): `bytes` is an exact-size copy of the request bytes
+   * that the sender wrote and never changes (a peer link's large payloads), so a target that needs
+   * the request after the send (a hint guard) can keep this reference instead of its own copy.
+   */
+  sentCopy?(seq: number, bytes: Buffer): void;
 }
 
 /** One framed request: its bytes in core memory and its record (index into core.i32). */

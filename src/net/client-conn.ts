@@ -23,7 +23,7 @@ import type { LinkSocket } from './transport.js';
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
-import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
+import { Framer, FramingError, type FrameSink, type ReadFlow } from '../wasm/framer.js';
 import { DYN_ERRORS, type DynErrorCode, mcError, respError, respErrorText } from '../errors.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { FramedRequest, ReplyTarget } from '../dispatch/request.js';
@@ -122,7 +122,7 @@ const MAX_PENDING = 1024;
 /** Pause reading while the socket holds more unsent bytes than this. */
 const HIGH_WATER = 8 * 1024 * 1024;
 
-export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueueOwner, ConnHandle, Subscriber {
+export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueueOwner, ConnHandle, Subscriber, ReadFlow {
   flushQueued = false;
   readonly id: number;
   private readonly framer: Framer;
@@ -134,6 +134,8 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   /** Slot after which the connection closes (QUIT), or -1. */
   private quitSeq = -1;
   private paused = false;
+  /** Reading is paused by the framer: the mbuf pool cannot hold this client's large request yet. */
+  private poolPaused = false;
   private closed = false;
   /** Complete requests framed while over the limits, not dispatched yet (see the header). */
   private deferred: Buffer | undefined;
@@ -186,7 +188,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     this.id = id;
     this.session = new Session(id, ctx.node.users, ctx.node.defaultUser);
     this.gated = ctx.protocol === 'redis' && this.session.gated;
-    this.framer = new Framer(ctx.core, ctx.protocol === 'redis' ? 'resp-request' : 'mc-request', ctx.maxMessage);
+    this.framer = new Framer(ctx.core, ctx.protocol === 'redis' ? 'resp-request' : 'mc-request', ctx.maxMessage, this);
     this.out = new OutBuffer(socket);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -239,6 +241,18 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   private pause(): void {
     this.paused = true;
     this.socket.pause();
+  }
+
+  // ---- ReadFlow: the framer waits for mbufs (src/wasm/framer.ts) ----
+
+  pauseReading(): void {
+    this.poolPaused = true;
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.poolPaused = false;
+    if (!this.paused && !this.closed) this.socket.resume();
   }
 
   onFrames(_f: Framer, base: number, count: number): void {
@@ -808,7 +822,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       return;
     }
     this.paused = false;
-    this.socket.resume();
+    if (!this.poolPaused) this.socket.resume();
   }
 
   flush(): void {
