@@ -29,7 +29,7 @@ import type { NodeOptions } from './conf/options.js';
 import { NodeSearch, SearchBackend } from './search/node-search.js';
 import { MemorySource } from './search/memory-source.js';
 import { RedisSource } from './search/redis-source.js';
-import { DATASTORE_KEYS, LISTENER_KEYS, TlsMaterial, datastoreTlsOptions, listenTls, type TlsListener } from './net/tls.js';
+import { DATASTORE_KEYS, LISTENER_KEYS, PEER_KEYS, TlsMaterial, datastoreTlsOptions, listenTls, tlsPeerTransport, type TlsListener } from './net/tls.js';
 import type { ConnectionOptions } from 'node:tls';
 
 export type { ClusterOptions, HostPort, NodeOptions } from './conf/options.js';
@@ -84,8 +84,15 @@ interface NodeBase {
   readonly protocol: 'redis' | 'memcache';
   /** The datastore's counters (stats `servers` entry). */
   readonly ds: ServerCounters;
+  /** The dnode links' mutual TLS, when peer_tls_* is set (its reload installs a new certificate on the listener). */
+  peerTransport: ReturnType<typeof tlsPeerTransport> | undefined;
   /** TLS material, read at start-up (a bad file stops the start before anything listens). */
-  readonly tls: { readonly listener?: TlsMaterial; readonly datastore?: TlsMaterial; readonly datastoreConnect?: () => ConnectionOptions };
+  readonly tls: {
+    readonly listener?: TlsMaterial;
+    readonly datastore?: TlsMaterial;
+    readonly datastoreConnect?: () => ConnectionOptions;
+    readonly peer?: TlsMaterial;
+  };
 }
 
 /** The command facts the request path indexes by command id, computed once. */
@@ -183,7 +190,7 @@ function makeNodeBase(options: NodeOptions, log: Logger, core: Core): NodeBase {
   }, describe);
   const protocol = options.dataStore === 'memory' ? options.clientProtocol ?? 'redis' : options.dataStore;
   const dsName = options.server ? `${options.server.host}:${options.server.port}` : 'memory';
-  return { options, log, core, stats, control, flusher: new Flusher(), protocol, ds: stats.server(dsName), tls: readTls(options) };
+  return { options, log, core, stats, control, flusher: new Flusher(), protocol, ds: stats.server(dsName), tls: readTls(options), peerTransport: undefined };
 }
 
 function readTls(options: NodeOptions): NodeBase['tls'] {
@@ -195,7 +202,9 @@ function readTls(options: NodeOptions): NodeBase['tls'] {
   const d = options.datastoreTls;
   if (d !== undefined && options.dataStore !== 'redis') throw new Error(`datastore_tls: only with data_store redis (0), not ${options.dataStore}`);
   const datastore = d === undefined ? undefined : new TlsMaterial(d, DATASTORE_KEYS);
-  return { listener, datastore, datastoreConnect: datastore && datastoreTlsOptions(datastore, d?.serverName) };
+  const p = options.cluster?.peerTls;
+  const peer = p === undefined ? undefined : new TlsMaterial({ certFile: p.certFile, keyFile: p.keyFile, caCertFile: p.caFile }, PEER_KEYS);
+  return { listener, datastore, datastoreConnect: datastore && datastoreTlsOptions(datastore, d?.serverName), peer };
 }
 
 /** The local datastore (an embedding program's, the embedded one or a server pool), started. */
@@ -281,10 +290,14 @@ async function joinCluster(b: NodeBase, backend: Backend, search: NodeSearch | u
   hub: PubSubHub | undefined, facts: CommandFacts): Promise<RunningCluster> {
   // Peers reach this node's search engine (shard queries, schema broadcasts) through the datastore path.
   const local = search ? new SearchBackend(backend, search, b.core) : backend;
+  if (b.tls.peer !== undefined) {
+    if (hooks?.transport !== undefined) throw new Error('peer_tls_*: mutual TLS runs over TCP; it cannot be combined with a custom peer transport');
+    b.peerTransport = tlsPeerTransport(b.tls.peer, (err, from) => b.log.info({ peer: from, err: err.message }, 'dnode TLS handshake failed'));
+  }
   const cluster = await startCluster({
     core: b.core, options: b.options, cluster: b.options.cluster!, backend: local, flusher: b.flusher, log: b.log,
     stats: b.stats, protocol: b.protocol, control: b.control,
-    transport: hooks?.transport, seeds: hooks?.seeds, events: hooks?.events,
+    transport: hooks?.transport ?? b.peerTransport, seeds: hooks?.seeds, events: hooks?.events,
     // Messages relayed by peers reach this node's subscribers (src/dispatch/publish.ts).
     publish: hub === undefined ? undefined : { sink: hub, hmgetCommand: facts.idOf('HMGET') },
   });
@@ -464,10 +477,12 @@ function runningNode(b: NodeBase, p: NodeParts): RunningNode {
     tlsPort: p.tlsListener?.port,
     clients: () => p.client.clients.size,
     reloadTls() {
-      if (b.tls.listener === undefined && b.tls.datastore === undefined) return;
+      if (b.tls.listener === undefined && b.tls.datastore === undefined && b.tls.peer === undefined) return;
       b.tls.listener?.reload();
-      b.tls.datastore?.reload();
       p.tlsListener?.reload();
+      b.tls.datastore?.reload();
+      b.tls.peer?.reload();
+      b.peerTransport?.reload();
       b.log.info({ tls: b.options.tls?.certFile, datastoreTls: b.options.datastoreTls?.certFile ?? b.options.datastoreTls?.caCertFile }, 'TLS certificates reloaded');
     },
     attach: (link) => p.client.accept(link),

@@ -370,7 +370,8 @@ describe('the key table', () => {
     expect(ours).toEqual(['phi_convict_threshold', 'phi_window_size', 'gos_removal_time', 'seeds_check_interval', 'redis_requirepass', 'client_protocol', 'max_message_bytes', 'search_definitions_file', 'hints_dir', 'hints_max_bytes', 'hints_ttl', 'pubsub_scope', 'client_output_buffer_limit_pubsub',
       'requirepass', 'requirepass_file', 'requirepass_env', 'users', 'stats_admin_token', 'stats_admin_token_file', 'stats_admin_token_env', 'stats_admin_require_token',
       'tls_port', 'tls_cert_file', 'tls_key_file', 'tls_ca_cert_file', 'tls_auth_clients',
-      'datastore_tls', 'datastore_tls_cert_file', 'datastore_tls_key_file', 'datastore_tls_ca_cert_file', 'datastore_tls_server_name']);
+      'datastore_tls', 'datastore_tls_cert_file', 'datastore_tls_key_file', 'datastore_tls_ca_cert_file', 'datastore_tls_server_name',
+      'peer_tls_cert', 'peer_tls_key', 'peer_tls_ca']);
   });
 
   it('docs/config.md is generated from the table (run `npx tsx src/cli/config-docs.ts` if this fails)', () => {
@@ -551,7 +552,14 @@ describe('TLS keys (ours, Redis names)', () => {
     [['datastore_tls_ca_cert_file: ca.crt'], one('datastore_tls_ca_cert_file: needs datastore_tls: true')],
     [['datastore_tls: true', 'datastore_tls_cert_file: c'], one('datastore_tls_key_file: datastore_tls_cert_file and datastore_tls_key_file go together')],
     [['datastore_tls: true', 'data_store: memory'], one('datastore_tls: only with data_store 0 (redis), not memory')],
+    [['dyn_listen: 127.0.0.1:8101', 'peer_tls_cert: p.crt', 'peer_tls_ca: ca.crt'], one('peer_tls_key: peer_tls_cert, peer_tls_key and peer_tls_ca go together')],
   ];
+
+  it('peer_tls_* reach the cluster options', () => {
+    const o = nodeOptionsFromConfig(parse(conf('dyn_listen: 127.0.0.1:8101', 'peer_tls_cert: p.crt', 'peer_tls_key: p.key', 'peer_tls_ca: ca.crt')));
+    expect(o.cluster?.peerTls).toEqual({ certFile: 'p.crt', keyFile: 'p.key', caFile: 'ca.crt' });
+    expect(parse(conf('peer_tls_cert: p.crt', 'peer_tls_key: p.key', 'peer_tls_ca: ca.crt')).warnings).toEqual(['f.yml: dyn_o_mite.peer_tls_cert: ignored without dyn_listen']);
+  });
   it.each(cases)('%j', (lines, message) => {
     expect(errorOf(conf(...lines)).message).toBe(message);
   });

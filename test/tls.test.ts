@@ -19,6 +19,9 @@ import { ensureBuilt, spawnNode, type NodeProcess } from './helpers/node-process
 import { freePort, startRedisTls, waitForPort, type RunningServer } from './helpers/servers.js';
 import { fingerprint, makeTestCerts, type TestCerts } from './helpers/tls.js';
 import { until } from './helpers/until.js';
+import { TestCluster } from './helpers/cluster.js';
+import { connect as netConnect } from 'node:net';
+import { cmd } from './helpers/resp-client.js';
 
 const run = promisify(execFile);
 let certs: TestCerts;
@@ -267,5 +270,44 @@ describe('certificate reload', () => {
     } finally {
       await proc?.stop();
     }
+  });
+});
+
+describe('mutual TLS between nodes (peer_tls_cert, peer_tls_key, peer_tls_ca)', () => {
+  let cl: TestCluster;
+  beforeAll(async () => {
+    cl = new TestCluster({
+      nodes: [{ dc: 'dc1', rack: 'r1', tokens: [0] }, { dc: 'dc1', rack: 'r2', tokens: [0] }],
+      // DC_QUORUM of two racks: every write's reply needs the other node's answer over the TLS link.
+      conf: { peer_tls_cert: certs.peer.cert, peer_tls_key: certs.peer.key, peer_tls_ca: certs.ca, write_consistency: 'dc_quorum', read_consistency: 'dc_quorum' },
+    });
+    await cl.start();
+  }, 60_000);
+  afterAll(() => cl?.stop());
+
+  test('writes and quorum reads cross the TLS links; every rack stores the value', async () => {
+    const c = await cl.client(0);
+    c.write(Buffer.concat([cmd('SET', 'peer:tls', 'both racks'), cmd('GET', 'peer:tls')]));
+    expect((await c.replies(2)).map((b) => b.toString('latin1'))).toEqual(['+OK\r\n', '$10\r\nboth racks\r\n']);
+    for (const i of [0, 1]) {
+      const r = await cl.redisClient(i);
+      r.write(cmd('GET', 'peer:tls'));
+      expect((await r.replies(1))[0]!.toString('latin1'), `redis of node ${i}`).toBe('$10\r\nboth racks\r\n');
+    }
+  });
+
+  test('the dnode port refuses plain TCP and a certificate from another CA', async () => {
+    const dyn = cl.members[0]!.dynPort;
+    const got = await new Promise<string>((resolve) => {
+      const s = netConnect({ host: '127.0.0.1', port: dyn }, () => s.write('   $2014$ 1 3 0 1 1 *1 d *0\r\n*1\r\n$4\r\nPING\r\n'));
+      let data = '';
+      s.on('data', (d: Buffer) => (data += d.toString('latin1')));
+      s.on('error', () => undefined);
+      s.on('close', () => resolve(`closed: ${JSON.stringify(data)}`));
+    });
+    expect(got).not.toMatch(/PONG/);
+    expect(got).toMatch(/^closed: /);
+    await expect(tlsExchange(dyn, { cert: readFileSync(certs.strangerPeer.cert), key: readFileSync(certs.strangerPeer.key), checkServerIdentity: () => undefined }))
+      .rejects.toThrow();
   });
 });

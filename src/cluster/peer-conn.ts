@@ -145,7 +145,8 @@ class PeerSocket implements FrameSink, Flushable {
   open(): Promise<void> {
     if (this.state !== 'down') return Promise.resolve();
     this.state = 'connecting';
-    const socket = (this.peer.opts.transport ?? TCP_TRANSPORT).connect({ host: this.peer.opts.host, port: this.peer.opts.port });
+    const transport = this.peer.opts.transport ?? TCP_TRANSPORT;
+    const socket = transport.connect({ host: this.peer.opts.host, port: this.peer.opts.port });
     socket.setNoDelay(true);
     this.socket = socket;
     this.out = new OutBuffer(socket);
@@ -161,7 +162,7 @@ class PeerSocket implements FrameSink, Flushable {
         if (err) reject(err);
         else resolve();
       };
-      socket.once('connect', () => {
+      socket.once(transport.readyEvent ?? 'connect', () => {
         if (socket !== this.socket) return;
         this.state = 'up';
         this.downSince = 0;

@@ -210,6 +210,12 @@ function tlsCheck(pool: string, file: string, v: ConfigValues, present: Set<Conf
       if (present.has(k)) warnings.push(`${file}: ${pool}.${k}: ignored without tls_port`);
     }
   }
+  const peer = [['peer_tls_cert', v.peerTlsCert], ['peer_tls_key', v.peerTlsKey], ['peer_tls_ca', v.peerTlsCa]] as const;
+  const peerSet = peer.filter(([, x]) => x !== null).length;
+  if (peerSet > 0 && peerSet < 3) {
+    for (const [k, x] of peer) if (x === null) need(k, 'peer_tls_cert, peer_tls_key and peer_tls_ca go together');
+  }
+  if (peerSet > 0 && v.dynListen === null) warnings.push(`${file}: ${pool}.peer_tls_cert: ignored without dyn_listen`);
   const dsKeys = ['datastore_tls_cert_file', 'datastore_tls_key_file', 'datastore_tls_ca_cert_file', 'datastore_tls_server_name'] as const;
   if (v.datastoreTls) {
     if (v.dataStore !== 'redis') need('datastore_tls', `only with data_store 0 (redis), not ${v.dataStore}`);

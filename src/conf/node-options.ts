@@ -67,6 +67,8 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
       peerWriteTimeoutMs: c.dynWriteTimeout,
       secureServerOption: c.secureServerOption,
       pemKeyFile: c.pemKeyFile,
+      peerTls: c.peerTlsCert === null || c.peerTlsKey === null || c.peerTlsCa === null
+        ? undefined : { certFile: c.peerTlsCert, keyFile: c.peerTlsKey, caFile: c.peerTlsCa },
       gossip: { enabled: c.enableGossip, intervalMs: c.gosInterval, phiThreshold: c.phiConvictThreshold, phiWindow: c.phiWindowSize, removalMs: c.gosRemovalTime },
       seedsCheckIntervalMs: c.seedsCheckInterval,
       hints: { dir: c.hintsDir ?? undefined, maxBytes: c.hintsMaxBytes, ttlMs: c.hintsTtl },

@@ -139,6 +139,8 @@ export interface ClusterOptions {
   peerWriteTimeoutMs: number;
   /** secure_server_option: which peer links Netflix would encrypt (none | rack | datacenter | all). @default 'none' */
   secureServerOption?: 'none' | 'rack' | 'datacenter' | 'all';
+  /** peer_tls_cert / peer_tls_key / peer_tls_ca: mutual TLS on every dnode link (our nodes only). @default none */
+  peerTls?: { certFile: string; keyFile: string; caFile: string };
   /** pem_key_file: the RSA private key for secured links (relative = to the working directory). @default 'conf/dynomite.pem' */
   pemKeyFile?: string;
   /** Hinted handoff (hints_dir, hints_max_bytes, hints_ttl). @default in memory, 64 MiB, 3 hours */

@@ -345,6 +345,18 @@ export const CONFIG_KEYS = {
     field: 'datastoreTlsServerName', type: text(), default: null, netflix: false, defaultDoc: 'the `servers` host',
     doc: "The name redis's certificate must carry (and the SNI sent), when it is not the `servers` host.",
   }),
+  peer_tls_cert: key({
+    field: 'peerTlsCert', type: text('path'), default: null, netflix: false, defaultDoc: 'unset (plain TCP peer links)',
+    doc: "Mutual TLS on the dnode links (`dyn_listen` and every link to a peer), for clusters of dynomite-ts nodes only: this node's certificate (PEM), presented on the links it accepts and opens; it needs both `serverAuth` and `clientAuth` uses if it lists any. With `peer_tls_key` and `peer_tls_ca`. Netflix nodes cannot speak it: a mixed cluster keeps `secure_server_option`. Re-read on SIGHUP. See [TLS](security.md#between-nodes).",
+  }),
+  peer_tls_key: key({
+    field: 'peerTlsKey', type: text('path'), default: null, netflix: false,
+    doc: "The private key (PEM) of `peer_tls_cert`.",
+  }),
+  peer_tls_ca: key({
+    field: 'peerTlsCa', type: text('path'), default: null, netflix: false,
+    doc: "The CA (PEM) that signs every node's `peer_tls_cert`: a link is accepted or kept only when the other node's certificate verifies against it (host names are not checked: the CA is the cluster's membership, use one for this cluster only).",
+  }),
   distribution: deprecated('Deprecated: accepted and ignored, with a warning.'),
   server_connections: deprecated('Deprecated: accepted and ignored, with a warning (see `datastore_connections`).'),
 } as const;

@@ -186,6 +186,10 @@ export interface ConfigValues {
   readonly datastoreTlsKeyFile: string | null;
   readonly datastoreTlsCaCertFile: string | null;
   readonly datastoreTlsServerName: string | null;
+  /** Ours: mutual TLS on the dnode links, all three or none. */
+  readonly peerTlsCert: string | null;
+  readonly peerTlsKey: string | null;
+  readonly peerTlsCa: string | null;
 }
 
 /** The loaded, validated and frozen configuration of one node. */

@@ -8,7 +8,9 @@
 // ServerConn run over it unchanged.
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
+import type { PeerTransport } from './transport.js';
 import {
+  connect as tlsConnect,
   createSecureContext,
   createServer as createTlsServer,
   type ConnectionOptions,
@@ -147,4 +149,45 @@ export async function listenTls(o: TlsListenerOptions): Promise<TlsListener> {
 /** How to open a TLS connection to the datastore: built per connection, so a reload applies to the next one. */
 export function datastoreTlsOptions(material: TlsMaterial, serverName: string | undefined): () => ConnectionOptions {
   return () => ({ ...material.options, ...(serverName !== undefined ? { servername: serverName } : {}) });
+}
+
+export const PEER_KEYS: TlsKeyNames = { cert: 'peer_tls_cert', key: 'peer_tls_key', ca: 'peer_tls_ca' };
+
+/**
+ * Mutual TLS on the dnode links (peer_tls_*): every link this node opens presents the certificate
+ * and checks the peer's against the CA; the dnode listener accepts only clients whose certificate
+ * the CA signed. The CA is the cluster's membership: host names are not checked, since seeds are
+ * usually addressed by IP. A reload (installed by `reload()`) applies to new links.
+ */
+export function tlsPeerTransport(material: TlsMaterial, onHandshakeError?: (err: Error, remoteAddress: string | undefined) => void): PeerTransport & { reload(): void } {
+  const servers = new Set<Server & { setSecureContext(o: SecureContextOptions): void }>();
+  const mutual = { requestCert: true, rejectUnauthorized: true } as const;
+  return {
+    readyEvent: 'secureConnect',
+    connect: (to) => tlsConnect({ ...material.options, ...mutual, host: to.host, port: to.port, checkServerIdentity: () => undefined }),
+    async listen(at, onLink, onError) {
+      const server = createTlsServer({ ...material.options, ...mutual }, (socket) => onLink(socket));
+      server.on('tlsClientError', (err, socket) => onHandshakeError?.(err, socket.remoteAddress));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(at.port, at.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (err) => onError?.(err));
+      servers.add(server);
+      const a = server.address();
+      return {
+        port: typeof a === 'object' && a ? a.port : at.port,
+        close: () => new Promise<void>((done) => {
+          servers.delete(server);
+          server.close(() => done());
+        }),
+      };
+    },
+    reload() {
+      for (const s of servers) s.setSecureContext(material.options);
+    },
+  };
 }

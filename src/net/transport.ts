@@ -28,8 +28,10 @@ export interface LinkListener {
 export interface PeerTransport {
   /** Accepts links at `at`; rejects when the address is taken. onError: a failure after binding. */
   listen(at: Address, onLink: (link: LinkSocket) => void, onError?: (err: Error) => void): Promise<LinkListener>;
-  /** Opens a link to `to`: it emits 'connect' when usable, or 'error' then 'close'. */
+  /** Opens a link to `to`: it emits `readyEvent` when usable, or 'error' then 'close'. */
   connect(to: Address): LinkSocket;
+  /** The event that says a link is usable: 'connect', or 'secureConnect' for TLS (after the handshake). @default 'connect' */
+  readonly readyEvent?: 'connect' | 'secureConnect';
 }
 
 /** TCP, as Netflix Dynomite's peers talk. */

@@ -22,6 +22,10 @@ export interface TestCerts {
   readonly client: CertPair;
   /** A client certificate signed by another CA (must be refused). */
   readonly strangerClient: CertPair;
+  /** A node certificate for the dnode links (serverAuth and clientAuth). */
+  readonly peer: CertPair;
+  /** The same, signed by another CA (must be refused). */
+  readonly strangerPeer: CertPair;
   /** Signs a new server certificate (a new key, so a new fingerprint) named `name` in dir. */
   newServerCert(name: string): CertPair;
   cleanup(): void;
@@ -49,6 +53,7 @@ function signed(dir: string, ca: string, name: string, cn: string, ext: string):
 
 const SERVER_EXT = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth';
 const CLIENT_EXT = 'extendedKeyUsage=clientAuth';
+const PEER_EXT = 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth';
 
 export function makeTestCerts(): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), 'dyn-tls-'));
@@ -61,6 +66,8 @@ export function makeTestCerts(): TestCerts {
       server: signed(dir, 'ca', 'server', 'localhost', SERVER_EXT),
       client: signed(dir, 'ca', 'client', 'dynomite-ts test client', CLIENT_EXT),
       strangerClient: signed(dir, 'other-ca', 'stranger', 'stranger', CLIENT_EXT),
+      peer: signed(dir, 'ca', 'peer', 'dynomite-ts node', PEER_EXT),
+      strangerPeer: signed(dir, 'other-ca', 'stranger-peer', 'dynomite-ts node', PEER_EXT),
       newServerCert: (name) => signed(dir, 'ca', name, 'localhost', SERVER_EXT),
       cleanup: () => rmSync(dir, { recursive: true, force: true }),
     };
