@@ -14,6 +14,7 @@ export const DYN_ERRORS = {
   PEER_ERR_DOWN: { source: 'Peer', message: 'Peer Node is down' },
   PEER_ERR_NOT_CONNECTED: { source: 'Peer', message: 'Peer Node is not connected' },
   PEER_ERR_TIMEOUT: { source: 'Peer', message: 'Peer Node timed out' },
+  PEER_ERR_NO_REPLY: { source: 'Peer', message: 'Peer Node did not reply' },
   STORAGE_ERR_REFUSED: { source: 'Storage', message: 'Datastore refused connection' },
   STORAGE_ERR_TIMEOUT: { source: 'Storage', message: 'Datastore timed out' },
   STORAGE_ERR_CLOSED: { source: 'Storage', message: 'Datastore closed the connection' },

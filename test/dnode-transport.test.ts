@@ -1,7 +1,7 @@
 // The dnode peer transport over real loopback sockets: the listener answers Netflix's captured bytes
 // exactly, PeerConn and the listener talk to each other (pipelines, large values, out-of-order
-// completion, peer down / killed / back, timeouts), and broken peers are cut off without harming
-// anyone else.
+// completion, peer down / killed / back, timeouts and skipped or unmatched replies failing only their
+// own request), and broken peers are cut off without harming anyone else.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createCore } from '../src/wasm/core.js';
@@ -12,11 +12,11 @@ import { DN_DATA_PLACEHOLDER } from '../src/wasm/dnode.js';
 import { encodeDnodeHeaderTS } from './oracles/dnode.js';
 import { writeDnodeHeader } from '../src/protocol/dnode.js';
 import { PeerConn, type PeerConnHooks, type PeerConnOptions } from '../src/cluster/peer-conn.js';
-import { PEER_SEND_NOREPLY } from '../src/dispatch/request.js';
+import { PEER_SEND_NOREPLY, PEER_SEND_WRITE } from '../src/dispatch/request.js';
 import { startDnodeListener, type DnodeHandler, type DnodeListener } from '../src/cluster/dnode-listener.js';
 import { freePort } from './helpers/servers.js';
 import {
-  BackendHandler, Collector, HoldingHandler, RawPeer, dnodeMessage, fakePeerServer, resp,
+  BackendHandler, Collector, HoldingHandler, RawPeer, ScriptedDnodePeer, dnodeMessage, fakePeerServer, resp,
 } from './helpers/dnode-peer.js';
 import { sleep, until } from './helpers/until.js';
 import { Prng } from './helpers/prng.js';
@@ -333,58 +333,119 @@ describe('PeerConn failures', () => {
     expect(ok.text(0)).toBe('+OK\r\n');
   });
 
-  it('times out: fails every request in flight with PEER_ERR_TIMEOUT and reconnects', async () => {
+  it('times out: fails only the expired requests with PEER_ERR_TIMEOUT, keeps the link, drops their late replies', async () => {
     const holding = new HoldingHandler(core);
     const l = await listener(holding);
     const timeouts: number[] = [];
-    const p = await peerTo(l.port, { timeoutMs: 150 }, { onTimeout: (_p, n) => timeouts.push(n) });
+    const mismatches: [number, boolean][] = [];
+    const downs: string[] = [];
+    const p = await peerTo(l.port, { timeoutMs: 150, writeTimeoutMs: 60_000 }, {
+      onTimeout: (_p, n) => timeouts.push(n),
+      onMismatch: (_p, skipped, dropped) => mismatches.push([skipped, dropped]),
+      onLinkDown: (_p, _i, why) => downs.push(why),
+    });
     const c = new Collector();
     const t0 = Date.now();
-    for (let i = 0; i < 3; i++) send(p, c, i, resp('GET', `slow${i}`));
+    // A write (60 s deadline) first, then three reads (150 ms): the reads expire behind the write.
+    send(p, c, 0, resp('SET', 'w', '1'), 3, 0, PEER_SEND_WRITE);
+    for (let i = 1; i <= 3; i++) send(p, c, i, resp('GET', `slow${i}`));
     await c.waitFor(3, 3000);
     expect(Date.now() - t0).toBeLessThan(1500);
-    expect([...c.got.values()]).toEqual([0, 1, 2].map(() => ({ ok: false, code: 'PEER_ERR_TIMEOUT' })));
-    expect(c.order).toEqual([0, 1, 2]);
+    expect([1, 2, 3].map((i) => c.got.get(i))).toEqual([1, 2, 3].map(() => ({ ok: false, code: 'PEER_ERR_TIMEOUT' })));
+    expect(c.got.has(0)).toBe(false);
     expect(timeouts).toEqual([3]);
-    // The late replies go to the old (closed) connection: nothing reaches the new requests.
-    for (const h of holding.held) h.conn.completeBuffer(h.seq, Buffer.from('+LATE\r\n'));
-    await until('reconnect after timeout', () => p.up, 5000);
+    expect(p.inflight()).toBe(1);
+    expect(p.up).toBe(true);
+    // The write is answered, then the late replies of the reads: they match no live request.
+    await holding.waitFor(4);
+    for (const h of holding.held) h.conn.completeBuffer(h.seq, Buffer.from(`+LATE ${h.request.length}\r\n`));
+    await c.waitFor(4);
+    expect(c.got.get(0)).toEqual({ ok: true, data: Buffer.from(`+LATE ${resp('SET', 'w', '1').length}\r\n`) });
     const next = new Collector();
     send(p, next, 0, resp('GET', 'after'));
-    await holding.waitFor(4);
-    const h = holding.held[3];
+    await holding.waitFor(5);
+    const h = holding.held[4]!;
     h.conn.completeBuffer(h.seq, Buffer.from('+FRESH\r\n'));
     await next.waitFor(1);
     expect(next.text(0)).toBe('+FRESH\r\n');
+    // One connection all along (every request came on it), no link down, the late replies dropped.
+    expect(new Set(holding.held.map((x) => x.conn)).size).toBe(1);
+    expect(downs).toEqual([]);
+    expect(mismatches).toEqual([[0, true], [0, true], [0, true]]);
+    expect(c.duplicate).toBe(false);
   });
 
-  it('closes the link on a response with the wrong msg_id or garbage, fails in-flight, never misdelivers', async () => {
-    let mode: 'wrong-id' | 'garbage' | 'good' = 'wrong-id';
-    const srv = await fakePeerServer((s, d) => {
-      const m = /\$2014\$ (\d+) /.exec(d.toString('latin1'));
-      if (!m) return;
-      if (mode === 'wrong-id') s.write(dnodeMessage(BigInt(m[1]) + 1000n, 5, '+WRONG\r\n'));
-      else if (mode === 'garbage') s.write('   $2014$ 1 5 zz\r\n');
-      else s.write(dnodeMessage(BigInt(m[1]), 5, '+RIGHT\r\n'));
+  it('a skipped reply fails only its own request with PEER_ERR_NO_REPLY; the link stays up', async () => {
+    const skip = new Set([3n, 7n, 8n]);
+    const fake = await ScriptedDnodePeer.start((q) => {
+      if (!skip.has(q.msgId)) q.reply(`+R${q.msgId}\r\n`);
     });
-    cleanups.push(() => srv.close());
+    cleanups.push(() => fake.close());
+    const mismatches: [number, boolean][] = [];
     const errors: string[] = [];
-    const p = await peerTo(srv.port, {}, { onError: (_p, why) => errors.push(why) });
+    const p = await peerTo(fake.port, {}, {
+      onMismatch: (_p, skipped, dropped) => mismatches.push([skipped, dropped]),
+      onError: (_p, why) => errors.push(why),
+    });
+    const c = new Collector();
+    // msg ids 1..10 in seq 0..9; 3, 7 and 8 get no reply.
+    for (let i = 0; i < 10; i++) send(p, c, i, resp('SET', `k${i}`, 'v'));
+    await c.waitFor(10);
+    expect(Array.from({ length: 10 }, (_, i) => c.text(i))).toEqual([
+      '+R1\r\n', '+R2\r\n', 'FAIL PEER_ERR_NO_REPLY', '+R4\r\n', '+R5\r\n', '+R6\r\n',
+      'FAIL PEER_ERR_NO_REPLY', 'FAIL PEER_ERR_NO_REPLY', '+R9\r\n', '+R10\r\n',
+    ]);
+    expect(c.order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(mismatches).toEqual([[1, false], [2, false]]);
+    expect(errors).toEqual([]);
+    expect(fake.accepted).toBe(1);
+    expect(p.inflight()).toBe(0);
+    expect(respError('PEER_ERR_NO_REPLY').toString()).toBe('-ERR Peer: Peer Node did not reply\r\n');
+  });
+
+  it('drops a reply with an unknown msg_id or one from the past, keeps the link, never misdelivers', async () => {
+    let mode: 'unknown' | 'past' | 'garbage' | 'good' = 'unknown';
+    let last = 0n;
+    const fake = await ScriptedDnodePeer.start(() => undefined);
+    cleanups.push(() => fake.close());
+    fake.onRequest = (q) => {
+      if (mode === 'unknown') fake.write(q.conn, dnodeMessage(q.msgId + 1000n, 5, '+WRONG\r\n'));
+      else if (mode === 'past') fake.write(q.conn, dnodeMessage(last, 5, '+AGAIN\r\n'));
+      else if (mode === 'garbage') {
+        fake.write(q.conn, '   $2014$ 1 5 zz\r\n');
+        return;
+      }
+      q.reply(`+RIGHT${q.msgId}\r\n`);
+      last = q.msgId;
+    };
+    const mismatches: [number, boolean][] = [];
+    const errors: string[] = [];
+    const p = await peerTo(fake.port, {}, {
+      onMismatch: (_p, skipped, dropped) => mismatches.push([skipped, dropped]),
+      onError: (_p, why) => errors.push(why),
+    });
     const c = new Collector();
     send(p, c, 0, resp('GET', 'a'));
     await c.waitFor(1);
-    expect(c.got.get(0)).toEqual({ ok: false, code: 'PEER_ERR_REFUSED' });
-    expect(errors).toContainEqual(expect.stringContaining('msg_id'));
-    await until('reconnect', () => p.up, 5000);
-    mode = 'garbage';
+    expect(c.text(0)).toBe('+RIGHT1\r\n');
+    mode = 'past';
     send(p, c, 1, resp('GET', 'b'));
     await c.waitFor(2);
-    expect(c.got.get(1)).toEqual({ ok: false, code: 'PEER_ERR_REFUSED' });
-    await until('reconnect', () => p.up, 5000);
-    mode = 'good';
+    expect(c.text(1)).toBe('+RIGHT2\r\n');
+    expect(mismatches).toEqual([[0, true], [0, true]]);
+    expect(errors).toEqual([]);
+    expect(fake.accepted).toBe(1);
+    // An unparseable stream still closes the link (nothing after it can be trusted).
+    mode = 'garbage';
     send(p, c, 2, resp('GET', 'c'));
     await c.waitFor(3);
-    expect(c.text(2)).toBe('+RIGHT\r\n');
+    expect(c.got.get(2)).toEqual({ ok: false, code: 'PEER_ERR_REFUSED' });
+    await until('reconnect', () => p.up && fake.accepted === 2, 5000);
+    mode = 'good';
+    send(p, c, 3, resp('GET', 'd'));
+    await c.waitFor(4);
+    expect(c.text(3)).toBe('+RIGHT4\r\n');
+    expect(c.duplicate).toBe(false);
   });
 });
 

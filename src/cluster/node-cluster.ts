@@ -278,18 +278,25 @@ function connectPeer(d: ClusterDeps, topology: Topology, n: number, crypto: Peer
     },
     onEof: () => counters.eof++,
     onError: () => counters.err++,
+    // A timed-out request fails alone (the link stays up); it is still the failure detector's
+    // signal for a peer whose heartbeat is late as well.
     onTimeout: (_p, count) => {
       counters.timedout++;
       counters.timedout_requests += count;
+      links.gossip?.table.linkFailure(n, 'request timed out', true);
+    },
+    // Netflix counts each skipped request and each dropped response in peer_mismatch_requests.
+    onMismatch: (_p, skipped, dropped) => {
+      counters.mismatch_requests += skipped + (dropped ? 1 : 0);
     },
     onLinkUp: (p) => {
       hints.onPeerUp(n);
       d.events?.peerState?.(n, p.up, 'link up');
     },
     // The link's direct signal for the failure detector: refused / reset / closed convicts a peer
-    // that gossips; a timed-out request only one whose heartbeat is late as well.
+    // that gossips.
     onLinkDown: (p, _link, why) => {
-      links.gossip?.table.linkFailure(n, why, why === 'request timed out');
+      links.gossip?.table.linkFailure(n, why);
       if (!p.up) d.events?.peerState?.(n, false, why);
     },
     onOther: (_p, type, _id, payload) => links.gossip?.onMessage(type, payload),

@@ -5,13 +5,21 @@
 // their payload (the datastore reply bytes the peer sent back) completes the request.
 //
 // A peer answers the requests of one connection in order (Netflix's dnode client sends responses from
-// the head of its out queue), so each link keeps a FIFO of what it sent; a response must carry the
-// msg_id of the FIFO head. Netflix's own reader tolerates a mismatch (drops a response "from the
-// past", fails the requests it skips); we treat one as a broken stream instead: close, fail every
-// request in flight, reconnect. Nothing is ever delivered to the wrong request.
+// the head of its out queue), but it may skip one: Netflix drops a request it cannot parse or decrypt
+// without a reply. Each response carries the msg_id of its request, so each link keeps a FIFO of what
+// it sent and matches by id:
+//   - id of the FIFO head (the hot path): delivered to it.
+//   - id of a later request in the FIFO: the older ones were skipped. Each fails on its own with
+//     PEER_ERR_NO_REPLY (a failed replica for the coalescer, a hint for a write), then the response
+//     goes to its request. Netflix's dnode_rsp_forward does the same.
+//   - any other id (a request already answered or failed, or one never sent): the response is
+//     dropped, logged and counted (onMismatch); nothing else changes.
+// None of these closes the link: the other requests in flight on it get their replies. Only an
+// unparseable stream, an undecryptable message, a non-response type, a socket error or a close does.
 //
-// A timed-out request poisons the FIFO the same way (its late reply would be taken for the next), so a
-// timeout fails everything in flight on that link and reconnects, as ServerConn does.
+// A request that outlives its deadline fails alone with PEER_ERR_TIMEOUT: it stays in the FIFO as an
+// expired slot (popped once it reaches the head) so that a late reply is matched to it and dropped,
+// never taken for another request's. Netflix closes the connection on a timeout instead.
 //
 // Encrypted links (secure_server_option, opts.crypto set; see src/crypto/dnode-crypto.ts): each socket
 // gets a fresh AES key; its first request carries the RSA-wrapped key in the data field, every request
@@ -66,16 +74,29 @@ export interface PeerConnHooks {
   onResponse?(peer: PeerConn, latencyUs: number, bytes: number): void;
   /** The peer closed a link (peer_eof). */
   onEof?(peer: PeerConn): void;
-  /** A link failed: connect error, reset, unparseable or mismatched response (peer_err). */
+  /** A link failed: connect error, reset, unparseable stream, undecryptable message (peer_err). */
   onError?(peer: PeerConn, why: string): void;
-  /** A link timed out; `requests` were failed with it (peer_timedout / remote_peer_timedout). */
+  /** `requests` requests on a link outlived their deadline and failed (peer_timedout / remote_peer_timedout). */
   onTimeout?(peer: PeerConn, requests: number): void;
+  /**
+   * A response did not match the oldest request of its link (peer_mismatch_requests): `skipped`
+   * older requests got no reply and failed with PEER_ERR_NO_REPLY; `dropped` when the response itself
+   * matched no request in flight (or one that had timed out) and was dropped.
+   */
+  onMismatch?(peer: PeerConn, skipped: number, dropped: boolean): void;
   /** A link connected / went down (peer_connections gauge; `up` is the peer's state after the change). */
   onLinkUp?(peer: PeerConn, link: number): void;
   onLinkDown?(peer: PeerConn, link: number, why: string): void;
   /** A non-response message (gossip, crypto, debug) arrived on an outbound link: payload is a copy. */
   onOther?(peer: PeerConn, type: number, msgId: number, payload: Buffer): void;
 }
+
+/** The slot of a timed-out request still in the FIFO: its late reply lands here and is dropped. */
+const EXPIRED: ReplyTarget = {
+  complete: () => undefined,
+  completeBuffer: () => undefined,
+  fail: () => undefined,
+};
 
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 2000;
@@ -100,6 +121,8 @@ class PeerSocket implements FrameSink, Flushable {
   private readonly deadlines = new NumberFifo(256);
   /** A lower bound of the in-flight deadlines (exact after each recompute; Infinity when empty). */
   private minDeadline = Infinity;
+  /** EXPIRED slots in the FIFO (never at its head). */
+  private expired = 0;
   private readonly header = Buffer.allocUnsafe(DNODE_HEADER_MAX);
   private readonly records: DnodeRecords;
   /** Encrypted links: this socket's AES key, and whether the wrapped key went out already. */
@@ -115,7 +138,7 @@ class PeerSocket implements FrameSink, Flushable {
   }
 
   get inflight(): number {
-    return this.targets.length;
+    return this.targets.length - this.expired;
   }
 
   /** Connects; resolves when connected, rejects when the attempt fails (teardown already ran). */
@@ -261,16 +284,13 @@ class PeerSocket implements FrameSink, Flushable {
         break;
       }
       const id = recs.msgId(i);
-      if (this.targets.length === 0 || this.msgIds.peek() !== id) {
-        const want = this.targets.length === 0 ? 'none' : String(this.msgIds.peek());
-        this.broken(`response msg_id ${id} does not match the oldest request (${want})`);
-        break;
-      }
+      if ((this.targets.length === 0 || this.msgIds.peek() !== id) && !this.resync(id)) continue;
       const target = this.targets.shift()!;
       const seq = this.seqs.shift();
       this.msgIds.shift();
       this.deadlines.shift();
       const sent = this.sentAt.shift();
+      if (this.expired > 0) this.popExpired();
       if (this.targets.length === 0) this.minDeadline = Infinity;
       const len = plain !== undefined ? plain.length : recs.payloadLen[i];
       this.peer.hooks.onResponse?.(this.peer, (now - sent) * 1000, len);
@@ -279,20 +299,111 @@ class PeerSocket implements FrameSink, Flushable {
     }
   }
 
-  /** Fails everything in flight when a request outlived its deadline; true when it did. */
-  checkTimeouts(now: number): boolean {
-    if (now < this.minDeadline) return false;
+  /**
+   * Response `id` is not for the FIFO head. When a later request in the FIFO has it, the older ones
+   * were skipped by the peer: they fail with PEER_ERR_NO_REPLY and true says the head is now `id`'s
+   * request. Otherwise (an id answered before, timed out, or never sent) the response is dropped:
+   * false. Not the hot path: a linear search of the FIFO.
+   */
+  private resync(id: number): boolean {
+    const ids = this.msgIds;
+    let k = -1;
+    for (let j = 0; j < ids.length; j++) {
+      if (ids.at(j) === id) {
+        k = j;
+        break;
+      }
+    }
+    const oldest = this.targets.length === 0 ? 'none' : String(ids.peek());
+    if (k < 0) {
+      this.peer.log.warn({ peer: this.peer.name, link: this.index, msgId: id, oldest }, 'dropped a peer response that matches no request in flight');
+      this.peer.hooks.onMismatch?.(this.peer, 0, true);
+      return false;
+    }
+    // Take the skipped requests out first: a failure callback may send on this link (pushing).
+    const skipped: ReplyTarget[] = [];
+    const seqs: number[] = [];
+    for (let j = 0; j < k; j++) {
+      const t = this.targets.shift()!;
+      const seq = this.seqs.shift();
+      ids.shift();
+      this.sentAt.shift();
+      this.deadlines.shift();
+      if (t === EXPIRED) {
+        this.expired--;
+      } else {
+        skipped.push(t);
+        seqs.push(seq);
+      }
+    }
+    const late = this.targets.peek() === EXPIRED;
+    if (late) {
+      this.targets.shift();
+      this.seqs.shift();
+      ids.shift();
+      this.sentAt.shift();
+      this.deadlines.shift();
+      this.expired--;
+      this.popExpired();
+    }
+    if (this.targets.length === 0) this.minDeadline = Infinity;
+    if (skipped.length > 0) {
+      this.peer.log.warn({ peer: this.peer.name, link: this.index, msgId: id, oldest, skipped: skipped.length },
+        'peer skipped the replies of older requests; failing only those');
+    }
+    if (late) {
+      this.peer.log.info({ peer: this.peer.name, link: this.index, msgId: id }, 'dropped a peer response that came after its request timed out');
+    }
+    this.peer.hooks.onMismatch?.(this.peer, skipped.length, late);
+    for (let j = 0; j < skipped.length; j++) skipped[j]!.fail(seqs[j]!, 'PEER_ERR_NO_REPLY');
+    // A failure callback may have closed the link (teardown already failed the rest).
+    return !late && this.socket !== undefined && this.targets.length > 0 && ids.peek() === id;
+  }
+
+  /** Pops EXPIRED slots off the head, so the head is always a live request. */
+  private popExpired(): void {
+    while (this.expired > 0 && this.targets.length > 0 && this.targets.peek() === EXPIRED) {
+      this.targets.shift();
+      this.seqs.shift();
+      this.msgIds.shift();
+      this.sentAt.shift();
+      this.deadlines.shift();
+      this.expired--;
+    }
+  }
+
+  /**
+   * Fails the requests that outlived their deadline with PEER_ERR_TIMEOUT, and those alone: the link
+   * stays up (their slots stay in the FIFO as EXPIRED, so a late reply is recognised and dropped).
+   * Returns how many failed.
+   */
+  checkTimeouts(now: number): number {
+    if (now < this.minDeadline) return 0;
     // The bound may be stale (its request was answered): recompute it exactly, rarely.
     let min = Infinity;
-    for (let i = 0; i < this.deadlines.length; i++) min = Math.min(min, this.deadlines.at(i));
+    const expired: ReplyTarget[] = [];
+    const seqs: number[] = [];
+    for (let i = 0; i < this.deadlines.length; i++) {
+      const d = this.deadlines.at(i);
+      if (d > now) {
+        min = Math.min(min, d);
+        continue;
+      }
+      const t = this.targets.at(i)!;
+      if (t === EXPIRED) continue;
+      expired.push(t);
+      seqs.push(this.seqs.at(i));
+      this.targets.set(i, EXPIRED);
+      this.deadlines.set(i, Infinity);
+      this.expired++;
+    }
     this.minDeadline = min;
-    if (now < min) return false;
-    const n = this.targets.length;
-    this.peer.log.warn({ peer: this.peer.name, link: this.index, requests: n }, 'peer request timed out');
-    this.peer.hooks.onTimeout?.(this.peer, n);
-    this.socket?.destroy();
-    this.teardown('PEER_ERR_TIMEOUT', 'request timed out', false);
-    return true;
+    if (expired.length === 0) return 0;
+    this.popExpired();
+    this.peer.log.warn({ peer: this.peer.name, link: this.index, requests: expired.length, inflight: this.inflight }, 'peer request timed out');
+    this.peer.hooks.onTimeout?.(this.peer, expired.length);
+    for (let j = 0; j < expired.length; j++) expired[j]!.fail(seqs[j]!, 'PEER_ERR_TIMEOUT');
+    return expired.length;
   }
 
   teardown(code: DynErrorCode, why: string, eof: boolean): void {
@@ -305,7 +416,8 @@ class PeerSocket implements FrameSink, Flushable {
     this.out?.reset();
     this.out = undefined;
     this.minDeadline = Infinity;
-    // Fail in send order; the completers see the Peer error in each slot.
+    this.expired = 0;
+    // Fail in send order; the completers see the Peer error in each slot (EXPIRED ones failed before).
     while (this.targets.length > 0) {
       const t = this.targets.shift()!;
       const seq = this.seqs.shift();
@@ -403,8 +515,8 @@ export class PeerConn implements Peer {
    * Sends a dnode REQ (3) or REQ_FORWARD (4) carrying the datastore request core.u8[off, off+len)
    * (copied before returning) on link `affinity % connections`. Later exactly one of
    * target.complete(seq, u8, payloadOff, payloadLen) (the peer's RES payload: the datastore reply) or
-   * target.fail(seq, PEER_ERR_NOT_CONNECTED | PEER_ERR_REFUSED | PEER_ERR_TIMEOUT) runs, possibly
-   * synchronously (fail fast). flags: PEER_SEND_WRITE, PEER_SEND_NOREPLY.
+   * target.fail(seq, PEER_ERR_NOT_CONNECTED | PEER_ERR_REFUSED | PEER_ERR_TIMEOUT | PEER_ERR_NO_REPLY)
+   * runs, possibly synchronously (fail fast). flags: PEER_SEND_WRITE, PEER_SEND_NOREPLY.
    */
   send(type: PeerRequestType, target: ReplyTarget, seq: number, off: number, len: number, affinity: number, flags = 0): void {
     if (this.closed) {

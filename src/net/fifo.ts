@@ -29,6 +29,10 @@ export class NumberFifo {
     return this.a[(this.head + i) & (this.a.length - 1)];
   }
 
+  set(i: number, v: number): void {
+    this.a[(this.head + i) & (this.a.length - 1)] = v;
+  }
+
   shift(): number {
     const v = this.a[this.head];
     this.head = (this.head + 1) & (this.a.length - 1);

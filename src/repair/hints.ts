@@ -6,8 +6,9 @@
 //     ├─ target skipped (peer down at plan time) ─► add(node, type, bytes)
 //     └─ target sent ─► guard(fanout, ...) keeps the bytes until the peer answers (a copy when
 //          short; when long, a reference to the peer link's own exact-size copy: Guard)
-//          └─ fail(PEER_ERR_NOT_CONNECTED | _REFUSED | _TIMEOUT) ─► hint (a datastore error reply
-//             is a reply: the replica saw the write)
+//          └─ fail(PEER_ERR_NOT_CONNECTED | _REFUSED | _TIMEOUT | _NO_REPLY) ─► hint (a datastore
+//             error reply is a reply: the replica saw the write; _NO_REPLY: the peer answered later
+//             requests of the link but skipped this one)
 //
 //   PeerHints (one per peer node): FIFO of { type 3|4, flags, arrival time, request bytes }
 //     bounded by maxBytes over all peers (the oldest hint anywhere is dropped first) and by ttlMs
@@ -62,7 +63,7 @@ export const DEFAULT_HINTS = {
 const RETRY_MS = 1000;
 
 /** The peer failures that mean "the replica did not answer": those writes are hinted. */
-const HINTED_FAILURES: ReadonlySet<DynErrorCode> = new Set<DynErrorCode>(['PEER_ERR_NOT_CONNECTED', 'PEER_ERR_REFUSED', 'PEER_ERR_TIMEOUT']);
+const HINTED_FAILURES: ReadonlySet<DynErrorCode> = new Set<DynErrorCode>(['PEER_ERR_NOT_CONNECTED', 'PEER_ERR_REFUSED', 'PEER_ERR_TIMEOUT', 'PEER_ERR_NO_REPLY']);
 
 export interface HintStoreOptions {
   core: Core;

@@ -5,6 +5,7 @@ import type { Core } from '../../src/wasm/core.js';
 import type { DynErrorCode } from '../../src/errors.js';
 import type { Backend, FramedRequest, ReplyTarget } from '../../src/dispatch/request.js';
 import type { DnodeHandler, PeerRequestSource } from '../../src/cluster/dnode-listener.js';
+import { decodeDnode } from '../oracles/dnode.js';
 import { RawSocket } from './raw-socket.js';
 
 export type Outcome = { ok: true; data: Buffer } | { ok: false; code: DynErrorCode };
@@ -166,4 +167,80 @@ export function dnodeMessage(msgId: number | bigint, type: number, payload: Buff
   const p = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload;
   const head = `   $2014$ ${msgId} ${type} ${opts.flags ?? 0} 1 ${opts.sameDc ?? 1} *1 d *${p.length}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), p]);
+}
+
+/** A dnode request a ScriptedDnodePeer received: which accepted connection (0, 1, ...) and its fields. */
+export interface SeenRequest {
+  conn: number;
+  msgId: bigint;
+  type: number;
+  payload: Buffer;
+  /** Writes a RES with this request's msg_id and `payload` on the connection it came on. */
+  reply(payload: Buffer | string): void;
+}
+
+/**
+ * A fake peer node speaking dnode: frames the requests of every connection it accepts (the
+ * reference decoder of test/oracles/dnode.ts), records them, and hands each to `onRequest`, which
+ * answers it (req.reply), skips it (does nothing) or answers later. Counts accepted connections.
+ */
+export class ScriptedDnodePeer {
+  readonly requests: SeenRequest[] = [];
+  /** Connections accepted since start. */
+  accepted = 0;
+  readonly sockets: Socket[] = [];
+  port = 0;
+  private constructor(private readonly server: Server, public onRequest: (req: SeenRequest) => void) {}
+
+  static async start(onRequest: (req: SeenRequest) => void): Promise<ScriptedDnodePeer> {
+    const server = createServer();
+    const peer = new ScriptedDnodePeer(server, onRequest);
+    server.on('connection', (s) => peer.accept(s));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const a = server.address();
+    peer.port = typeof a === 'object' && a ? a.port : 0;
+    return peer;
+  }
+
+  /** Writes raw bytes on accepted connection `conn`. */
+  write(conn: number, b: Buffer | string): void {
+    this.sockets[conn]!.write(typeof b === 'string' ? Buffer.from(b, 'latin1') : b);
+  }
+
+  /** Connections still open. */
+  get open(): number {
+    return this.sockets.filter((s) => !s.destroyed).length;
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(s: Socket): void {
+    const conn = this.accepted++;
+    this.sockets.push(s);
+    let buf: Buffer = Buffer.alloc(0);
+    s.on('error', () => undefined);
+    s.on('data', (d: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      const r = decodeDnode(buf);
+      if (r.error) {
+        s.destroy(new Error(`fake peer: undecodable dnode stream at byte ${r.error.pos}`));
+        return;
+      }
+      const seen = r.frames.map((f): SeenRequest => ({
+        conn,
+        msgId: f.msgId,
+        type: f.type,
+        payload: Buffer.from(buf.subarray(f.payloadOff, f.payloadOff + f.payloadLen)),
+        reply: (p) => s.write(dnodeMessage(f.msgId, 5, p)),
+      }));
+      buf = buf.subarray(r.consumed);
+      for (const q of seen) {
+        this.requests.push(q);
+        this.onRequest(q);
+      }
+    });
+  }
 }
