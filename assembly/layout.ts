@@ -161,6 +161,15 @@ export const SH_SUBCMD: i32 = 9; // decided by the subcommand (XINFO, MEMORY, LA
 export const SH_ZMPOP: i32 = 10; // [key, [[m, s] ...]] -> scores as doubles (ZMPOP)
 export const SH_GEO: i32 = 11; // GEORADIUS / GEOSEARCH items: coordinates WITHCOORD -> doubles
 
+// ---- Merge policies (command table column, cmdMerge / mcCmdMerge): how the replies of a CF_FRAGMENT
+// command split per owner group are merged into the one reply its client gets. The first error
+// reply (in fragment order) wins over every policy.
+export const MG_NONE: i32 = 0; // not split: routed by its first key
+export const MG_ARRAY: i32 = 1; // one array, every element at its key's position (MGET)
+export const MG_SUM: i32 = 2; // the sum of the integer replies (DEL, UNLINK, EXISTS, TOUCH)
+export const MG_ALL_OK: i32 = 3; // +OK when every fragment said +OK, else the first other reply (MSET)
+export const MG_MC_VALUES: i32 = 4; // memcached VALUE items in the client's key order, then END (get, gets)
+
 // Message flags (REC_FLAGS high bits, set by the framer)
 export const MF_INLINE: i32 = 1 << 16; // inline command (no multibulk)
 export const MF_EMPTY_TAG: i32 = 1 << 17; // hash_tag configured, present but empty: whole key hashed

@@ -23,7 +23,7 @@ import {
   MC_REPLY_ERROR, MC_REPLY_NUMBER, MC_REPLY_STAT, MC_REPLY_STATUS, MC_REPLY_VALUE, MC_REPLY_VERSION,
   REC_ARG1_LEN, REC_ARG1_OFF, REC_ARGC, REC_AUX, REC_CMD, REC_DIGEST_HI, REC_DIGEST_LO, REC_ERR,
   REC_FLAGS, REC_KEY_FIRST, REC_LEN, REC_NAME_LEN, REC_NAME_OFF, REC_NKEYS, REC_START, REC_TOKEN,
-  RES_MORE, MF_NOREPLY,
+  RES_MORE, MF_NOREPLY, MG_MC_VALUES, MG_NONE,
 } from './layout';
 import {
   beginCall, connAddr, endCall, failCall, keyPush, keyRoom, keyTruncate, nkey, nrec, recNext, recRoom,
@@ -87,6 +87,15 @@ export function mcCmdFlags(id: i32): i32 {
     case MC_CMD_QUIT: return CF_QUIT | CF_PSEUDO;
     default: return 0;
   }
+}
+
+/**
+ * MG_*: how the replies of a memcached command split per owner are merged. get/gets: the VALUE
+ * items in key order. gat/gats are CF_FRAGMENT but have none: they are routed whole by their first
+ * key (a fragment would have to repeat the exptime argument before its keys).
+ */
+export function mcCmdMerge(id: i32): i32 {
+  return id == MC_CMD_GET || id == MC_CMD_GETS ? MG_MC_VALUES : MG_NONE;
 }
 
 // Per-message outcome: a message end (>= 0) or one of these.

@@ -32,7 +32,7 @@
 //                          └─ target.complete(seq, bytes)        (each ReplyTarget below)
 //   dispatch/fanout      Fanout.complete / fail ─► CoalesceTracker.onReply / onFailure
 //                          (dispatch/coalesce.ts, on the reply's 64-bit digest) ─► decide: once
-//   dispatch/fragment    FragmentedRequest.complete ─► merge (array | sum | ok | mc-values)
+//   dispatch/fragment    FragmentedRequest.complete ─► merge by the merge column (MG_ARRAY | MG_SUM | MG_ALL_OK | MG_MC_VALUES)
 //   net/client-conn      ClientConn.complete ─► ReplyQueue.complete (net/reply-queue.ts): holds
 //                        replies that arrive early ─► advance ─► writeReply in request order
 //                        ─► OutBuffer.append ─► repliesWritten ─► Flusher.mark ─► one socket write
