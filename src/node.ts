@@ -326,7 +326,10 @@ async function startClientListener(options: NodeOptions, client: ClientSide): Pr
 async function startStats(b: NodeBase, unwind: () => Promise<void>): Promise<StatsServer | undefined> {
   if (!b.options.statsListen) return undefined;
   try {
-    return await startStatsServer({ listen: b.options.statsListen, stats: b.stats, admin: b.control, logger: b.log });
+    return await startStatsServer({
+      listen: b.options.statsListen, stats: b.stats, admin: b.control, logger: b.log,
+      guard: { token: b.options.statsAdminToken, requireToken: b.options.statsAdminRequireToken },
+    });
   } catch (err) {
     await unwind();
     throw err;

@@ -10,6 +10,7 @@ import { DEFAULT_NODE_OPTIONS, type NodeOptions } from '../src/conf/options.js';
 import { CONFIG_KEY_NAMES, CONFIG_KEYS, REQUIRED, type AnyKeyDef } from '../src/conf/schema.js';
 import type { NodeConfig } from '../src/conf/types.js';
 import { Prng } from './helpers/prng.js';
+import type { SecretSources } from '../src/conf/secrets.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REFERENCE = join(ROOT, 'test/fixtures/reference/conf');
@@ -366,7 +367,8 @@ describe('the key table', () => {
       server_connections redis_requirepass`.split(/\s+/);
     for (const k of netflix) expect(CONFIG_KEY_NAMES, k).toContain(k);
     const ours = CONFIG_KEY_NAMES.filter((k) => !CONFIG_KEYS[k].netflix);
-    expect(ours).toEqual(['phi_convict_threshold', 'phi_window_size', 'redis_requirepass', 'client_protocol', 'max_message_bytes', 'hints_dir', 'hints_max_bytes', 'hints_ttl']);
+    expect(ours).toEqual(['phi_convict_threshold', 'phi_window_size', 'redis_requirepass', 'client_protocol', 'max_message_bytes', 'hints_dir', 'hints_max_bytes', 'hints_ttl',
+      'requirepass', 'requirepass_file', 'requirepass_env', 'users', 'stats_admin_token', 'stats_admin_token_file', 'stats_admin_token_env', 'stats_admin_require_token']);
   });
 
   it('docs/config.md is generated from the table (run `npx tsx src/cli/config-docs.ts` if this fails)', () => {
@@ -413,5 +415,92 @@ describe('enable_gossip', () => {
     expect(c.enableGossip).toBe(true);
     expect(c.gosInterval).toBe(500);
     expect(c.warnings.filter((w) => /gossip/.test(w))).toEqual([]);
+  });
+});
+
+describe('authentication keys (ours): requirepass, users, stats_admin_token', () => {
+  const HASH = '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8'; // sha256("password")
+  const files: Record<string, string> = { '/run/secrets/pw': 'from file\n', '/run/secrets/crlf': 'crlf pw\r\n', '/run/secrets/empty': '\n' };
+  const secrets: SecretSources = {
+    env: { DYN_PW: 'from env', DYN_EMPTY: '' },
+    readFile(path) {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+      return text;
+    },
+  };
+  const load = (...lines: string[]) => parseConfig(conf(...lines), 'f.yml', { secrets });
+  const failure = (...lines: string[]): string => {
+    try {
+      load(...lines);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.message;
+      throw err;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('requirepass from the file, a file or an environment variable', () => {
+    expect(load("requirepass: ' p w '").requirepass).toBe(' p w ');
+    expect(load('requirepass_file: /run/secrets/pw').requirepass).toBe('from file');
+    expect(load('requirepass_file: /run/secrets/crlf').requirepass).toBe('crlf pw');
+    expect(load('requirepass_env: DYN_PW').requirepass).toBe('from env');
+    expect(load().requirepass).toBeNull();
+  });
+
+  it('users: every password source, read_only and enabled', () => {
+    const c = load('users:', '  - name: app', '    password: pw1', '  - name: ro', `    password_hash: '#${HASH.toUpperCase()}'`, '    read_only: true',
+      '  - name: f', '    password_file: /run/secrets/pw', '    enabled: false', '  - name: e', '    password_env: DYN_PW');
+    expect(c.users).toEqual([
+      { name: 'app', password: 'pw1', passwordHash: null, passwordFile: null, passwordEnv: null, readOnly: false, enabled: true },
+      { name: 'ro', password: null, passwordHash: HASH, passwordFile: null, passwordEnv: null, readOnly: true, enabled: true },
+      { name: 'f', password: 'from file', passwordHash: null, passwordFile: '/run/secrets/pw', passwordEnv: null, readOnly: false, enabled: false },
+      { name: 'e', password: 'from env', passwordHash: null, passwordFile: null, passwordEnv: 'DYN_PW', readOnly: false, enabled: true },
+    ]);
+    expect(nodeOptionsFromConfig(c).users).toEqual([
+      { name: 'app', password: 'pw1', readonly: false, enabled: true },
+      { name: 'ro', sha256: HASH, readonly: true, enabled: true },
+      { name: 'f', password: 'from file', readonly: false, enabled: false },
+      { name: 'e', password: 'from env', readonly: false, enabled: true },
+    ]);
+  });
+
+  it('stats_admin_token and its file / env var reach the node options', () => {
+    const o = nodeOptionsFromConfig(load('stats_admin_token_env: DYN_PW', 'stats_admin_require_token: true', 'requirepass_file: /run/secrets/pw'));
+    expect([o.statsAdminToken, o.statsAdminRequireToken, o.requirepass]).toEqual(['from env', true, 'from file']);
+  });
+
+  const one = (line: string) => `f.yml: dyn_o_mite.${line}`;
+  const cases: [string[], string][] = [
+    [['requirepass_file: /run/secrets/nope'], one('requirepass_file: cannot read /run/secrets/nope: no such file')],
+    [['requirepass_file: /run/secrets/empty'], one('requirepass_file: /run/secrets/empty is empty')],
+    [['requirepass_env: DYN_UNSET'], one('requirepass_env: environment variable DYN_UNSET is not set')],
+    [['requirepass_env: DYN_EMPTY'], one('requirepass_env: environment variable DYN_EMPTY is empty')],
+    [['requirepass_env: 1BAD'], one('requirepass_env: expected an environment variable name (letters, digits, _), got "1BAD"')],
+    [['requirepass: a', 'requirepass_env: DYN_PW'], one('requirepass_env: set only one of requirepass, requirepass_env')],
+    [['stats_admin_token_file: /x', 'stats_admin_token_env: DYN_PW'], one('stats_admin_token_env: set only one of stats_admin_token_file, stats_admin_token_env')],
+    [['stats_admin_require_token: true'], one('stats_admin_require_token: true needs stats_admin_token (or its _file / _env)')],
+    [['users: bob'], one('users: expected a list of users (mappings with name and password), got "bob"')],
+    [['users:', '  - bob'], one('users[0]: expected a mapping with name and password, got "bob"')],
+    [['users:', '  - name: bob'], one('users[0]: exactly one of password, password_hash, password_file, password_env is needed (missing)')],
+    [['users:', '  - name: bob', '    password: a', '    password_env: DYN_PW'], one('users[0]: exactly one of password, password_hash, password_file, password_env is needed (password, password_env are set)')],
+    [['users:', '  - password: a'], one('users[0]: missing name')],
+    [['users:', '  - name: a b', '    password: x'], one('users[0].name: a user name has no spaces, got "a b"')],
+    [['users:', '  - name: a', '    password: x', '  - name: a', '    password: y'], one('users[1].name: user "a" is defined twice')],
+    [['users:', '  - name: a', '    password: x', '    readonly: true'], one('users[0].readonly: unknown key (expected name, password, password_hash, password_file, password_env, read_only, enabled)')],
+    [['users:', '  - name: a', '    password: x', '    read_only: yes'], one('users[0].read_only: expected true or false, got "yes"')],
+    [['users:', '  - name: a', `    password_hash: #${HASH}`], one("users[0].password_hash: expected '#' and 64 hex digits, the password's SHA-256 (quote it: an unquoted # starts a YAML comment), got an empty value")],
+    [['users:', '  - name: a', "    password_hash: '#abc'"], one(`users[0].password_hash: expected '#' and 64 hex digits, the password's SHA-256 (quote it: an unquoted # starts a YAML comment), got "#abc"`)],
+    [['users:', '  - name: a', '    password_file: /run/secrets/nope'], one('users[0].password_file: cannot read /run/secrets/nope: no such file')],
+    [['users:', '  - name: a', '    password_env: DYN_UNSET'], one('users[0].password_env: environment variable DYN_UNSET is not set')],
+    [['requirepass: x', 'users:', '  - name: default', '    password: y'], one('users[0]: user "default" and requirepass both set the default user\'s password: keep one')],
+  ];
+  it.each(cases)('%j', (lines, message) => {
+    expect(failure(...lines)).toBe(message);
+  });
+
+  it('by default secrets come from the process: a missing env var names it', () => {
+    delete process.env.DYN_TEST_SURELY_UNSET;
+    expect(errorOf(conf('requirepass_env: DYN_TEST_SURELY_UNSET')).message).toBe(one('requirepass_env: environment variable DYN_TEST_SURELY_UNSET is not set'));
   });
 });

@@ -2,7 +2,9 @@ import { request } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  adminRefusal,
   helpText,
+  isLoopback,
   NETFLIX_CONTENT_TYPE,
   OK_BODY,
   startStatsServer,
@@ -53,9 +55,9 @@ interface Response {
   body: string;
 }
 
-function get(port: number, path: string, method = 'GET'): Promise<Response> {
+function get(port: number, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({
@@ -332,5 +334,60 @@ describe('lifecycle', () => {
   it('a port in use is a rejected start naming the address', async () => {
     await expect(startStatsServer({ listen: { host: '127.0.0.1', port: server.port }, stats, admin: node }))
       .rejects.toThrow(new RegExp(`stats_listen 127.0.0.1:${server.port}: .*EADDRINUSE`));
+  });
+});
+
+describe('the admin guard: loopback or the token', () => {
+  it('isLoopback: 127.0.0.0/8 and ::1, also IPv4-mapped; nothing else', () => {
+    const cases: [string | undefined, boolean][] = [
+      ['127.0.0.1', true], ['127.1.2.3', true], ['::ffff:127.0.0.1', true], ['::FFFF:127.0.0.9', true], ['::1', true],
+      ['0:0:0:0:0:0:0:1', true], ['10.0.0.1', false], ['::ffff:10.0.0.1', false], ['192.168.1.127', false],
+      ['::', false], ['0.0.0.0', false], ['fe80::1', false], ['128.0.0.1', false], [undefined, false],
+    ];
+    expect(cases.map(([a]) => [a, isLoopback(a)])).toEqual(cases);
+  });
+
+  it('adminRefusal: what each client is told', () => {
+    const none = {};
+    const token = { token: 't0k3n' };
+    const strict = { token: 't0k3n', requireToken: true };
+    expect(adminRefusal(none, '::ffff:127.0.0.1', undefined)).toBeUndefined();
+    expect(adminRefusal(none, '10.0.0.1', undefined)).toBe('admin paths are served to loopback clients only (10.0.0.1 is not; set stats_admin_token to allow others)');
+    expect(adminRefusal(none, '10.0.0.1', 'Bearer anything')).toMatch(/loopback clients only/);
+    expect(adminRefusal(token, '10.0.0.1', 'Bearer t0k3n')).toBeUndefined();
+    expect(adminRefusal(token, '10.0.0.1', 'bearer  t0k3n')).toBeUndefined();
+    expect(adminRefusal(token, '10.0.0.1', undefined)).toBe('admin paths need Authorization: Bearer <stats_admin_token>');
+    expect(adminRefusal(token, '10.0.0.1', 'Bearer t0k3n-not')).toBe('wrong stats_admin_token');
+    expect(adminRefusal(token, '10.0.0.1', 'Basic dXNlcjpwdw==')).toBe('Authorization header is not "Bearer <token>"');
+    expect(adminRefusal(token, '::1', undefined)).toBeUndefined();
+    expect(adminRefusal(strict, '::1', undefined)).toBe('admin paths need Authorization: Bearer <stats_admin_token>');
+    expect(adminRefusal(strict, '127.0.0.1', 'Bearer t0k3n')).toBeUndefined();
+  });
+
+  it('with stats_admin_require_token, loopback requests need the bearer token; reading paths stay open', async () => {
+    const strict = await startStatsServer({
+      listen: { host: '127.0.0.1', port: 0 }, stats, admin: node, guard: { token: 's3cret', requireToken: true },
+      logger: { info: () => {}, warn: (obj, msg) => logged.push([obj, msg]), error: () => {} },
+    });
+    try {
+      const refused = await get(strict.port, '/set_consistency/read/dc_quorum');
+      expect([refused.status, refused.body]).toEqual([403, 'forbidden: /set_consistency: admin paths need Authorization: Bearer <stats_admin_token>\n']);
+      const wrong = await get(strict.port, '/state/standby', 'GET', { authorization: 'Bearer nope' });
+      expect([wrong.status, wrong.body]).toEqual([403, 'forbidden: /state: wrong stats_admin_token\n']);
+      for (const path of ['/peer/down/all', '/read_repairs/enable', '/setloglevel/3', '/loglevelup', '/logleveldown', '/set_timeout_factor/2', '/historeset']) {
+        expect((await get(strict.port, path)).status, path).toBe(403);
+      }
+      expect(node.calls).toEqual([]);
+      expect(logged).toContainEqual([{ url: '/state/standby', from: '127.0.0.1', reason: 'wrong stats_admin_token' }, 'stats endpoint: admin request refused']);
+
+      const allowed = await get(strict.port, '/set_consistency/read/dc_quorum', 'GET', { authorization: 'Bearer s3cret' });
+      expect([allowed.status, allowed.body]).toEqual([200, OK_BODY]);
+      expect(node.calls).toEqual([['setConsistency', 'read', 'DC_QUORUM']]);
+      for (const path of ['/info', '/get_consistency', '/state/get_state', '/cluster_describe', '/metrics', '/ping', '/help']) {
+        expect((await get(strict.port, path)).status, path).toBe(200);
+      }
+    } finally {
+      await strict.close();
+    }
   });
 });

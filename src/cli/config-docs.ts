@@ -122,6 +122,37 @@ const FORMATS = `
 - \`max_message_bytes\` is ours; \`redis_requirepass\` comes from the Rust port (dynomite-engine).
 `;
 
+const AUTH = `
+## Authentication
+
+Clients authenticate as in Redis 6+ (details and the stats port guard: [security.md](security.md)):
+
+\`\`\`yaml
+dyn_o_mite:
+  requirepass_file: /run/secrets/dynomite-default   # or requirepass: ..., or requirepass_env: VAR
+  users:
+    - name: app
+      password_env: DYNOMITE_APP_PASSWORD
+    - name: reporting
+      password_hash: '#5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8'
+      read_only: true
+    - name: old-service
+      password_file: /run/secrets/old-service
+      enabled: false
+  stats_admin_token_env: DYNOMITE_ADMIN_TOKEN
+\`\`\`
+
+- A \`users\` entry takes \`name\` (no spaces), exactly one of \`password\` (in clear, kept as written),
+  \`password_hash\` (\`'#'\` and the 64 hex digits of the password's SHA-256, as Redis ACL \`#<hash>\`; quote it,
+  an unquoted \`#\` starts a YAML comment; \`echo -n pw | sha256sum\` computes it), \`password_file\` or
+  \`password_env\`, and optionally \`read_only\` and \`enabled\` (\`true\` / \`false\`, default \`false\` / \`true\`).
+- \`*_file\` and \`*_env\` secrets are read once, when the file is loaded (so \`dynomite -t\` checks them too).
+  A file loses one trailing line break; a relative path is relative to the working directory. A missing or
+  empty file or variable is an error naming the key and the file or variable.
+- Without \`requirepass\` (or a user named \`default\`) connections start as \`default\` with every right,
+  as in Redis; named users can still \`AUTH\`.
+`;
+
 const CLI = `
 ## Command line
 
@@ -160,7 +191,7 @@ Notes on compatibility:
 
 /** The full text of docs/config.md. */
 export function renderConfigDocs(): string {
-  const sections = [INTRO, keyTable().join('\n'), FORMATS, CLI, flagTable().join('\n'), CLI_NOTES, levelTable().join('\n')];
+  const sections = [INTRO, keyTable().join('\n'), FORMATS, AUTH, CLI, flagTable().join('\n'), CLI_NOTES, levelTable().join('\n')];
   return `${sections.map((s) => s.trim()).join('\n\n')}\n`;
 }
 

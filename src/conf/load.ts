@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments, type YAMLError } from 'yaml';
 import { CONFIG_KEY_NAMES, CONFIG_KEYS, REQUIRED, keyDef, type ConfigKey } from './schema.js';
 import type { ConfigValues, HostPort, NodeConfig } from './types.js';
-import { BadValue, describeRaw, type RawValue } from './values.js';
+import { BadValue, describeRaw, type RawValue, type UserEntry } from './values.js';
+import { PROCESS_SECRETS, SecretError, secretFromEnv, secretFromFile, type SecretSources } from './secrets.js';
 
 export interface ConfigIssue {
   /** Key path such as "dyn_o_mite.dyn_seeds[1]"; "" for problems of the file as a whole. */
@@ -39,6 +40,8 @@ export interface ParseOptions {
   readonly mbufSize?: number;
   /** `max_msgs` to use when the file does not set it (the deprecated `-M` flag). */
   readonly maxMsgs?: number;
+  /** Where `*_file` / `*_env` secrets are read from. @default the process's environment and files */
+  readonly secrets?: SecretSources;
 }
 
 /** Reads and parses a config file. Throws ConfigError (unreadable file included). */
@@ -92,6 +95,7 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
 
   applyDefaults(pool, present, values, issues, options);
   if (issues.length === 0) crossCheck(pool, fileName, values as ConfigValues, present, issues, warnings);
+  if (issues.length === 0) readSecrets(pool, values as Mutable<ConfigValues>, issues, options.secrets ?? PROCESS_SECRETS);
   if (issues.length > 0) throw new ConfigError(fileName, issues);
   return deepFreeze({ file: fileName, pool, warnings, ...(values as ConfigValues) });
 }
@@ -187,6 +191,48 @@ function crossCheck(
         issues.push({ path: `${pool}.${b}`, reason: `${y.text}${which} clashes with ${a} ${x.text}` });
       }
     }
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Fills requirepass, the users' passwords and stats_admin_token from their files / env vars. */
+function readSecrets(pool: string, v: Mutable<ConfigValues>, issues: ConfigIssue[], src: SecretSources): void {
+  const one = (base: string, value: string | null, file: string | null, env: string | null): string | null => {
+    const given = [[base, value], [`${base}_file`, file], [`${base}_env`, env]].filter(([, x]) => x !== null).map(([k]) => k as string);
+    if (given.length > 1) {
+      issues.push({ path: `${pool}.${given[1]}`, reason: `set only one of ${given.join(', ')}` });
+      return null;
+    }
+    try {
+      if (file !== null) return secretFromFile(src, file);
+      if (env !== null) return secretFromEnv(src, env);
+    } catch (err) {
+      if (!(err instanceof SecretError)) throw err;
+      issues.push({ path: `${pool}.${base}_${file !== null ? 'file' : 'env'}`, reason: err.message });
+      return null;
+    }
+    return value;
+  };
+  v.requirepass = one('requirepass', v.requirepass, v.requirepassFile, v.requirepassEnv);
+  v.statsAdminToken = one('stats_admin_token', v.statsAdminToken, v.statsAdminTokenFile, v.statsAdminTokenEnv);
+  v.users = v.users.map((u: UserEntry, i: number): UserEntry => {
+    const at = `${pool}.users[${i}]`;
+    try {
+      if (u.passwordFile !== null) return { ...u, password: secretFromFile(src, u.passwordFile) };
+      if (u.passwordEnv !== null) return { ...u, password: secretFromEnv(src, u.passwordEnv) };
+    } catch (err) {
+      if (!(err instanceof SecretError)) throw err;
+      issues.push({ path: `${at}.password_${u.passwordFile !== null ? 'file' : 'env'}`, reason: err.message });
+    }
+    return u;
+  });
+  const dflt = v.users.findIndex((u) => u.name === 'default');
+  if (dflt >= 0 && v.requirepass !== null) {
+    issues.push({ path: `${pool}.users[${dflt}]`, reason: 'user "default" and requirepass both set the default user\'s password: keep one' });
+  }
+  if (v.statsAdminRequireToken && v.statsAdminToken === null) {
+    issues.push({ path: `${pool}.stats_admin_require_token`, reason: 'true needs stats_admin_token (or its _file / _env)' });
   }
 }
 

@@ -30,6 +30,15 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
     tokens: c.tokens,
     statsListen: { host: c.statsListen.host, port: c.statsListen.port },
     readRepairs: c.readRepairsEnabled,
+    requirepass: c.requirepass ?? undefined,
+    users: c.users.length === 0 ? undefined : c.users.map((u) => ({
+      name: u.name,
+      ...(u.passwordHash !== null ? { sha256: u.passwordHash } : { password: u.password ?? '' }),
+      readonly: u.readOnly,
+      enabled: u.enabled,
+    })),
+    statsAdminToken: c.statsAdminToken ?? undefined,
+    statsAdminRequireToken: c.statsAdminRequireToken,
     // With a dyn_listen the node is a cluster member (possibly the only one so far).
     cluster: c.dynListen === null ? undefined : {
       dynListen: { host: c.dynListen.host, port: c.dynListen.port },

@@ -65,6 +65,10 @@ export interface NodeOptions {
   requirepass?: string;
   /** users: named users for AUTH user pass, each with a password (or its SHA-256) and a read-only flag. @default none */
   users?: readonly UserSpec[];
+  /** stats_admin_token: `Authorization: Bearer <token>` opens the stats port's admin paths to non-loopback clients. @default none: loopback only */
+  statsAdminToken?: string;
+  /** stats_admin_require_token: loopback clients need the token too. @default false */
+  statsAdminRequireToken?: boolean;
   /** Cluster membership: this node's dnode listener and its peers. @default none: a standalone proxy */
   cluster?: ClusterOptions;
 }
@@ -77,6 +81,8 @@ export interface UserSpec {
   readonly sha256?: string;
   /** Only commands without the write flag (and the connection commands) are allowed. */
   readonly readonly?: boolean;
+  /** false: AUTH as this user fails with WRONGPASS (a Redis user that is `off`). @default true */
+  readonly enabled?: boolean;
 }
 
 export interface ClusterOptions {

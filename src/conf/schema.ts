@@ -7,6 +7,7 @@ import { CONSISTENCY_LEVELS, ENVS, HASH_NAMES, SECURE_SERVER_OPTIONS, SEED_PROVI
 import {
   boolean,
   dataStore,
+  envName,
   hashTag,
   hostPort,
   ignored,
@@ -17,6 +18,7 @@ import {
   servers,
   text,
   tokens,
+  users,
   type ValueType,
 } from './values.js';
 
@@ -248,6 +250,38 @@ export const CONFIG_KEYS = {
   hints_ttl: key({
     field: 'hintsTtl', type: integer({ min: 1 }), default: 10800000, netflix: false, defaultDoc: '`10800000` (3 hours)',
     doc: 'Hints older than this are dropped instead of replayed, in ms.',
+  }),
+  requirepass: key({
+    field: 'requirepass', type: password(), default: null, netflix: false, defaultDoc: 'unset (no password)',
+    doc: "The `default` user's password, as Redis `requirepass`: a client must `AUTH <password>` (or `HELLO 3 AUTH default <password>`) before any command but `HELLO`, `AUTH` and `QUIT`, else `-NOAUTH Authentication required.`. Kept as written (spaces included). Use at most one of `requirepass`, `requirepass_file`, `requirepass_env`. See [Authentication](#authentication).",
+  }),
+  requirepass_file: key({
+    field: 'requirepassFile', type: text('path'), default: null, netflix: false,
+    doc: 'Read `requirepass` from this file (relative: to the working directory) at start-up; one trailing line break is dropped. A missing, unreadable or empty file is a start-up error naming it.',
+  }),
+  requirepass_env: key({
+    field: 'requirepassEnv', type: envName(), default: null, netflix: false,
+    doc: 'Read `requirepass` from this environment variable at start-up. Unset or empty: a start-up error naming it.',
+  }),
+  users: key({
+    field: 'users', type: users(), default: [], netflix: false,
+    doc: 'Named users for `AUTH <user> <password>` (and `HELLO 3 AUTH`): each a mapping with `name`, exactly one of `password`, `password_hash` (`\'#<64 hex>\'`, the SHA-256 as Redis ACL writes it), `password_file`, `password_env`, and optionally `read_only: true` (writes refused with `-NOPERM`) and `enabled: false` (AUTH refused). A user `default` replaces `requirepass`. See [Authentication](#authentication).',
+  }),
+  stats_admin_token: key({
+    field: 'statsAdminToken', type: password(), default: null, netflix: false, defaultDoc: 'unset (admin paths from loopback only)',
+    doc: "The stats port's admin paths (`/set_consistency`, `/state/<state>`, `/peer`, `/read_repairs`, `/setloglevel`, `/loglevelup`, `/logleveldown`, `/set_timeout_factor`, `/historeset`) are served to loopback clients and to requests with `Authorization: Bearer <token>`; any other request gets 403. Reading paths stay open. Use at most one of `stats_admin_token`, `stats_admin_token_file`, `stats_admin_token_env`.",
+  }),
+  stats_admin_token_file: key({
+    field: 'statsAdminTokenFile', type: text('path'), default: null, netflix: false,
+    doc: 'Read `stats_admin_token` from this file at start-up (as `requirepass_file`).',
+  }),
+  stats_admin_token_env: key({
+    field: 'statsAdminTokenEnv', type: envName(), default: null, netflix: false,
+    doc: 'Read `stats_admin_token` from this environment variable at start-up (as `requirepass_env`).',
+  }),
+  stats_admin_require_token: key({
+    field: 'statsAdminRequireToken', type: boolean(), default: false, netflix: false,
+    doc: 'true: the admin paths need the token from loopback too (other local processes or containers sharing the host network are not trusted). Needs a token.',
   }),
   distribution: deprecated('Deprecated: accepted and ignored, with a warning.'),
   server_connections: deprecated('Deprecated: accepted and ignored, with a warning (see `datastore_connections`).'),

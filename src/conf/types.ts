@@ -7,8 +7,10 @@
 /** The 14 token hashes, in Netflix `HASH_CODEC` order plus the Rust port's murmur3_x64_64. */
 /** The 14 token hashes, in the core's HASH_* id order (Netflix `hash_type` + murmur3_x64_64). */
 import { HASH_NAMES, type HashName } from '../wasm/abi.js';
+import type { UserEntry } from './values.js';
 
 export { HASH_NAMES, type HashName };
+export type { UserEntry };
 
 export const CONSISTENCY_LEVELS = ['DC_ONE', 'DC_QUORUM', 'DC_SAFE_QUORUM', 'DC_EACH_SAFE_QUORUM'] as const;
 export type ConsistencyLevel = (typeof CONSISTENCY_LEVELS)[number];
@@ -145,6 +147,18 @@ export interface ConfigValues {
   readonly hintsMaxBytes: number;
   /** Ours: hint time to live, ms. */
   readonly hintsTtl: number;
+  /** Ours: the `default` user's password (after requirepass_file / requirepass_env are read); null = none. */
+  readonly requirepass: string | null;
+  readonly requirepassFile: string | null;
+  readonly requirepassEnv: string | null;
+  /** Ours: named users for `AUTH user pass` (passwords read from their files / env vars). */
+  readonly users: readonly UserEntry[];
+  /** Ours: the bearer token the stats port's admin paths accept (after its file / env var are read); null = none. */
+  readonly statsAdminToken: string | null;
+  readonly statsAdminTokenFile: string | null;
+  readonly statsAdminTokenEnv: string | null;
+  /** Ours: admin paths need the token from loopback too. */
+  readonly statsAdminRequireToken: boolean;
 }
 
 /** The loaded, validated and frozen configuration of one node. */

@@ -297,3 +297,100 @@ export function dataStore(): ValueType<'redis' | 'memcache' | 'memory'> {
 export function ignored(): ValueType<null> {
   return { kind: 'any', parse: () => null };
 }
+
+/** One `users:` entry as written: the password comes from exactly one of its four sources. */
+export interface UserEntry {
+  readonly name: string;
+  /** The password in clear, after `password_file` / `password_env` are read (load.ts). */
+  readonly password: string | null;
+  /** Lower-case hex SHA-256 of the password (`password_hash: '#<64 hex>'`, Redis ACL style). */
+  readonly passwordHash: string | null;
+  readonly passwordFile: string | null;
+  readonly passwordEnv: string | null;
+  /** Only reads (commands without Redis's write flag) and connection commands. */
+  readonly readOnly: boolean;
+  /** false: AUTH as this user fails, as for a Redis user that is `off`. */
+  readonly enabled: boolean;
+}
+
+const USER_FIELDS = ['name', 'password', 'password_hash', 'password_file', 'password_env', 'read_only', 'enabled'] as const;
+const PASSWORD_SOURCES = ['password', 'password_hash', 'password_file', 'password_env'] as const;
+/** A user name as Redis accepts it in ACL SETUSER: no spaces, not empty. */
+const USER_NAME = /^[^\s]+$/;
+const SHA256_HEX = /^#?[0-9a-fA-F]{64}$/;
+
+/** `users:`: a list of mappings `{name, password | password_hash | password_file | password_env, read_only, enabled}`. */
+export function users(): ValueType<UserEntry[]> {
+  const flag = boolean();
+  return {
+    kind: 'list of users',
+    constraint: 'see [Authentication](#authentication)',
+    parse(raw) {
+      if (!Array.isArray(raw)) throw new BadValue(`expected a list of users (mappings with name and password), got ${describeRaw(raw)}`);
+      const seen = new Set<string>();
+      return raw.map((item: RawValue, i: number) => {
+        const at = `[${i}]`;
+        if (typeof item !== 'object' || Array.isArray(item)) {
+          throw new BadValue(`expected a mapping with name and password, got ${describeRaw(item)}`, at);
+        }
+        const m = item as Readonly<Record<string, RawValue>>;
+        for (const k of Object.keys(m)) {
+          if (!(USER_FIELDS as readonly string[]).includes(k)) throw new BadValue(`unknown key (expected ${USER_FIELDS.join(', ')})`, `${at}.${k}`);
+        }
+        const field = <T>(k: (typeof USER_FIELDS)[number], type: ValueType<T>): T | null => {
+          if (m[k] === undefined) return null;
+          try {
+            return type.parse(m[k] as RawValue);
+          } catch (e) {
+            if (e instanceof BadValue) throw new BadValue(e.reason, `${at}.${k}`);
+            throw e;
+          }
+        };
+        const name = field('name', text());
+        if (name === null) throw new BadValue('missing name', at);
+        if (!USER_NAME.test(name)) throw new BadValue(`a user name has no spaces, got ${JSON.stringify(name)}`, `${at}.name`);
+        if (seen.has(name)) throw new BadValue(`user ${JSON.stringify(name)} is defined twice`, `${at}.name`);
+        seen.add(name);
+        const given = PASSWORD_SOURCES.filter((k) => m[k] !== undefined);
+        if (given.length !== 1) {
+          const why = given.length === 0 ? 'missing' : `${given.join(', ')} are set`;
+          throw new BadValue(`exactly one of ${PASSWORD_SOURCES.join(', ')} is needed (${why})`, at);
+        }
+        return {
+          name,
+          password: field('password', password()),
+          passwordHash: field('password_hash', sha256Hash()),
+          passwordFile: field('password_file', text('path')),
+          passwordEnv: field('password_env', envName()),
+          readOnly: field('read_only', flag) ?? false,
+          enabled: field('enabled', flag) ?? true,
+        };
+      });
+    },
+  };
+}
+
+/** An environment variable's name (letters, digits, underscores; not starting with a digit). */
+export function envName(): ValueType<string> {
+  return {
+    kind: 'env var name',
+    parse(raw) {
+      const t = scalar(raw, 'expected an environment variable name');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(t)) throw new BadValue(`expected an environment variable name (letters, digits, _), got ${describeRaw(raw)}`);
+      return t;
+    },
+  };
+}
+
+/** A password's SHA-256 as Redis ACL writes it, `#<64 hex>` (the `#` may be left out); lower-cased. */
+export function sha256Hash(): ValueType<string> {
+  // An unquoted `#...` is a YAML comment, so the value arrives empty: say so.
+  const expected = "expected '#' and 64 hex digits, the password's SHA-256 (quote it: an unquoted # starts a YAML comment)";
+  return {
+    kind: 'sha256',
+    parse(raw) {
+      if (typeof raw !== 'string' || !SHA256_HEX.test(raw.trim())) throw new BadValue(`${expected}, got ${describeRaw(raw)}`);
+      return raw.trim().replace(/^#/, '').toLowerCase();
+    },
+  };
+}

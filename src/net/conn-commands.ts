@@ -95,7 +95,7 @@ export function checkPassword(view: NodeView, name: string, password: Buffer): C
   }
   const want = Buffer.from(u.sha256, 'hex');
   const got = sha256(password);
-  return want.length === got.length && timingSafeEqual(want, got) ? u : undefined;
+  return want.length === got.length && timingSafeEqual(want, got) && u.enabled ? u : undefined;
 }
 
 function auth(view: NodeView, conn: ConnHandle, args: readonly Buffer[]): Buffer {

@@ -31,7 +31,7 @@ export function sha256Hex(password: string): string {
 
 function toUser(u: UserSpec): ClientUser {
   const hash = u.sha256 !== undefined ? u.sha256.toLowerCase() : sha256Hex(u.password ?? '');
-  return Object.freeze({ name: u.name, sha256: hash, readonly: u.readonly === true });
+  return Object.freeze({ name: u.name, sha256: hash, readonly: u.readonly === true, enabled: u.enabled !== false });
 }
 
 /** Sections INFO asks for that include the node's own (`dynomite`). */

@@ -11,6 +11,8 @@ export interface ClientUser {
   readonly sha256: string;
   /** Only commands without the write flag (and the connection commands) are allowed. */
   readonly readonly: boolean;
+  /** false: AUTH as this user fails (the user exists but is `off`). */
+  readonly enabled: boolean;
 }
 
 export type ReplyMode = 'on' | 'off' | 'skip';
@@ -62,4 +64,4 @@ export class Session {
 }
 
 /** The `default` user when no password is configured: everything allowed. */
-export const OPEN_DEFAULT: ClientUser = Object.freeze({ name: 'default', sha256: '', readonly: false });
+export const OPEN_DEFAULT: ClientUser = Object.freeze({ name: 'default', sha256: '', readonly: false, enabled: true });

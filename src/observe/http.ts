@@ -9,11 +9,17 @@
  *   - only GET is served (405 with `Allow: GET` otherwise).
  * Additions: `/metrics` (Prometheus), `/describe` (the `-D` text), `/read_repairs/<enable|disable>`.
  *
+ * Admin paths (those that change the node: a route with `admin`) are served only to loopback
+ * clients and to requests with `Authorization: Bearer <stats_admin_token>`; with
+ * `stats_admin_require_token` loopback needs the token too. Anything else gets 403 saying why
+ * (Netflix serves them to anyone who can reach the port, 0.0.0.0:22222 by default).
+ *
  * Routing is a table (ROUTES): first path segment -> handler, with its argument count and the
  * usage line `/help` prints. The node is reached only through AdminHooks.
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { createMetrics, type MetricsEndpoint } from './prometheus.js';
@@ -70,6 +76,38 @@ export interface StatsServerOptions {
   stats: Stats;
   admin: AdminHooks;
   logger?: StatsLogger;
+  /** Who may use the admin paths. @default loopback clients only */
+  guard?: AdminGuard;
+}
+
+/** Who may use the admin paths (the routes with `admin`). */
+export interface AdminGuard {
+  /** stats_admin_token: `Authorization: Bearer <token>` opens them from any address. */
+  readonly token?: string;
+  /** stats_admin_require_token: loopback clients need the token too. */
+  readonly requireToken?: boolean;
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (`::ffff:127.0.0.1`, what a dual-stack socket reports). */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const a = address.toLowerCase();
+  if (a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
+  const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/** Why an admin request is refused, or undefined when it may go on. Tokens compare in constant time. */
+export function adminRefusal(guard: AdminGuard, remoteAddress: string | undefined, authorization: string | undefined): string | undefined {
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
+  if (guard.token !== undefined && m !== null && timingSafeEqual(digest(m[1]!), digest(guard.token))) return undefined;
+  const loopback = isLoopback(remoteAddress);
+  if (loopback && guard.requireToken !== true) return undefined;
+  if (guard.token === undefined) return `admin paths are served to loopback clients only (${remoteAddress ?? 'unknown address'} is not; set stats_admin_token to allow others)`;
+  if (authorization === undefined) return 'admin paths need Authorization: Bearer <stats_admin_token>';
+  return m === null ? 'Authorization header is not "Bearer <token>"' : 'wrong stats_admin_token';
 }
 
 export interface StatsServer {
@@ -92,10 +130,12 @@ interface Reply {
 }
 
 interface Context {
+  readonly guard: AdminGuard;
   readonly stats: Stats;
   readonly admin: AdminHooks;
   readonly metrics: MetricsEndpoint;
   readonly log: (msg: string, fields: object) => void;
+  readonly refused: (url: string, from: string | undefined, reason: string) => void;
 }
 
 interface Route {
@@ -105,6 +145,8 @@ interface Route {
   readonly usage?: string;
   readonly minArgs: number;
   readonly maxArgs: number;
+  /** Changes the node: guarded (see AdminGuard); a function decides per arguments. */
+  readonly admin?: boolean | ((args: readonly string[]) => boolean);
   readonly run: (ctx: Context, args: readonly string[]) => Reply | Promise<Reply>;
 }
 
@@ -144,8 +186,8 @@ function readRepairsText(ctx: Context): Reply {
   return netflix(`Read Repairs: ${ctx.admin.getReadRepairs() ? 'ENABLED' : 'DISABLED'}\n`);
 }
 
-const fixed = (path: string, run: Route['run'], usage: string | undefined = `/${path}`): Route => ({
-  path, usage, minArgs: 0, maxArgs: 0, run,
+const fixed = (path: string, run: Route['run'], usage: string | undefined = `/${path}`, admin = false): Route => ({
+  path, usage, minArgs: 0, maxArgs: 0, run, admin,
 });
 
 export const ROUTES: readonly Route[] = [
@@ -156,7 +198,7 @@ export const ROUTES: readonly Route[] = [
   fixed('describe', () => netflix(describeStats())),
   fixed('cluster_describe', (ctx) => netflix(`${JSON.stringify(ctx.admin.clusterDescribe())}\n`)),
   {
-    path: 'setloglevel', usage: '/setloglevel/<0-11>', minArgs: 1, maxArgs: 1,
+    path: 'setloglevel', usage: '/setloglevel/<0-11>', minArgs: 1, maxArgs: 1, admin: true,
     run: (ctx, [level]) => {
       const n = integerIn(level!, 0, 11, 'log level');
       ctx.admin.setLogLevel(n);
@@ -164,13 +206,13 @@ export const ROUTES: readonly Route[] = [
       return OK;
     },
   },
-  fixed('loglevelup', (ctx) => (ctx.admin.logLevelUp(), OK)),
-  fixed('logleveldown', (ctx) => (ctx.admin.logLevelDown(), OK)),
-  fixed('historeset', (ctx) => (ctx.stats.resetHistograms(), OK)),
+  fixed('loglevelup', (ctx) => (ctx.admin.logLevelUp(), OK), '/loglevelup', true),
+  fixed('logleveldown', (ctx) => (ctx.admin.logLevelDown(), OK), '/logleveldown', true),
+  fixed('historeset', (ctx) => (ctx.stats.resetHistograms(), OK), '/historeset', true),
   fixed('get_consistency', consistencyText),
   {
     path: 'set_consistency', usage: '/set_consistency/<read|write>/<dc_one|dc_quorum|dc_safe_quorum|dc_each_safe_quorum>',
-    minArgs: 2, maxArgs: 2,
+    minArgs: 2, maxArgs: 2, admin: true,
     run: (ctx, [which, level]) => {
       const target = pick(which!, ['read', 'write'] as const, 'consistency target');
       const value = pick(level!, CONSISTENCY_LEVELS, 'consistency level');
@@ -180,7 +222,7 @@ export const ROUTES: readonly Route[] = [
     },
   },
   {
-    path: 'read_repairs', usage: '/read_repairs/<enable|disable>', minArgs: 1, maxArgs: 1,
+    path: 'read_repairs', usage: '/read_repairs/<enable|disable>', minArgs: 1, maxArgs: 1, admin: true,
     run: (ctx, [action]) => {
       const on = pick(action!, ['enable', 'disable'] as const, 'read_repairs action') === 'enable';
       ctx.admin.setReadRepairs(on);
@@ -190,7 +232,7 @@ export const ROUTES: readonly Route[] = [
   },
   fixed('get_timeout_factor', (ctx) => netflix(`Timeout factor: ${ctx.admin.getTimeoutFactor()}\n`)),
   {
-    path: 'set_timeout_factor', usage: '/set_timeout_factor/<1-10>', minArgs: 1, maxArgs: 1,
+    path: 'set_timeout_factor', usage: '/set_timeout_factor/<1-10>', minArgs: 1, maxArgs: 1, admin: true,
     run: (ctx, [factor]) => {
       const n = integerIn(factor!, 1, 10, 'timeout factor');
       ctx.admin.setTimeoutFactor(n);
@@ -199,7 +241,7 @@ export const ROUTES: readonly Route[] = [
     },
   },
   {
-    path: 'peer', usage: '/peer/<up|down|reset>[/<peer|all>]', minArgs: 1, maxArgs: 2,
+    path: 'peer', usage: '/peer/<up|down|reset>[/<peer|all>]', minArgs: 1, maxArgs: 2, admin: true,
     run: (ctx, [action, target]) => {
       const a = pick(action!, PEER_ACTIONS, 'peer action');
       ctx.admin.peer(a, target);
@@ -209,6 +251,7 @@ export const ROUTES: readonly Route[] = [
   },
   {
     path: 'state', usage: '/state/<get_state|standby|writes_only|normal|resuming>', minArgs: 1, maxArgs: 1,
+    admin: ([arg]) => arg!.toLowerCase() !== 'get_state',
     run: (ctx, [arg]) => {
       if (arg!.toLowerCase() === 'get_state') return netflix(`State: ${ctx.admin.getState()}\n`);
       const state = pick(arg!, SETTABLE_STATES, 'state');
@@ -239,14 +282,24 @@ function segments(url: string): string[] | undefined {
   }
 }
 
-async function route(ctx: Context, method: string | undefined, url: string): Promise<Reply> {
+async function route(ctx: Context, req: IncomingMessage): Promise<Reply> {
+  const { method } = req;
+  const url = req.url ?? '/';
   if (method !== 'GET') return plain(405, `method ${method ?? '?'} not allowed (only GET)`);
   const parts = segments(url);
   if (parts === undefined) return plain(400, 'malformed percent-encoding in path');
   const [head = '', ...args] = parts;
   const candidates = ROUTES.filter((r) => r.path === head);
   const match = candidates.find((r) => args.length >= r.minArgs && args.length <= r.maxArgs);
-  if (match !== undefined) return match.run(ctx, args);
+  if (match !== undefined) {
+    const admin = typeof match.admin === 'function' ? match.admin(args) : match.admin === true;
+    const refusal = admin ? adminRefusal(ctx.guard, req.socket.remoteAddress, req.headers.authorization) : undefined;
+    if (refusal !== undefined) {
+      ctx.refused(url, req.socket.remoteAddress, refusal);
+      return plain(403, `forbidden: /${head}: ${refusal}`);
+    }
+    return match.run(ctx, args);
+  }
   const withArgs = candidates.find((r) => r.maxArgs > 0);
   if (withArgs !== undefined) return plain(400, `usage: ${withArgs.usage}`);
   return plain(404, `not found: ${url.split('?', 1)[0]} (see /help)`);
@@ -264,7 +317,7 @@ function send(res: ServerResponse, reply: Reply): void {
 async function handle(ctx: Context, logger: StatsLogger | undefined, req: IncomingMessage, res: ServerResponse) {
   let reply: Reply;
   try {
-    reply = await route(ctx, req.method, req.url ?? '/');
+    reply = await route(ctx, req);
   } catch (err) {
     if (err instanceof BadRequest) {
       reply = plain(400, err.message);
@@ -280,6 +333,8 @@ async function handle(ctx: Context, logger: StatsLogger | undefined, req: Incomi
 export async function startStatsServer(opts: StatsServerOptions): Promise<StatsServer> {
   const { stats, admin, logger } = opts;
   const ctx: Context = {
+    guard: opts.guard ?? {},
+    refused: (url, from, reason) => logger?.warn({ url: url.split('?', 1)[0], from, reason }, 'stats endpoint: admin request refused'),
     stats,
     admin,
     metrics: createMetrics(stats),
