@@ -7,7 +7,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AES_KEY_LEN, aesDecrypt, aesEncrypt, DnodeCryptoError, encryptedHeader, generateAesKey, keysFromPem,
+  AES_KEY_LEN, aesChunking, aesCipherLength, aesDecrypt, aesDecryptChunked, aesDecryptInto, aesEncrypt, aesEncryptChunked, DnodeCryptoError, encryptedHeader, generateAesKey, keysFromPem,
   linkSecured, loadPemKey, rsaUnwrap, rsaWrap, type SecureServerOption,
 } from '../src/crypto/dnode-crypto.js';
 import { parseConfig } from '../src/conf/load.js';
@@ -51,6 +51,45 @@ describe('dnode crypto primitives (Netflix dyn_crypto.c)', () => {
       expect(c.length).toBe((Math.floor(n / 16) + 1) * 16);
       expect(aesDecrypt(aesKey, c).equals(p)).toBe(true);
     }
+  });
+
+  it('cuts payloads as Netflix mbufs do: 16320 plaintext bytes per stream, 16336 of ciphertext', () => {
+    const ch = aesChunking(16384);
+    expect(ch).toEqual({ plain: 16320, cipher: 16336 });
+    expect(aesChunking(512)).toEqual({ plain: 448, cipher: 464 });
+    expect(() => aesChunking(16385)).toThrow(DnodeCryptoError);
+    const lengths: [number, number][] = [
+      [0, 16], [1, 16], [15, 16], [16, 32], [16319, 16320], [16320, 16336], [16321, 16352],
+      [20515, 16336 + 4208], [32640, 2 * 16336], [32641, 2 * 16336 + 16],
+    ];
+    for (const [n, c] of lengths) expect([n, aesCipherLength(n, ch)]).toEqual([n, c]);
+    for (const n of [0, 1, 16320, 16321, 20515, 32640, 100000]) {
+      const p = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) p[i] = (i * 31 + 7) & 0xff;
+      const c = aesEncryptChunked(aesKey, p, ch);
+      expect(c.length).toBe(aesCipherLength(n, ch));
+      // Each piece is its own stream: the concatenation of one-stream encryptions of the slices.
+      const slices: Buffer[] = [];
+      let at = 0;
+      do {
+        slices.push(aesEncrypt(aesKey, p.subarray(at, Math.min(at + 16320, n))));
+        at += 16320;
+      } while (at < n);
+      expect(c.equals(Buffer.concat(slices)), `n=${n}`).toBe(true);
+      expect(aesDecryptChunked(aesKey, c, ch).equals(p), `n=${n}`).toBe(true);
+    }
+  });
+
+  it('decrypts in place over the ciphertext (each piece read whole before its plaintext lands)', () => {
+    const p = Buffer.alloc(70000);
+    for (let i = 0; i < p.length; i++) p[i] = (i * 13 + 1) & 0xff;
+    const c = aesEncryptChunked(aesKey, p);
+    const mem = Buffer.alloc(c.length + 64, 0xee);
+    c.copy(mem, 32);
+    const n = aesDecryptInto(aesKey, mem.subarray(32, 32 + c.length), aesChunking(16384), mem, 32);
+    expect(n).toBe(p.length);
+    expect(mem.subarray(32, 32 + n).equals(p)).toBe(true);
+    expect(mem.subarray(0, 32).equals(Buffer.alloc(32, 0xee))).toBe(true);
   });
 
   it('loads the fixture pem (1024-bit RSA): wrapped keys are 128 bytes and unwrap to the same key', () => {
@@ -164,8 +203,8 @@ async function relay(targetPort: () => number): Promise<Relay> {
 }
 
 /** The dnode headers in a byte stream: [flags, data length] of each (parsed like Netflix's reader). */
-function headers(stream: Buffer): { type: number; flags: number; dataLen: number; payload: Buffer }[] {
-  const found: { type: number; flags: number; dataLen: number; payload: Buffer }[] = [];
+function headers(stream: Buffer): { type: number; flags: number; dataLen: number; wrapped: Buffer; payload: Buffer }[] {
+  const found: { type: number; flags: number; dataLen: number; wrapped: Buffer; payload: Buffer }[] = [];
   let at = 0;
   for (;;) {
     const m = stream.indexOf('$2014$ ', at, 'latin1');
@@ -178,7 +217,8 @@ function headers(stream: Buffer): { type: number; flags: number; dataLen: number
     if (!tail) break;
     p += tail[0].length;
     const len = Number(tail[1]);
-    found.push({ type: Number(head[2]), flags: Number(head[3]), dataLen, payload: stream.subarray(p, p + len) });
+    const dataAt = m + head[0].length;
+    found.push({ type: Number(head[2]), flags: Number(head[3]), dataLen, wrapped: stream.subarray(dataAt, dataAt + dataLen), payload: stream.subarray(p, p + len) });
     at = p + len;
   }
   return found;
@@ -468,6 +508,15 @@ describe('secure_server_option: rack, 2 racks of one DC: quorum reads need the e
     expect(back.map((h) => [h.type, h.flags])).toEqual(back.map(() => [5, 1]));
     expect(Buffer.concat(link.back).includes('BBBBBBBB')).toBe(false);
     expect(Buffer.concat(link.out).includes('BBBBBBBB')).toBe(false);
+    // Netflix's framing both ways: one AES stream per 16320 plaintext bytes (16336 of ciphertext).
+    const out = headers(Buffer.concat(link.out));
+    const key = rsaUnwrap(loadPemKey(PEM), out.find((h) => h.dataLen > 1)!.wrapped);
+    const setBig = cmd('SET', 'big', big);
+    const sent = out.find((h) => h.payload.length === aesCipherLength(setBig.length))!;
+    expect([setBig.length, sent.payload.length]).toEqual([100033, 6 * 16336 + 2128]);
+    expect(sent.payload.equals(aesEncryptChunked(key, setBig))).toBe(true);
+    const reply = back.find((h) => h.payload.length > 100000)!;
+    expect(reply.payload.equals(aesEncryptChunked(key, Buffer.from(`$100000\r\n${big}\r\n`)))).toBe(true);
   });
 });
 

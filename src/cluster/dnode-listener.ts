@@ -8,9 +8,11 @@
 //        ├─ gossip / crypto / debug ─► handler.onOther(conn, type, msgId, payload copy)
 //        └─ encrypted (flags bit 0) ─► first: unwrap the AES key from the data field (our RSA key);
 //           decrypt the payload over its ciphertext in core memory (plaintext is always shorter),
-//           then handle it as above; the connection is secured from then on
+//           one AES stream per mbuf_size - 48 bytes of ciphertext as Netflix cuts it, then handle
+//           it as above; the connection is secured from then on
 //   replies ─► ordered queue ─► "   $2014$ <id> 5 0 1 <same_dc> *1 d *<len>\r\n" + reply ─► OutBuffer
-//           (secured connection: "<id> 5 1 1 <same_dc> *1 d *<len>" + AES(reply), as Netflix does)
+//           (secured connection: "<id> 5 1 1 <same_dc> *1 d *<len>" + AES(reply), one stream per
+//           mbuf_size - 64 bytes of reply, as Netflix does)
 //
 // A malformed stream (bad header after the magic, oversized message) closes that connection only.
 // Garbage before a magic is skipped (the framer resyncs) and logged.
@@ -27,7 +29,7 @@ import { requestError } from '../net/request-error.js';
 import { NumberFifo } from '../net/fifo.js';
 import { DnodeRecords } from '../wasm/dnode.js';
 import { DNODE_HEADER_MAX, writeDnodeHeader } from '../protocol/dnode.js';
-import { aesEncrypt, decryptRecord, DnodeCryptoError, encryptedHeader, type DnodeKeys } from '../crypto/dnode-crypto.js';
+import { aesChunking, aesCipherLength, aesEncryptTo, decryptRecordInPlace, DnodeCryptoError, encryptedHeader, type AesChunking, type DnodeKeys } from '../crypto/dnode-crypto.js';
 import { TCP_TRANSPORT, type LinkSocket, type PeerTransport } from '../net/transport.js';
 
 /** The peer connection a request came in on: answer its slot through complete / completeBuffer / fail. */
@@ -70,6 +72,8 @@ export interface DnodeListenerOptions {
   maxGarbage?: number;
   /** The node's RSA keys (pem_key_file): needed to accept encrypted messages. Without it they close the connection. */
   crypto?: DnodeKeys;
+  /** Netflix mbuf_size: how encrypted payloads are cut into AES streams. @default 16384 */
+  mbufSize?: number;
 }
 
 export interface DnodeListener {
@@ -90,6 +94,7 @@ interface Shared {
   readonly maxPending: number;
   readonly maxGarbage: number;
   readonly conns: Set<DnodePeerConn>;
+  readonly aes: AesChunking;
 }
 
 /** One accepted peer connection. */
@@ -189,16 +194,13 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
    */
   private decryptInPlace(i: number): boolean {
     const recs = this.sh.records;
-    let plain: Buffer;
     try {
-      [this.aesKey, plain] = decryptRecord(recs, i, this.sh.opts.crypto, this.aesKey);
+      this.aesKey = decryptRecordInPlace(recs, i, this.sh.opts.crypto, this.aesKey, this.sh.aes);
     } catch (err) {
       if (!(err instanceof DnodeCryptoError)) throw err;
       this.abort(`undecryptable dnode message: ${err.message}`);
       return false;
     }
-    this.sh.opts.core.u8.set(plain, recs.payloadAt[i]);
-    recs.payloadLen[i] = plain.length;
     return true;
   }
 
@@ -295,9 +297,8 @@ class DnodePeerConn implements FrameSink, PeerRequestSource, Flushable, ReplyQue
   /** A reply on a secured connection: flags 1, data `*1 d`, payload AES'd with the peer's key. */
   private writeEncryptedReply(src: Uint8Array, off: number, len: number): void {
     const id = (BigInt(this.idHi.peek() >>> 0) << 32n) | BigInt(this.idLo.peek() >>> 0);
-    const cipher = aesEncrypt(this.aesKey!, src.subarray(off, off + len));
-    this.out.appendBuffer(encryptedHeader(id, ABI.DN_TYPE_RES, this.sameDc.peek(), undefined, cipher.length));
-    this.out.appendBuffer(cipher);
+    this.out.appendBuffer(encryptedHeader(id, ABI.DN_TYPE_RES, this.sameDc.peek(), undefined, aesCipherLength(len, this.sh.aes)));
+    aesEncryptTo(this.aesKey!, src.subarray(off, off + len), this.sh.aes, this.out);
   }
 
   releaseHead(): boolean {
@@ -352,6 +353,7 @@ export async function startDnodeListener(opts: DnodeListenerOptions): Promise<Dn
     maxPending: opts.maxPending ?? 1024,
     maxGarbage: opts.maxGarbage ?? 65536,
     conns: new Set(),
+    aes: aesChunking(opts.mbufSize ?? 16384),
   };
   let nextId = 1;
   const bound = await (opts.transport ?? TCP_TRANSPORT).listen(opts.listen, (socket) => {

@@ -171,6 +171,7 @@ function connectPeer(d: ClusterDeps, topology: Topology, n: number, crypto: Peer
     maxMessage: options.maxMessageBytes,
     preconnect: true,
     crypto: crypto?.secured(n) ? crypto.keys : undefined,
+    mbufSize: d.options.mbufSize,
     transport: d.transport,
   }, d.flusher, d.log, {
     onRequest: (_p, bytes) => {
@@ -263,6 +264,7 @@ async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, goss
       maxMessage: d.options.maxMessageBytes,
       protocol: d.protocol,
       crypto: keys,
+      mbufSize: d.options.mbufSize,
       handler: {
         onPeerRequest: (conn, seq, type, req) => dispatcher.onPeerRequest(conn, seq, type, req, conn.id),
         onOther: gossip === undefined ? undefined : (_c, type, _id, payload) => gossip.onMessage(type, payload),

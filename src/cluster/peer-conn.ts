@@ -15,7 +15,8 @@
 //
 // Encrypted links (secure_server_option, opts.crypto set; see src/crypto/dnode-crypto.ts): each socket
 // gets a fresh AES key; its first request carries the RSA-wrapped key in the data field, every request
-// has flags 1 and an AES payload, and encrypted RES payloads are decrypted before delivery.
+// has flags 1 and an AES payload (one stream per mbuf_size - 64 bytes, as Netflix), and encrypted RES
+// payloads are decrypted (in mbuf_size - 48-byte pieces) before delivery.
 import type { Logger } from 'pino';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
@@ -25,7 +26,7 @@ import { PEER_SEND_NOREPLY, PEER_SEND_WRITE, type Peer, type PeerRequestType, ty
 import type { Flushable, Flusher } from '../net/flusher.js';
 import { OutBuffer } from '../net/out-buffer.js';
 import { NumberFifo, Fifo } from '../net/fifo.js';
-import { aesEncrypt, decryptRecord, DnodeCryptoError, encryptedHeader, generateAesKey, rsaWrap, type DnodeKeys } from '../crypto/dnode-crypto.js';
+import { aesChunking, aesCipherLength, aesEncryptTo, decryptRecord, DnodeCryptoError, encryptedHeader, generateAesKey, rsaWrap, type AesChunking, type DnodeKeys } from '../crypto/dnode-crypto.js';
 import { DnodeRecords } from '../wasm/dnode.js';
 import { DNODE_HEADER_MAX, writeDnodeHeader } from '../protocol/dnode.js';
 import { NO_REPLY } from '../protocol/replies.js';
@@ -51,6 +52,8 @@ export interface PeerConnOptions {
   preconnect?: boolean;
   /** Set when secure_server_option secures this link: every message is AES-encrypted. */
   crypto?: DnodeKeys;
+  /** Netflix mbuf_size: an encrypted payload is one AES stream per mbuf's worth of bytes. @default 16384 */
+  mbufSize?: number;
   /** How links are opened. @default TCP */
   transport?: PeerTransport;
 }
@@ -164,11 +167,10 @@ class PeerSocket implements FrameSink, Flushable {
     const out = this.out!;
     const keys = this.peer.opts.crypto;
     if (keys !== undefined) {
-      const cipher = aesEncrypt(this.aesKey!, this.core.u8.subarray(off, off + len));
       const wrapped = this.keySent ? undefined : rsaWrap(keys, this.aesKey!);
       this.keySent = true;
-      out.appendBuffer(encryptedHeader(id, type, this.peer.opts.sameDc ? 1 : 0, wrapped, cipher.length));
-      out.appendBuffer(cipher);
+      out.appendBuffer(encryptedHeader(id, type, this.peer.opts.sameDc ? 1 : 0, wrapped, aesCipherLength(len, this.peer.aes)));
+      aesEncryptTo(this.aesKey!, this.core.u8.subarray(off, off + len), this.peer.aes, out);
     } else {
       const h = this.header;
       out.append(h, 0, writeDnodeHeader(h, 0, id, type, this.peer.opts.sameDc ? 1 : 0, len));
@@ -196,11 +198,10 @@ class PeerSocket implements FrameSink, Flushable {
     this.nextMsgId = id + 1 >= MSG_ID_LIMIT ? 1 : id + 1;
     const keys = this.peer.opts.crypto;
     if (keys !== undefined) {
-      const cipher = aesEncrypt(this.aesKey!, payload);
       const wrapped = this.keySent ? undefined : rsaWrap(keys, this.aesKey!);
       this.keySent = true;
-      out.appendBuffer(encryptedHeader(id, type, this.peer.opts.sameDc ? 1 : 0, wrapped, cipher.length));
-      out.appendBuffer(cipher);
+      out.appendBuffer(encryptedHeader(id, type, this.peer.opts.sameDc ? 1 : 0, wrapped, aesCipherLength(payload.length, this.peer.aes)));
+      aesEncryptTo(this.aesKey!, payload, this.peer.aes, out);
     } else {
       const h = this.header;
       out.append(h, 0, writeDnodeHeader(h, 0, id, type, this.peer.opts.sameDc ? 1 : 0, payload.length));
@@ -242,7 +243,7 @@ class PeerSocket implements FrameSink, Flushable {
       let plain: Buffer | undefined;
       if ((recs.flags[i] & ABI.DN_FLAG_ENCRYPTED) !== 0) {
         try {
-          [this.aesKey, plain] = decryptRecord(recs, i, this.peer.opts.crypto, this.aesKey);
+          [this.aesKey, plain] = decryptRecord(recs, i, this.peer.opts.crypto, this.aesKey, this.peer.aes);
         } catch (err) {
           if (!(err instanceof DnodeCryptoError)) throw err;
           this.broken(`undecryptable dnode message: ${err.message}`);
@@ -331,6 +332,8 @@ class PeerSocket implements FrameSink, Flushable {
 export class PeerConn implements Peer {
   readonly name: string;
   readonly opts: Required<Omit<PeerConnOptions, 'crypto' | 'transport'>> & Pick<PeerConnOptions, 'crypto' | 'transport'>;
+  /** Encrypted payloads' AES streams, from opts.mbufSize. */
+  readonly aes: AesChunking;
   private readonly links: PeerSocket[];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -343,8 +346,9 @@ export class PeerConn implements Peer {
     readonly hooks: PeerConnHooks = {},
   ) {
     this.opts = {
-      connections: 1, writeTimeoutMs: opts.timeoutMs, preconnect: true, ...opts,
+      connections: 1, writeTimeoutMs: opts.timeoutMs, preconnect: true, mbufSize: 16384, ...opts,
     };
+    this.aes = aesChunking(this.opts.mbufSize);
     this.name = `${opts.host}:${opts.port}`;
     const n = Math.max(1, this.opts.connections);
     this.links = [];

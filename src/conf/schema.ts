@@ -181,7 +181,7 @@ export const CONFIG_KEYS = {
   }),
   secure_server_option: key({
     field: 'secureServerOption', type: oneOf(SECURE_SERVER_OPTIONS), default: 'none', netflix: true,
-    doc: 'Which peer links are encrypted, as Netflix does it: `rack` = links to another rack or DC, `datacenter` = links to another DC, `all`, or `none`. Payloads are AES-128-CBC; each connection sends its key once, RSA-OAEP-wrapped with `pem_key_file`.',
+    doc: 'Which peer links are encrypted, as Netflix does it: `rack` = links to another rack or DC, `datacenter` = links to another DC, `all`, or `none`. Payloads are AES-128-CBC, one stream per mbuf as Netflix cuts them (see `mbuf_size`); each connection sends its key once, RSA-OAEP-wrapped with `pem_key_file`.',
   }),
   pem_key_file: key({
     field: 'pemKeyFile', type: text('path'), default: 'conf/dynomite.pem', netflix: true,
@@ -205,7 +205,7 @@ export const CONFIG_KEYS = {
   }),
   mbuf_size: key({
     field: 'mbufSize', type: integer({ min: 512, max: 512000, multipleOf: 16 }), default: 16384, netflix: true,
-    doc: 'mbuf chunk size in bytes. The command line `-m` sets it when the file does not.',
+    doc: 'mbuf chunk size in bytes. The command line `-m` sets it when the file does not. On encrypted links it also sets how payloads are cut into AES streams (mbuf_size - 64 plaintext bytes each, mbuf_size - 48 of ciphertext), as Netflix does with its own mbuf size: every node exchanging encrypted payloads larger than one piece must use the same value (Netflix: 16384 unless its YAML or `-m` says otherwise).',
   }),
   max_msgs: key({
     field: 'maxMsgs', type: integer({ min: 100000, max: 1000000 }), default: 200000, netflix: true,
