@@ -7,7 +7,8 @@
  *   - a bad argument (consistency level, state, log level, ...) is 400 naming the bad value and
  *     what was expected, not `OK` with nothing changed;
  *   - only GET is served (405 with `Allow: GET` otherwise).
- * Additions: `/metrics` (Prometheus), `/describe` (the `-D` text), `/read_repairs/<enable|disable>`.
+ * Additions: `/metrics` (Prometheus), `/describe` (the `-D` text), `/read_repairs/<enable|disable>`,
+ * `/dashboard` (the live cluster page, dashboard-page.ts) and `/dashboard/data` (its JSON, dashboard.ts).
  *
  * Admin paths (those that change the node: a route with `admin`) are served only to loopback
  * clients and to requests with `Authorization: Bearer <stats_admin_token>`; with
@@ -22,6 +23,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
+import { DASHBOARD_HTML } from './dashboard-page.js';
+import { dashboardData } from './dashboard.js';
 import { createMetrics, type MetricsEndpoint } from './prometheus.js';
 import { describeStats } from './stats-table.js';
 import type { Stats } from './stats.js';
@@ -120,6 +123,8 @@ export interface StatsServer {
 
 export const NETFLIX_CONTENT_TYPE = 'application/json; charset=utf-8';
 const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
+const HTML_CONTENT_TYPE = 'text/html; charset=utf-8';
+const JSON_CONTENT_TYPE = 'application/json';
 /** Netflix's `ok` string, bytes included. */
 export const OK_BODY = 'OK\r\n';
 
@@ -258,6 +263,15 @@ export const ROUTES: readonly Route[] = [
       ctx.admin.setState(state);
       ctx.log('state set', { state });
       return OK;
+    },
+  },
+  {
+    path: 'dashboard', usage: '/dashboard[/data]', minArgs: 0, maxArgs: 1,
+    run: (ctx, [what]) => {
+      if (what === undefined) return { status: 200, body: DASHBOARD_HTML, contentType: HTML_CONTENT_TYPE };
+      if (what !== 'data') throw new BadRequest(`unknown dashboard resource '${what}' (expected data)`);
+      const data = dashboardData(ctx.stats.view(), ctx.stats.ours, ctx.admin.clusterDescribe(), ctx.admin.getState(), Date.now());
+      return { status: 200, body: `${JSON.stringify(data)}\n`, contentType: JSON_CONTENT_TYPE };
     },
   },
   {
