@@ -3,6 +3,7 @@
 //
 //   npm run bench:core                       (builds the WASM first; DYNOMITE_WASM picks a build)
 //   tsx bench/core.ts [--time 400] [--only GET]   (ms per task after a 100 ms warm-up; groups)
+//   --report <dir>    where the Markdown report + SVG charts go (bench/results); progress on stderr
 //
 // One table of named samples (SAMPLES) drives every framer row, as llhttp's bench/wasm.ts does.
 // Each tinybench task runs a whole batch per iteration (a 1000-message pipeline, 1000 keys ...) and
@@ -23,6 +24,7 @@ import { decodeMcRequests } from '../test/oracles/memcache.js';
 import { decodeRequests, encodeCommand, type OracleOptions } from '../test/oracles/resp.js';
 import { jsMurmur } from './js-hash.js';
 import { TsRespFramer } from './ts-framer.js';
+import { Progress, writeReport, type ReportTable } from './report.js';
 
 const argAfter = (flag: string): string | undefined => {
   const i = process.argv.indexOf(flag);
@@ -386,9 +388,37 @@ async function main(): Promise<void> {
   console.log(`  wasm ${wasmPath()}; ${TASK_MS} ms per task after 100 ms warm-up; medians; outputs checked equal`);
   if (l1! > 1.5) console.log('  WARNING: load average above 1.5, figures will be noisy');
   const chosen = groups.filter((g) => ONLY === undefined || g.title.includes(ONLY));
-  for (const g of chosen) await measure(g);
+  const progress = new Progress('bench:core', chosen.length);
+  for (const g of chosen) {
+    progress.step(g.title);
+    await measure(g);
+  }
+  progress.finish();
   for (const g of chosen) print(g);
   if (chosen.length === groups.length) printTargets();
+  const tables: ReportTable[] = chosen.map((g) => {
+    const base = results.get(idOf(g, g.baseline))!;
+    return {
+      title: `${g.title} (baseline: ${g.baseline})`,
+      header: ['implementation', `ns/${g.item}`, 'x base'],
+      rows: g.rows.map((r) => {
+        const ns = results.get(idOf(g, r.name))!;
+        return [r.name, ns.toFixed(ns < 100 ? 1 : 0), (base / ns).toFixed(2)];
+      }),
+      chart: { label: 0, value: 1, unit: `ns/${g.item}`, better: 'lower' },
+    };
+  });
+  const report = writeReport({
+    name: 'core',
+    title: 'bench:core',
+    notes: [
+      `node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'} x ${os.cpus().length}, load average ${l1!.toFixed(2)} / ${l5!.toFixed(2)} at start`,
+      `${TASK_MS} ms per task after 100 ms warm-up; medians (p50) per item; outputs checked equal before timing`,
+      'x base: the baseline row\'s time over this row\'s (> 1 = faster than the baseline)',
+    ],
+    tables,
+  });
+  console.log(`\nreport: ${report}`);
 }
 
 await main();

@@ -6,11 +6,15 @@
 //   npm run bench:proxy [-- --rounds 3 --requests 100000 --clients 50]
 //   npm run bench:proxy -- --cluster     a 3-rack cluster (one node per rack, each with its own
 //                                        redis) through one node at DC_ONE and DC_QUORUM
+//   --report <dir>                       where the Markdown report + SVG charts go (bench/results)
+// Progress goes to stderr as each run starts; the table to stdout.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import os from 'node:os';
 import { freePort, waitForPort } from '../test/helpers/servers.js';
+import { Progress, writeReport, type ReportTable } from './report.js';
 
 interface Args { rounds: number; requests: number; clients: number; only?: string; cluster: boolean }
 
@@ -158,17 +162,20 @@ async function main(): Promise<void> {
     const workloads = (a.only ? WORKLOADS.filter((w) => w.name.includes(a.only!)) : WORKLOADS)
       .filter((w) => !a.cluster || !w.name.startsWith('M'));
     const samples = new Map<string, Sample[]>();
+    const progress = new Progress('bench:proxy', a.rounds * workloads.length * targets.length);
+    const loadAtStart = os.loadavg();
     for (let round = 0; round < a.rounds; round++) {
       for (const w of workloads) {
         for (const t of targets) {
+          progress.step(`round ${round + 1}, ${w.name}, ${t.name}`);
           await setConsistency(t);
           const s = runBenchmark(t, w, a);
           const key = `${w.name}|${t.name}`;
           samples.set(key, [...(samples.get(key) ?? []), s]);
         }
       }
-      process.stderr.write(`round ${round + 1}/${a.rounds} done\n`);
     }
+    progress.finish();
 
     const header = ['workload', 'target', 'req/s', 'p50 ms', 'p99 ms', 'x redis', 'x twemproxy', 'CPU us/req'];
     const rows: string[][] = [];
@@ -191,9 +198,25 @@ async function main(): Promise<void> {
     }
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-    console.log(`redis-benchmark -c ${a.clients} -n ${a.requests} -d 64, medians of ${a.rounds} interleaved rounds`);
+    const what = `redis-benchmark -c ${a.clients} -n ${a.requests} -d 64, medians of ${a.rounds} interleaved rounds`;
+    console.log(what);
     console.log(line(header));
     for (const r of rows) console.log(line(r));
+    const tables: ReportTable[] = workloads.map((w) => ({
+      title: w.name, header, rows: rows.filter((r) => r[0] === w.name),
+      chart: { label: 1, value: 2, unit: 'req/s', better: 'higher' },
+    }));
+    const report = writeReport({
+      name: a.cluster ? 'proxy-cluster' : 'proxy',
+      title: `bench:proxy${a.cluster ? ' --cluster' : ''}`,
+      notes: [
+        what, `targets: ${targets.map((t) => t.name).join(', ')}`,
+        `node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'} x ${os.cpus().length}, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')} at start`,
+        'x redis / x twemproxy: ratio of req/s to the same workload on that target in the same run',
+      ],
+      tables,
+    });
+    console.log(`report: ${report}`);
   } finally {
     for (const p of procs) p.kill('SIGKILL');
   }

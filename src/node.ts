@@ -26,6 +26,8 @@ import type { NodeOptions } from './conf/options.js';
 import { NodeSearch, SearchBackend } from './search/node-search.js';
 import { MemorySource } from './search/memory-source.js';
 import { RedisSource } from './search/redis-source.js';
+import { DATASTORE_KEYS, LISTENER_KEYS, TlsMaterial, datastoreTlsOptions, listenTls, type TlsListener } from './net/tls.js';
+import type { ConnectionOptions } from 'node:tls';
 
 export type { ClusterOptions, HostPort, NodeOptions } from './conf/options.js';
 
@@ -41,8 +43,15 @@ export interface RunningNode {
   readonly statsPort: number | undefined;
   /** The cluster layer (peers, topology, dnode port), when this node has a dyn_listen. */
   readonly cluster: RunningCluster | undefined;
+  /** The TLS client port actually bound, when tls is configured. */
+  readonly tlsPort: number | undefined;
   /** Open client connections. */
   clients(): number;
+  /**
+   * Re-reads the TLS files (the listener's and the datastore's): new connections use them,
+   * open ones keep theirs. Throws (naming the key and file) and keeps the old ones when a file is bad.
+   */
+  reloadTls(): void;
   /** Serves a client over `link` (an in-process connection) exactly as over an accepted socket. */
   attach(link: LinkSocket): void;
   /** Stops accepting, drains in-flight requests (up to drainMs), closes everything. */
@@ -72,6 +81,8 @@ interface NodeBase {
   readonly protocol: 'redis' | 'memcache';
   /** The datastore's counters (stats `servers` entry). */
   readonly ds: ServerCounters;
+  /** TLS material, read at start-up (a bad file stops the start before anything listens). */
+  readonly tls: { readonly listener?: TlsMaterial; readonly datastore?: TlsMaterial; readonly datastoreConnect?: () => ConnectionOptions };
 }
 
 /** The command facts the request path indexes by command id, computed once. */
@@ -109,13 +120,26 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
   const dispatcher = chooseDispatcher(backend, cluster);
   const client = makeClientSide(base, facts, dispatcher, search.engine, () => cluster?.topology().nodes.length ?? 1);
   const server = await startClientListener(options, client);
-  const statsServer = await startStats(base, async () => {
+  let tlsListener: TlsListener | undefined;
+  try {
+    tlsListener = await startTlsListener(base, client);
+  } catch (err) {
     server.close();
     await cluster?.close();
     await backend.close();
+    throw err;
+  }
+  const statsServer = await startStats(base, async () => {
+    server.close();
+    tlsListener?.server.close();
+    await cluster?.close();
+    await backend.close();
   });
-  base.log.info({ listen: `${options.listen.host}:${client.listenAddr.port}`, datastore: backend.name, protocol: base.protocol, stats: statsServer?.port }, 'dynomite-ts node listening');
-  return runningNode(base, { backend, cluster, search, client, server, statsServer });
+  base.log.info({
+    listen: `${options.listen.host}:${client.listenAddr.port}`, tls: tlsListener?.port, datastore: backend.name,
+    datastoreTls: base.tls.datastore !== undefined, protocol: base.protocol, stats: statsServer?.port,
+  }, 'dynomite-ts node listening');
+  return runningNode(base, { backend, cluster, search, client, server, tlsListener, statsServer });
 }
 
 /**
@@ -147,7 +171,19 @@ function makeNodeBase(options: NodeOptions, log: Logger, core: Core): NodeBase {
   }, describe);
   const protocol = options.dataStore === 'memory' ? options.clientProtocol ?? 'redis' : options.dataStore;
   const dsName = options.server ? `${options.server.host}:${options.server.port}` : 'memory';
-  return { options, log, core, stats, control, flusher: new Flusher(), protocol, ds: stats.server(dsName) };
+  return { options, log, core, stats, control, flusher: new Flusher(), protocol, ds: stats.server(dsName), tls: readTls(options) };
+}
+
+function readTls(options: NodeOptions): NodeBase['tls'] {
+  const t = options.tls;
+  if (t !== undefined && (t.authClients ?? 'yes') !== 'no' && t.caCertFile === undefined) {
+    throw new Error(`tls_auth_clients ${t.authClients ?? 'yes'} needs tls_ca_cert_file (the CA that signs client certificates), or tls_auth_clients: no`);
+  }
+  const listener = t === undefined ? undefined : new TlsMaterial(t, LISTENER_KEYS);
+  const d = options.datastoreTls;
+  if (d !== undefined && options.dataStore !== 'redis') throw new Error(`datastore_tls: only with data_store redis (0), not ${options.dataStore}`);
+  const datastore = d === undefined ? undefined : new TlsMaterial(d, DATASTORE_KEYS);
+  return { listener, datastore, datastoreConnect: datastore && datastoreTlsOptions(datastore, d?.serverName) };
 }
 
 /** The local datastore (an embedding program's, the embedded one or a server pool), started. */
@@ -168,12 +204,12 @@ async function startBackend(b: NodeBase, hooks: NodeHooks | undefined): Promise<
       ds.read_responses++;
       ds.read_response_bytes += bytes;
     },
-  });
+  }, b.tls.datastoreConnect);
   await backend.start();
   return backend;
 }
 
-function makeBackend(core: Core, o: NodeOptions, flusher: Flusher, log: Logger, hooks: ServerPoolHooks): Backend {
+function makeBackend(core: Core, o: NodeOptions, flusher: Flusher, log: Logger, hooks: ServerPoolHooks, tls: (() => ConnectionOptions) | undefined): Backend {
   if (o.dataStore === 'memory') return new MemoryBackend(core, o.clientProtocol ?? 'redis');
   if (!o.server) throw new Error(`data_store ${o.dataStore} needs a servers entry`);
   return new ServerPool(core, {
@@ -188,6 +224,7 @@ function makeBackend(core: Core, o: NodeOptions, flusher: Flusher, log: Logger, 
     failureLimit: o.failureLimit,
     retryTimeoutMs: o.retryTimeoutMs,
     maxMessage: o.maxMessageBytes,
+    tls,
   }, flusher, log, hooks);
 }
 
@@ -215,7 +252,7 @@ function startSearch(b: NodeBase, backend: Backend): NodeSearchParts {
   let source: RedisSource | undefined;
   if (backend instanceof MemoryBackend) engine.attach(new MemorySource(backend.store, engine.engine));
   else if (b.options.server) {
-    source = new RedisSource(b.options.server.host, b.options.server.port, engine.engine, b.log, b.options.password);
+    source = new RedisSource(b.options.server.host, b.options.server.port, engine.engine, b.log, b.options.password, b.tls.datastoreConnect);
     engine.attach(source);
   }
   return { engine, source };
@@ -322,6 +359,18 @@ async function startClientListener(options: NodeOptions, client: ClientSide): Pr
   return server;
 }
 
+/** tls_port: the same client connections over TLS (a TLSSocket is a net.Socket). */
+async function startTlsListener(b: NodeBase, client: ClientSide): Promise<TlsListener | undefined> {
+  const t = b.options.tls;
+  if (t === undefined || b.tls.listener === undefined) return undefined;
+  return listenTls({
+    host: b.options.listen.host, port: t.port, backlog: b.options.backlog, material: b.tls.listener,
+    authClients: t.authClients ?? 'yes',
+    onSocket: (socket) => client.accept(socket),
+    onHandshakeError: (err, from) => b.log.info({ client: from, err: err.message }, 'TLS handshake failed'),
+  });
+}
+
 /** stats_listen: the stats / admin endpoint; when it cannot start, `unwind` closes what already runs. */
 async function startStats(b: NodeBase, unwind: () => Promise<void>): Promise<StatsServer | undefined> {
   if (!b.options.statsListen) return undefined;
@@ -342,6 +391,7 @@ interface NodeParts {
   search: NodeSearchParts;
   client: ClientSide;
   server: Server;
+  tlsListener: TlsListener | undefined;
   statsServer: StatsServer | undefined;
 }
 
@@ -356,7 +406,15 @@ function runningNode(b: NodeBase, p: NodeParts): RunningNode {
     control: b.control,
     statsPort: p.statsServer?.port,
     cluster: p.cluster,
+    tlsPort: p.tlsListener?.port,
     clients: () => p.client.clients.size,
+    reloadTls() {
+      if (b.tls.listener === undefined && b.tls.datastore === undefined) return;
+      b.tls.listener?.reload();
+      b.tls.datastore?.reload();
+      p.tlsListener?.reload();
+      b.log.info({ tls: b.options.tls?.certFile, datastoreTls: b.options.datastoreTls?.certFile ?? b.options.datastoreTls?.caCertFile }, 'TLS certificates reloaded');
+    },
     attach: (link) => p.client.accept(link),
     close(reason = 'close', drainMs = 5000) {
       closing ??= closeNode(b, p, reason, drainMs);
@@ -370,6 +428,7 @@ async function closeNode(b: NodeBase, p: NodeParts, reason: string, drainMs: num
   b.log.info({ reason }, 'node closing');
   // server.close() resolves only once every connection is gone, so it is awaited last.
   const stopped = new Promise<void>((resolve) => p.server.close(() => resolve()));
+  const tlsStopped = new Promise<void>((resolve) => (p.tlsListener ? p.tlsListener.server.close(() => resolve()) : resolve()));
   const deadline = Date.now() + drainMs;
   while (Date.now() < deadline && [...p.client.clients].some((c) => c.busy)) {
     await new Promise((r) => setTimeout(r, 10));
@@ -377,6 +436,7 @@ async function closeNode(b: NodeBase, p: NodeParts, reason: string, drainMs: num
   b.flusher.flushAll();
   for (const c of p.client.clients) c.destroy();
   await stopped;
+  await tlsStopped;
   p.search.engine?.close();
   await p.cluster?.close();
   p.search.source?.close();

@@ -368,7 +368,9 @@ describe('the key table', () => {
     for (const k of netflix) expect(CONFIG_KEY_NAMES, k).toContain(k);
     const ours = CONFIG_KEY_NAMES.filter((k) => !CONFIG_KEYS[k].netflix);
     expect(ours).toEqual(['phi_convict_threshold', 'phi_window_size', 'redis_requirepass', 'client_protocol', 'max_message_bytes', 'hints_dir', 'hints_max_bytes', 'hints_ttl',
-      'requirepass', 'requirepass_file', 'requirepass_env', 'users', 'stats_admin_token', 'stats_admin_token_file', 'stats_admin_token_env', 'stats_admin_require_token']);
+      'requirepass', 'requirepass_file', 'requirepass_env', 'users', 'stats_admin_token', 'stats_admin_token_file', 'stats_admin_token_env', 'stats_admin_require_token',
+      'tls_port', 'tls_cert_file', 'tls_key_file', 'tls_ca_cert_file', 'tls_auth_clients',
+      'datastore_tls', 'datastore_tls_cert_file', 'datastore_tls_key_file', 'datastore_tls_ca_cert_file', 'datastore_tls_server_name']);
   });
 
   it('docs/config.md is generated from the table (run `npx tsx src/cli/config-docs.ts` if this fails)', () => {
@@ -502,5 +504,36 @@ describe('authentication keys (ours): requirepass, users, stats_admin_token', ()
   it('by default secrets come from the process: a missing env var names it', () => {
     delete process.env.DYN_TEST_SURELY_UNSET;
     expect(errorOf(conf('requirepass_env: DYN_TEST_SURELY_UNSET')).message).toBe(one('requirepass_env: environment variable DYN_TEST_SURELY_UNSET is not set'));
+  });
+});
+
+describe('TLS keys (ours, Redis names)', () => {
+  it('map to the listener and datastore options', () => {
+    const o = nodeOptionsFromConfig(parse(conf('tls_port: 6380', 'tls_cert_file: s.crt', 'tls_key_file: s.key', 'tls_ca_cert_file: ca.crt', 'tls_auth_clients: OPTIONAL',
+      'datastore_tls: true', 'datastore_tls_ca_cert_file: ca.crt', 'datastore_tls_server_name: redis.internal')));
+    expect(o.tls).toEqual({ port: 6380, certFile: 's.crt', keyFile: 's.key', caCertFile: 'ca.crt', authClients: 'optional' });
+    expect(o.datastoreTls).toEqual({ certFile: undefined, keyFile: undefined, caCertFile: 'ca.crt', serverName: 'redis.internal' });
+    const none = nodeOptionsFromConfig(parse(conf()));
+    expect([none.tls, none.datastoreTls]).toEqual([undefined, undefined]);
+  });
+
+  it('files without tls_port are ignored with a warning', () => {
+    expect(parse(conf('tls_cert_file: s.crt')).warnings).toEqual(['f.yml: dyn_o_mite.tls_cert_file: ignored without tls_port']);
+  });
+
+  const one = (line: string) => `f.yml: dyn_o_mite.${line}`;
+  const cases: [string[], string][] = [
+    [['tls_port: 6380', 'tls_key_file: k', 'tls_auth_clients: no'], one('tls_cert_file: required with tls_port')],
+    [['tls_port: 6380', 'tls_cert_file: c', 'tls_auth_clients: no'], one('tls_key_file: required with tls_port')],
+    [['tls_port: 6380', 'tls_cert_file: c', 'tls_key_file: k'], one('tls_ca_cert_file: required with tls_auth_clients yes (the default, as in Redis): the CA that signs client certificates; or set tls_auth_clients: no')],
+    [['tls_port: 8102', 'tls_cert_file: c', 'tls_key_file: k', 'tls_auth_clients: no'], one('tls_port: 127.0.0.1:8102 clashes with listen 127.0.0.1:8102')],
+    [['tls_port: 70000'], one('tls_port: must be between 1 and 65535, got 70000')],
+    [['tls_auth_clients: maybe'], one('tls_auth_clients: expected one of yes, no, optional, got "maybe"')],
+    [['datastore_tls_ca_cert_file: ca.crt'], one('datastore_tls_ca_cert_file: needs datastore_tls: true')],
+    [['datastore_tls: true', 'datastore_tls_cert_file: c'], one('datastore_tls_key_file: datastore_tls_cert_file and datastore_tls_key_file go together')],
+    [['datastore_tls: true', 'data_store: memory'], one('datastore_tls: only with data_store 0 (redis), not memory')],
+  ];
+  it.each(cases)('%j', (lines, message) => {
+    expect(errorOf(conf(...lines)).message).toBe(message);
   });
 });

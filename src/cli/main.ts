@@ -25,6 +25,8 @@ export interface CliIo {
 export interface NodeHandle {
   close(reason?: string): Promise<void>;
   reopenLogs?(): void;
+  /** Re-reads the TLS certificate files (SIGHUP); throws when they are bad, keeping the old ones. */
+  reloadTls?(): void;
 }
 export type StartNode = (config: NodeConfig, opts: { logger: Logger }) => Promise<NodeHandle>;
 export type RunHashCommand = (argv: string[], io: CliIo) => Promise<number>;
@@ -148,7 +150,7 @@ async function run(argv: readonly string[], opts: CliOptions, io: CliIo, deps: C
   return code;
 }
 
-/** Waits for SIGTERM/SIGINT (close, exit 0), reopens logs on SIGHUP, exits 1 on an uncaught error. */
+/** Waits for SIGTERM/SIGINT (close, exit 0), reopens logs and reloads TLS files on SIGHUP, exits 1 on an uncaught error. */
 function serveUntilSignal(node: NodeHandle, logger: Logger, destination: LogDestination, deps: CliDeps): Promise<number> {
   const signals = deps.signals ?? process;
   const realProcess = deps.signals === undefined;
@@ -186,6 +188,11 @@ function serveUntilSignal(node: NodeHandle, logger: Logger, destination: LogDest
       destination.reopen?.();
       node.reopenLogs?.();
       logger.info('SIGHUP: log file reopened');
+      try {
+        node.reloadTls?.();
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'SIGHUP: TLS certificates not reloaded, the old ones stay in use');
+      }
     };
     const onFatal = (err: unknown) => {
       logger.fatal({ err }, 'uncaught error, exiting');

@@ -181,7 +181,9 @@ function crossCheck(
     ['listen', v.listen],
     ['dyn_listen', v.dynListen],
     ['stats_listen', v.statsListen],
+    ['tls_port', v.tlsPort === null ? null : { host: v.listen.host, port: v.tlsPort, text: `${v.listen.host}:${v.tlsPort}` }],
   ];
+  tlsCheck(pool, file, v, present, issues, warnings);
   for (let i = 0; i < listeners.length; i++) {
     for (let j = 0; j < i; j++) {
       const [a, x] = listeners[j] as [ConfigKey, HostPort | null];
@@ -191,6 +193,31 @@ function crossCheck(
         issues.push({ path: `${pool}.${b}`, reason: `${y.text}${which} clashes with ${a} ${x.text}` });
       }
     }
+  }
+}
+
+/** TLS keys that need each other. Files are read when the node starts (and on SIGHUP), not here. */
+function tlsCheck(pool: string, file: string, v: ConfigValues, present: Set<ConfigKey>, issues: ConfigIssue[], warnings: string[]): void {
+  const need = (key: ConfigKey, why: string) => issues.push({ path: `${pool}.${key}`, reason: why });
+  if (v.tlsPort !== null) {
+    if (v.tlsCertFile === null) need('tls_cert_file', 'required with tls_port');
+    if (v.tlsKeyFile === null) need('tls_key_file', 'required with tls_port');
+    if (v.tlsAuthClients !== 'no' && v.tlsCaCertFile === null) {
+      need('tls_ca_cert_file', `required with tls_auth_clients ${v.tlsAuthClients}${present.has('tls_auth_clients') ? '' : ' (the default, as in Redis)'}: the CA that signs client certificates; or set tls_auth_clients: no`);
+    }
+  } else {
+    for (const k of ['tls_cert_file', 'tls_key_file', 'tls_ca_cert_file', 'tls_auth_clients'] as const) {
+      if (present.has(k)) warnings.push(`${file}: ${pool}.${k}: ignored without tls_port`);
+    }
+  }
+  const dsKeys = ['datastore_tls_cert_file', 'datastore_tls_key_file', 'datastore_tls_ca_cert_file', 'datastore_tls_server_name'] as const;
+  if (v.datastoreTls) {
+    if (v.dataStore !== 'redis') need('datastore_tls', `only with data_store 0 (redis), not ${v.dataStore}`);
+    if ((v.datastoreTlsCertFile === null) !== (v.datastoreTlsKeyFile === null)) {
+      need(v.datastoreTlsCertFile === null ? 'datastore_tls_cert_file' : 'datastore_tls_key_file', 'datastore_tls_cert_file and datastore_tls_key_file go together');
+    }
+  } else {
+    for (const k of dsKeys) if (present.has(k)) need(k, 'needs datastore_tls: true');
   }
 }
 

@@ -39,6 +39,20 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
     })),
     statsAdminToken: c.statsAdminToken ?? undefined,
     statsAdminRequireToken: c.statsAdminRequireToken,
+    tls: c.tlsPort === null ? undefined : {
+      port: c.tlsPort,
+      // crossCheck guarantees both files with tls_port.
+      certFile: c.tlsCertFile ?? '',
+      keyFile: c.tlsKeyFile ?? '',
+      caCertFile: c.tlsCaCertFile ?? undefined,
+      authClients: c.tlsAuthClients,
+    },
+    datastoreTls: !c.datastoreTls ? undefined : {
+      certFile: c.datastoreTlsCertFile ?? undefined,
+      keyFile: c.datastoreTlsKeyFile ?? undefined,
+      caCertFile: c.datastoreTlsCaCertFile ?? undefined,
+      serverName: c.datastoreTlsServerName ?? undefined,
+    },
     // With a dyn_listen the node is a cluster member (possibly the only one so far).
     cluster: c.dynListen === null ? undefined : {
       dynListen: { host: c.dynListen.host, port: c.dynListen.port },

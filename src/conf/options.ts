@@ -69,6 +69,10 @@ export interface NodeOptions {
   statsAdminToken?: string;
   /** stats_admin_require_token: loopback clients need the token too. @default false */
   statsAdminRequireToken?: boolean;
+  /** tls_port and tls_*: a TLS client listener beside `listen`. @default none */
+  tls?: TlsListenOptions;
+  /** datastore_tls and datastore_tls_*: TLS to the redis datastore. @default none: plain TCP */
+  datastoreTls?: DatastoreTlsOptions;
   /** Cluster membership: this node's dnode listener and its peers. @default none: a standalone proxy */
   cluster?: ClusterOptions;
 }
@@ -83,6 +87,31 @@ export interface UserSpec {
   readonly readonly?: boolean;
   /** false: AUTH as this user fails with WRONGPASS (a Redis user that is `off`). @default true */
   readonly enabled?: boolean;
+}
+
+/** The TLS client listener; PEM files, re-read by RunningNode.reloadTls() (SIGHUP in the CLI). */
+export interface TlsListenOptions {
+  /** tls_port, on listen's host (0: any free port, see RunningNode.tlsPort). */
+  port: number;
+  /** tls_cert_file: the server certificate (PEM, may hold the chain). */
+  certFile: string;
+  /** tls_key_file: its private key (PEM). */
+  keyFile: string;
+  /** tls_ca_cert_file: CAs that sign client certificates; needed unless authClients is 'no'. @default none */
+  caCertFile?: string;
+  /** tls_auth_clients: client certificates required (yes), not asked for (no), verified when sent (optional). @default 'yes' (as Redis) */
+  authClients?: 'yes' | 'no' | 'optional';
+}
+
+/** TLS to the datastore. */
+export interface DatastoreTlsOptions {
+  /** datastore_tls_cert_file / datastore_tls_key_file: the client certificate redis asks for (its tls-auth-clients). @default none */
+  certFile?: string;
+  keyFile?: string;
+  /** datastore_tls_ca_cert_file: CAs that sign redis's certificate. @default Node's bundled CAs */
+  caCertFile?: string;
+  /** datastore_tls_server_name: the name checked in redis's certificate (and sent as SNI). @default the servers host */
+  serverName?: string;
 }
 
 export interface ClusterOptions {

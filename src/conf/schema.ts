@@ -283,6 +283,46 @@ export const CONFIG_KEYS = {
     field: 'statsAdminRequireToken', type: boolean(), default: false, netflix: false,
     doc: 'true: the admin paths need the token from loopback too (other local processes or containers sharing the host network are not trusted). Needs a token.',
   }),
+  tls_port: key({
+    field: 'tlsPort', type: integer({ min: 1, max: 65535 }), default: null, netflix: false, defaultDoc: 'unset (no TLS listener)',
+    doc: "A TLS client listener on this port of `listen`'s host, beside the plain `listen` (Redis `tls-port`); the same protocol and commands. Needs `tls_cert_file` and `tls_key_file`. See [TLS](security.md#tls).",
+  }),
+  tls_cert_file: key({
+    field: 'tlsCertFile', type: text('path'), default: null, netflix: false,
+    doc: "The TLS listener's certificate (PEM; may hold the chain after it). Re-read on SIGHUP.",
+  }),
+  tls_key_file: key({
+    field: 'tlsKeyFile', type: text('path'), default: null, netflix: false,
+    doc: 'Its private key (PEM, unencrypted). Re-read on SIGHUP.',
+  }),
+  tls_ca_cert_file: key({
+    field: 'tlsCaCertFile', type: text('path'), default: null, netflix: false,
+    doc: 'CA certificates (PEM) that sign client certificates; needed unless `tls_auth_clients: no`. Re-read on SIGHUP.',
+  }),
+  tls_auth_clients: key({
+    field: 'tlsAuthClients', type: oneOf(['yes', 'no', 'optional'] as const), default: 'yes', netflix: false,
+    doc: 'Client certificates on `tls_port`, as Redis `tls-auth-clients`: `yes` = required (a client without one is refused in the handshake), `no` = not asked for, `optional` = checked when a client sends one. Redis\'s default, `yes`.',
+  }),
+  datastore_tls: key({
+    field: 'datastoreTls', type: boolean(), default: false, netflix: false,
+    doc: "Connect to the redis datastore (`servers`) over TLS, e.g. a redis-server started with `--tls-port`; its certificate is verified (against `datastore_tls_ca_cert_file`, else Node's bundled CAs) and must name the `servers` host (or `datastore_tls_server_name`). Also used by FT.* indexing's own connections.",
+  }),
+  datastore_tls_cert_file: key({
+    field: 'datastoreTlsCertFile', type: text('path'), default: null, netflix: false,
+    doc: "The client certificate (PEM) sent to redis, for redis's `tls-auth-clients yes` (its default). With `datastore_tls_key_file`. Re-read on SIGHUP (new connections).",
+  }),
+  datastore_tls_key_file: key({
+    field: 'datastoreTlsKeyFile', type: text('path'), default: null, netflix: false,
+    doc: 'Its private key (PEM).',
+  }),
+  datastore_tls_ca_cert_file: key({
+    field: 'datastoreTlsCaCertFile', type: text('path'), default: null, netflix: false, defaultDoc: "unset (Node's bundled CAs)",
+    doc: "CA certificates (PEM) that sign redis's certificate.",
+  }),
+  datastore_tls_server_name: key({
+    field: 'datastoreTlsServerName', type: text(), default: null, netflix: false, defaultDoc: 'the `servers` host',
+    doc: "The name redis's certificate must carry (and the SNI sent), when it is not the `servers` host.",
+  }),
   distribution: deprecated('Deprecated: accepted and ignored, with a warning.'),
   server_connections: deprecated('Deprecated: accepted and ignored, with a warning (see `datastore_connections`).'),
 } as const;

@@ -159,6 +159,18 @@ export interface ConfigValues {
   readonly statsAdminTokenEnv: string | null;
   /** Ours: admin paths need the token from loopback too. */
   readonly statsAdminRequireToken: boolean;
+  /** Ours (Redis tls-port): the TLS client port on listen's host; null = no TLS listener. */
+  readonly tlsPort: number | null;
+  readonly tlsCertFile: string | null;
+  readonly tlsKeyFile: string | null;
+  readonly tlsCaCertFile: string | null;
+  readonly tlsAuthClients: 'yes' | 'no' | 'optional';
+  /** Ours: TLS to the redis datastore. */
+  readonly datastoreTls: boolean;
+  readonly datastoreTlsCertFile: string | null;
+  readonly datastoreTlsKeyFile: string | null;
+  readonly datastoreTlsCaCertFile: string | null;
+  readonly datastoreTlsServerName: string | null;
 }
 
 /** The loaded, validated and frozen configuration of one node. */

@@ -403,6 +403,13 @@ function docRouting(c: CommandInfo): string {
 function info(view: NodeView, p: 2 | 3, args: readonly Buffer[]): MergeReply {
   const own = view.infoSections(args.slice(1).map((a) => a.toString('latin1').toLowerCase()));
   return (ds) => {
+    // A datastore that cannot answer INFO (a user's own store, a backend refusing it) does not cost
+    // the client the node's sections: they come with the datastore's error stated in its own section
+    // (clients such as ioredis send INFO on connect and give up on an error reply).
+    if (ds[0] === 45 /* - */ && own !== '') {
+      const why = ds.subarray(1, ds.indexOf(13) < 0 ? ds.length : ds.indexOf(13)).toString('latin1');
+      return new RespBuilder(p).verbatim(`${own}\r\n# Datastore\r\ndatastore_info_error:${why}\r\n`).finish();
+    }
     // The datastore's reply is a bulk (RESP2): its payload follows the node's sections.
     if (ds[0] !== 36 /* $ */) return ds;
     const nl = ds.indexOf(13);

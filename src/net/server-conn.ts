@@ -5,6 +5,7 @@
 // A timed-out request poisons the FIFO (its late reply would be taken for the next request's), so a
 // timeout fails everything in flight and reconnects: the same rule twemproxy follows.
 import { connect } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { LinkSocket } from './transport.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
@@ -34,6 +35,8 @@ export interface ServerConnOptions {
   maxMessage: number;
   /** Opens the connection instead of TCP to host:port (a datastore reached over the caller's own stream). */
   connect?: () => LinkSocket;
+  /** TLS to the datastore (datastore_tls): the options of each new connection. */
+  tls?: () => ConnectionOptions;
 }
 
 /** Internal requests (AUTH) have no target: their reply is checked here. */
@@ -70,7 +73,11 @@ export class ServerConn implements FrameSink, Flushable {
   open(): Promise<void> {
     if (this.state !== 'down') return Promise.resolve();
     this.state = 'connecting';
-    const socket = this.opts.connect?.() ?? connect({ host: this.opts.host, port: this.opts.port });
+    const { host, port } = this.opts;
+    const tls = this.opts.connect === undefined ? this.opts.tls?.() : undefined;
+    const socket = this.opts.connect?.() ?? (tls ? tlsConnect({ ...tls, host, port }) : connect({ host, port }));
+    // Over TLS the connection is up once the handshake (and the certificate check) succeeded.
+    const ready = tls ? 'secureConnect' : 'connect';
     socket.setNoDelay(true);
     this.socket = socket;
     this.out = new OutBuffer(socket);
@@ -78,7 +85,7 @@ export class ServerConn implements FrameSink, Flushable {
     if (this.opts.password !== undefined) this.sendAuth(this.opts.password);
     return new Promise((resolve, reject) => {
       let settled = false;
-      socket.once('connect', () => {
+      socket.once(ready, () => {
         this.state = 'up';
         settled = true;
         this.events.onUp(this);

@@ -25,9 +25,24 @@ export interface DocSource {
   activate(on: boolean): void;
 }
 
+/** A backfill's progress: at its start, at most every tenth of the scan, and at its end. */
+export interface BackfillEvent {
+  readonly index: string;
+  readonly phase: 'start' | 'progress' | 'done' | 'failed';
+  /** 0..1 of the datastore scanned (FT.INFO percent_indexed). */
+  readonly fraction: number;
+  /** Documents of the scan the index took so far. */
+  readonly indexed: number;
+  readonly elapsedMs: number;
+  /** Set when phase is 'failed': why the scan stopped (the index keeps what it indexed). */
+  readonly error?: string;
+}
+
 export interface EngineHooks {
   /** Index definitions changed (create, alter, drop): persist them. */
   onDefinitions?(defs: IndexDef[]): void;
+  /** Backfill progress, for the log (NodeSearch logs every event). */
+  onBackfill?(event: BackfillEvent): void;
 }
 
 const str = (b: Buffer): string => b.toString('latin1');
@@ -101,22 +116,53 @@ export class SearchEngine {
     }
   }
 
+  /**
+   * Scans the datastore into a new index in the background. FT.INFO shows `indexing` and
+   * `percent_indexed` meanwhile; onBackfill hears the start, each further tenth and the end. A scan
+   * that fails leaves `percent_indexed` where it stopped (the index has what it read) and says why.
+   */
   private backfill(ix: SearchIndex): void {
     if (!this.source || ix.def.skipInitialScan) return;
     ix.scanning = true;
     ix.scanProgress = 0;
+    const started = Date.now();
+    let indexed = 0;
+    let reportedTenths = 0;
+    const report = (phase: BackfillEvent['phase'], error?: string): void => {
+      this.hooks.onBackfill?.({
+        index: ix.def.name, phase, fraction: ix.scanProgress, indexed, elapsedMs: Date.now() - started,
+        ...(error === undefined ? {} : { error }),
+      });
+    };
+    report('start');
     void this.source
       .scan(
         (key, fields) => {
-          if (this.indexes.get(ix.def.name) === ix && !ix.byKey.has(key)) ix.update(key, fields);
+          if (this.indexes.get(ix.def.name) === ix && !ix.byKey.has(key)) {
+            ix.update(key, fields);
+            indexed++;
+          }
         },
-        (f) => (ix.scanProgress = f),
+        (f) => {
+          ix.scanProgress = f;
+          const tenths = Math.floor(f * 10 + 1e-9);
+          if (f < 1 && tenths > reportedTenths) {
+            reportedTenths = tenths;
+            report('progress');
+          }
+        },
       )
-      .catch(() => undefined)
-      .finally(() => {
-        ix.scanning = false;
-        ix.scanProgress = 1;
-      });
+      .then(
+        () => {
+          ix.scanning = false;
+          ix.scanProgress = 1;
+          report('done');
+        },
+        (e: unknown) => {
+          ix.scanning = false;
+          report('failed', e instanceof Error ? e.message : String(e));
+        },
+      );
   }
 
   private async sync(): Promise<void> {

@@ -8,17 +8,24 @@ import type { Core } from '../wasm/core.js';
 import { ABI } from '../wasm/abi.js';
 import type { Backend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
 import { decodeInline, decodeMultibulk } from '../protocol/args.js';
-import { SearchEngine, type DocSource } from './engine.js';
+import { SearchEngine, type BackfillEvent, type DocSource } from './engine.js';
 import { encode, ReplyErr, type Reply } from './reply.js';
 import { respErrorText } from '../errors.js';
 import { broadcastToPeers, fetchDefinitions, scatterSearch, type RingAccess } from './scatter.js';
+
+/** One log line per backfill event: `search: backfill <phase>` with the index, percent and counts. */
+export function logBackfill(log: Pick<Logger, 'info' | 'warn'>, e: BackfillEvent): void {
+  const fields = { index: e.index, percent: Math.round(e.fraction * 1000) / 10, indexed: e.indexed, elapsedMs: e.elapsedMs };
+  if (e.phase === 'failed') log.warn({ ...fields, err: e.error }, 'search: backfill failed; the index keeps what it read');
+  else log.info(fields, `search: backfill ${e.phase}`);
+}
 
 export class NodeSearch {
   readonly engine: SearchEngine;
   private ring: RingAccess | undefined;
 
   constructor(private readonly core: Core, private readonly log: Logger, engine?: SearchEngine) {
-    this.engine = engine ?? new SearchEngine();
+    this.engine = engine ?? new SearchEngine({ onBackfill: (e) => logBackfill(log, e) });
   }
 
   attach(source: DocSource): void {

@@ -7,6 +7,7 @@
 // sync() is the read-your-writes barrier for a query: a PING on the subscriber connection comes
 // back after every notification redis published before it, so once the PING returns and the
 // batch it flushed is applied, every write redis acknowledged before the query is indexed.
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { RespConn, RespError, type RespValue } from './resp-conn.js';
 import type { DocSource, SearchEngine } from './engine.js';
@@ -34,6 +35,7 @@ export class RedisSource implements DocSource {
     private readonly engine: SearchEngine,
     private readonly log: Logger,
     private readonly password?: string,
+    private readonly tls?: () => ConnectionOptions,
   ) {}
 
   activate(on: boolean): void {
@@ -44,7 +46,7 @@ export class RedisSource implements DocSource {
   }
 
   private async start(): Promise<void> {
-    const cmd = new RespConn(this.host, this.port, this.password);
+    const cmd = new RespConn(this.host, this.port, this.password, this.tls);
     await cmd.open();
     const cur = await cmd.call(['CONFIG', 'GET', 'notify-keyspace-events']);
     const flags = Array.isArray(cur) && Buffer.isBuffer(cur[1]) ? cur[1].toString('latin1') : '';
@@ -53,7 +55,7 @@ export class RedisSource implements DocSource {
       const r = await cmd.call(['CONFIG', 'SET', 'notify-keyspace-events', want]);
       if (r instanceof RespError) throw new Error(`CONFIG SET notify-keyspace-events: ${r.message}`);
     }
-    const sub = new RespConn(this.host, this.port, this.password);
+    const sub = new RespConn(this.host, this.port, this.password, this.tls);
     await sub.open();
     sub.subscriber = true;
     sub.onPush = (v) => this.onEvent(v);

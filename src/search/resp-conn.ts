@@ -1,6 +1,7 @@
 // A small RESP2 client connection for the search layer's own traffic to the local redis (HGETALL,
 // SCAN, CONFIG, DEL, and the keyspace-notification subscriber). Not on the proxy's request path.
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 
 export type RespValue = Buffer | number | null | RespError | RespValue[];
 
@@ -64,14 +65,22 @@ export class RespConn {
   /** Replies in subscribe mode arrive as arrays; this tells which ones are pushes. */
   subscriber = false;
 
-  constructor(readonly host: string, readonly port: number, private readonly password?: string) {}
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly password?: string,
+    /** TLS to the datastore (datastore_tls). */
+    private readonly tls?: () => ConnectionOptions,
+  ) {}
 
   async open(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      const s = connect({ host: this.host, port: this.port }, () => {
+      const ready = (): void => {
         s.off('error', reject);
         resolve();
-      });
+      };
+      const tls = this.tls?.();
+      const s: Socket = tls ? tlsConnect({ ...tls, host: this.host, port: this.port }, ready) : connect({ host: this.host, port: this.port }, ready);
       s.once('error', reject);
       s.setNoDelay(true);
       s.on('data', (d) => this.onData(d));

@@ -9,6 +9,7 @@ import type { Flusher } from '../net/flusher.js';
 import { ServerConn, type ServerConnEvents } from '../net/server-conn.js';
 import type { Backend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
 import type { LinkSocket } from '../net/transport.js';
+import type { ConnectionOptions } from 'node:tls';
 
 export interface ServerPoolOptions {
   host: string;
@@ -26,6 +27,8 @@ export interface ServerPoolOptions {
   maxMessage: number;
   /** Opens each connection instead of TCP to host:port (see ServerConnOptions.connect). */
   connect?: () => LinkSocket;
+  /** TLS to the datastore (see ServerConnOptions.tls). */
+  tls?: () => ConnectionOptions;
 }
 
 export interface ServerPoolHooks {
@@ -64,7 +67,7 @@ export class ServerPool implements Backend, ServerConnEvents {
     for (let i = 0; i < n; i++) {
       this.conns.push(new ServerConn(core, {
         host: opts.host, port: opts.port, protocol: opts.protocol, timeoutMs: opts.timeoutMs,
-        password: opts.password, maxMessage: opts.maxMessage, connect: opts.connect,
+        password: opts.password, maxMessage: opts.maxMessage, connect: opts.connect, tls: opts.tls,
       }, flusher, this));
     }
     this.backoff = this.conns.map(() => BACKOFF_MIN_MS);

@@ -124,3 +124,11 @@ export function startRedis(extra: string[] = [], port?: number): Promise<Running
 export function startMemcached(port?: number): Promise<RunningServer> {
   return start('memcached', (p) => ['-U', '0', '-l', '127.0.0.1', '-p', String(p), '-u', 'root'], port);
 }
+
+/** redis-server with only a TLS port (`--port 0 --tls-port`), no persistence. */
+export function startRedisTls(tls: { cert: string; key: string; ca: string; authClients: 'yes' | 'no' | 'optional' }): Promise<RunningServer> {
+  return start('redis-server', (p) => [
+    '--port', '0', '--tls-port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', tls.authClients,
+  ]);
+}
