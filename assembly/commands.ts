@@ -230,8 +230,8 @@ const ALL_OK = MG_ALL_OK;
  * Every command, one line each: name, flags, arity, firstKey, lastKey, step[, reply shape in RESP3
  * [, merge policy of a CF_FRAGMENT command]].
  * Read/write: Redis's own readonly/write flag, except where the proxy needs otherwise (noted).
- * Netflix misclassified SUNIONSTORE, ZUNIONSTORE, ZINTERSTORE as reads and TTL, PFCOUNT as writes;
- * those follow Redis here. Netflix fixed HSET at 4 arguments and left HSTRLEN / UNLINK without an
+ * Netflix misclassified SUNIONSTORE, ZUNIONSTORE, ZINTERSTORE as reads and TTL as a write; those
+ * follow Redis here. Read | write (PFCOUNT alone) = a read that changes the stored bytes: replicated. Netflix fixed HSET at 4 arguments and left HSTRLEN / UNLINK without an
  * arity; Redis arities are used throughout (ZRANK / ZREVRANK as in 7.2: -3, for WITHSCORE).
  */
 function defineAll(): void {
@@ -370,7 +370,10 @@ function defineAll(): void {
   def('ZUNIONSTORE', W, -4, 1, 1, 1); // Netflix: read
   // -- HyperLogLog (PFCOUNT of several keys is a union: not splittable, routes by its first key)
   def('PFADD', W, -2, 1, 1, 1);
-  def('PFCOUNT', R, -2, 1, -1, 1); // Netflix: write
+  // PFCOUNT reads, but rewrites the HyperLogLog's cached cardinality (Redis: may-replicate): R | W
+  // sends it to every replica like a write, so the replicas keep the same bytes (their DUMPs would
+  // differ otherwise), while read-only users may still run it. Netflix: a write.
+  def('PFCOUNT', R | W, -2, 1, -1, 1);
   def('PFMERGE', W, -2, 1, -1, 1);
   // -- geo (GEORADIUS* without _RO accept STORE: writes, as in Redis)
   def('GEOADD', W, -5, 1, 1, 1);
@@ -497,20 +500,22 @@ function defineAll(): void {
   def('COMMAND', PSEUDO | R | NOKEY | SUB, -1, 0, 0, 0);
   def('INFO', PSEUDO | R | NOKEY, -1, 0, 0, 0, VERB);
   def('CONFIG', PSEUDO | NOKEY | SUB, -2, 0, 0, 0, MAP);
+  // Transactions: queued by the node, sent to the datastore as one MULTI ... EXEC block at EXEC
+  // (src/net/transaction.ts). WATCH keeps Redis's keys: they route the transaction.
+  def('MULTI', PSEUDO | NOKEY, 1, 0, 0, 0);
+  def('EXEC', PSEUDO | NOKEY, 1, 0, 0, 0);
+  def('DISCARD', PSEUDO | NOKEY, 1, 0, 0, 0);
+  def('WATCH', PSEUDO | R, -2, 1, -1, 1);
+  def('UNWATCH', PSEUDO | NOKEY, 1, 0, 0, 0);
   // -- refused: `-ERR unknown or unsupported command 'X'`, the connection stays usable. Arity and
   // keys are Redis's, kept for the docs and the cross-check only.
   // Backend connections are shared by many clients, so per-connection server state cannot be had:
-  // transactions (MULTI EXEC DISCARD WATCH UNWATCH), databases (SWAPDB MOVE: the proxy has one),
+  // databases (SWAPDB MOVE: the proxy has one),
   // pub/sub (a subscribed connection stops being request/reply; PUBLISH would reach one node's
   // subscribers only), cluster-client state (READONLY, READWRITE, ASKING). Blocking commands would stall every client queued behind them
   // on the shared connection and outlive the proxy's timeout. Replication, persistence and server
   // administration belong to the operator, not to proxy clients. FUNCTION / FCALL: libraries are
   // not replicated by the proxy (use EVAL / SCRIPT LOAD).
-  def('MULTI', UNSUP, 1, 0, 0, 0);
-  def('EXEC', UNSUP, 1, 0, 0, 0);
-  def('DISCARD', UNSUP, 1, 0, 0, 0);
-  def('WATCH', UNSUP, -2, 1, -1, 1);
-  def('UNWATCH', UNSUP, 1, 0, 0, 0);
   def('SWAPDB', UNSUP, 3, 0, 0, 0);
   def('MOVE', UNSUP, 3, 1, 1, 1);
   def('SUBSCRIBE', UNSUP, -2, 0, 0, 0);

@@ -16,7 +16,8 @@ set -eu
 TOOLS="redis-server:redis-server memcached:memcached redis-cli:redis-tools redis-benchmark:redis-tools
 chromium:chromium python3:python3 stemwords:libstemmer-tools"
 # a file the tests load -> Debian package
-FILES="/usr/lib/redis/modules/redisearch.so:redis-redisearch"
+FILES="/usr/lib/redis/modules/redisearch.so:redis-redisearch
+/usr/lib/python3/dist-packages/redis/__init__.py:python3-redis"
 WASMTIME=49.0.0
 
 has_pip() {

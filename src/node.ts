@@ -310,6 +310,9 @@ function makeClientSide(b: NodeBase, facts: CommandFacts, dispatcher: Dispatcher
     replyShapes: facts.replyShapes,
     dynoConfigCommand: idOf('DYNO_CONFIG:CONN_CONSISTENCY'),
     noAuthCommands: new Set([idOf('HELLO'), idOf('AUTH'), idOf('QUIT')]),
+    txCommands: {
+      multi: idOf('MULTI'), exec: idOf('EXEC'), discard: idOf('DISCARD'), watch: idOf('WATCH'), unwatch: idOf('UNWATCH'), echo: idOf('ECHO'),
+    },
     core: b.core,
     dispatcher,
     flusher: b.flusher,

@@ -101,6 +101,13 @@ describe.each(['redis', 'memory'] as const)('a node over %s, configured from YAM
       expect(await app.set(key('a'), 'by app')).toBe('OK');
       expect(await ro.get(key('a'))).toBe('by app');
       expect(await ro.mget(key('a'), key('none'))).toEqual(['by app', null]);
+      if (store === 'redis') {
+        // PFCOUNT is replicated like a write (it rewrites the HLL's cache) but stays a read for ACLs
+        // (the embedded store has no HyperLogLog).
+        expect(await app.pfadd(key('hll'), 'x', 'y')).toBe(1);
+        expect(await ro.pfcount(key('hll'))).toBe(2);
+        await expect(ro.pfadd(key('hll'), 'z')).rejects.toThrow("NOPERM User ro has no permissions to run the 'pfadd' command");
+      }
       await expect(ro.set(key('a'), 'by ro')).rejects.toThrow("NOPERM User ro has no permissions to run the 'set' command");
       await expect(ro.del(key('a'))).rejects.toThrow("NOPERM User ro has no permissions to run the 'del' command");
       await expect(ro.config('SET', 'maxmemory', '1')).rejects.toThrow("NOPERM User ro has no permissions to run the 'config|set' command");

@@ -161,7 +161,8 @@ describe('per-id accessors', () => {
 describe('classification', () => {
   it('every command is exactly one of read / write unless it is keyless admin, refused or pseudo', () => {
     for (const c of table.all()) {
-      expect(isRead(c.flags) && isWrite(c.flags), c.name).toBe(false);
+      // Read | write: a read that rewrites the value (Redis may-replicate), replicated like a write.
+      expect(isRead(c.flags) && isWrite(c.flags), c.name).toBe(c.name === 'PFCOUNT');
       const exempt = isNoKey(c.flags) || isUnsupported(c.flags) || isPseudo(c.flags);
       if (!exempt) expect(isRead(c.flags) || isWrite(c.flags), c.name).toBe(true);
       if (isUnsupported(c.flags)) expect(c.flags & (ABI.CF_READ | ABI.CF_WRITE), c.name).toBe(0);
@@ -199,7 +200,10 @@ describe('classification', () => {
     expect(isWrite(get('EVAL').flags) && isRead(get('EVAL_RO').flags)).toBe(true);
     expect(get('SCRIPT').flags).toBe(ABI.CF_SUBCMD | ABI.CF_NOKEY | ABI.CF_BROADCAST);
     expect(table.all().filter((c) => isPseudo(c.flags)).map((c) => c.name).sort())
-      .toEqual(['AUTH', 'CLIENT', 'COMMAND', 'CONFIG', 'DYNO_CONFIG:CONN_CONSISTENCY', 'ECHO', 'HELLO', 'INFO', 'QUIT', 'RESET', 'SELECT']);
+      .toEqual(['AUTH', 'CLIENT', 'COMMAND', 'CONFIG', 'DISCARD', 'DYNO_CONFIG:CONN_CONSISTENCY', 'ECHO', 'EXEC', 'HELLO', 'INFO',
+        'MULTI', 'QUIT', 'RESET', 'SELECT', 'UNWATCH', 'WATCH']);
+    // Transactions are queued by the node; WATCH keeps its keys (they route the transaction).
+    expect([get('WATCH').firstKey, get('WATCH').lastKey, get('WATCH').step]).toEqual([1, -1, 1]);
     // INFO (the datastore's sections) and CONFIG (all but GET) still reach the local datastore.
     for (const n of ['INFO', 'CONFIG', 'ECHO', 'COMMAND']) expect(isNoKey(get(n).flags), n).toBe(true);
     expect(get('DYNO_CONFIG:CONN_CONSISTENCY').arity).toBe(2);
@@ -236,7 +240,7 @@ describe('classification', () => {
   });
 
   it('refuses what a proxy cannot serve', () => {
-    for (const n of ['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH', 'SWAPDB', 'MOVE', 'SUBSCRIBE', 'PSUBSCRIBE',
+    for (const n of ['SWAPDB', 'MOVE', 'SUBSCRIBE', 'PSUBSCRIBE',
       'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'PUBLISH', 'MONITOR', 'SYNC', 'PSYNC', 'REPLICAOF', 'SLAVEOF',
       'BLPOP', 'BRPOP', 'BLMOVE', 'BZPOPMIN', 'XREAD', 'SHUTDOWN', 'FCALL']) {
       expect(commandClass(get(n)), n).toBe('unsupported');
@@ -306,6 +310,7 @@ const ARITY_OR_KEYS_DIFFER: Record<string, [number, number, number, number]> = {
 const CLASS_DIFFERS: Record<string, 'read' | 'write'> = {
   EVAL: 'write', EVALSHA: 'write', // Redis flags neither: a script may write
   XGROUP: 'write', XINFO: 'read', OBJECT: 'read', MEMORY: 'read', // containers carry no flag
+  WATCH: 'read', // Redis flags neither; it changes no data
 };
 
 type RedisInfo = [string, number, string[], number, number, number, ...unknown[]];
@@ -369,7 +374,7 @@ describe('against a live redis-server', () => {
       const c = table.byName(name);
       if (!c || c.step === 0 || isUnsupported(c.flags)) continue;
       const redisClass = flags.includes('readonly') ? 'read' : flags.includes('write') ? 'write' : 'none';
-      const ours = isWrite(c.flags) ? 'write' : 'read';
+      const ours = isRead(c.flags) ? 'read' : 'write';
       expect(ours, c.name).toBe(CLASS_DIFFERS[c.name] ?? redisClass);
     }
   });

@@ -137,7 +137,7 @@ describe('RESP request framing: table', () => {
       encodeCommand(['get', 'k']), encodeCommand(['SET', 'k', 'v']), encodeCommand(['MGET', 'a', 'b', 'c']),
       encodeCommand(['MSET', 'a', '1', 'b']), encodeCommand(['EVAL', 's', '2', 'x', 'y', 'z']),
       encodeCommand(['EVAL', 's', '0']), encodeCommand(['EVAL', 's', '01', 'x']), encodeCommand(['GET']),
-      encodeCommand(['NOPE']), encodeCommand(['MULTI']),
+      encodeCommand(['NOPE']), encodeCommand(['MONITOR']),
     ]);
     const r = runCase(core, 'req', { name: 'facts', input, n: 10 }).records as unknown as import('./helpers/framing.js').ReqTuple[];
     expect(r[0]!.flags & ABI.CF_READ).toBe(ABI.CF_READ);

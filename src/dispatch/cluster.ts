@@ -14,7 +14,7 @@ import { plan, groupKeysByOwner, Plan, type Health } from '../route/planner.js';
 import type { Topology } from '../route/topology.js';
 import { PEER_SEND_NOREPLY, PEER_SEND_WRITE, type Backend, type FramedRequest, type Peer, type PeerRequestType, type ReplyTarget } from './request.js';
 import type { DynErrorCode } from '../errors.js';
-import type { Dispatcher } from './dispatcher.js';
+import type { Dispatcher, TxDispatch } from './dispatcher.js';
 import { Fanout } from './fanout.js';
 import { FragmentedRequest, type MergePolicy } from './fragment.js';
 import { broadcast } from './broadcast.js';
@@ -94,6 +94,8 @@ function isStorageError(code: DynErrorCode): boolean {
 
 export class ClusterDispatcher implements Dispatcher {
   readonly fanout: Fanout;
+  /** Transactions across the cluster: not yet (MULTI is refused). */
+  readonly tx: TxDispatch | undefined = undefined;
   private readonly plan = new Plan();
   private readonly health: Health;
   /** health for DC_ONE reads (see localReadable). */

@@ -37,6 +37,11 @@
 //                        replies that arrive early ─► advance ─► writeReply in request order
 //                        ─► OutBuffer.append ─► repliesWritten ─► Flusher.mark ─► one socket write
 //
+//   transactions (net/transaction.ts): MULTI ... EXEC queued by ClientConn.queue; at EXEC
+//   ClientConn.exec ─► TxDispatch.exec (dispatch/dispatcher.ts) ─► BlockBackend.forwardBlock:
+//                        MULTI + commands + EXEC as one write on one connection (WATCH: the client's
+//                        reserved one, BlockBackend.pin) ─► EXEC's reply ─► ClientConn.complete
+//
 //   side paths:
 //   repair/hints         writes a replica missed: Fanout.send ─► HintSink.add (peer down) |
 //                        HintSink.guard (send, keep on a connection failure) ─► HintStore.keep
@@ -94,6 +99,37 @@ export interface Backend {
   close(): Promise<void>;
   /** Requests sent and not yet answered. */
   inflight(): number;
+  /** Transactions (Redis over a ServerPool, the embedded store); absent: MULTI is refused. */
+  readonly blocks?: BlockBackend;
+}
+
+/**
+ * What transactions need from the datastore (src/net/transaction.ts): a block of requests that
+ * reaches one connection as one write (MULTI ... EXEC: no other client's command can come between
+ * them on that connection, and Redis runs EXEC's commands as one unit), and a connection reserved
+ * for one client from WATCH to EXEC, because WATCH is connection state.
+ */
+export interface BlockBackend {
+  /**
+   * Sends every request of `block` (complete RESP requests) in order as one write on affinity's
+   * connection: its reserved one while it holds one, else its usual one. One reply is expected per
+   * request; target's slot seq gets the last one (EXEC's), the others are dropped.
+   */
+  forwardBlock(target: ReplyTarget, seq: number, block: readonly Buffer[], affinity: number): void;
+  /**
+   * Reserves a connection for affinity (until unpin): every request of that client goes through it
+   * from now on, so its WATCH and EXEC share the connection. Returns an error text (`ERR ...`)
+   * when no connection can be reserved; pinning twice is a no-op.
+   */
+  pin(affinity: number): string | undefined;
+  /**
+   * Ends affinity's reservation (after EXEC, DISCARD, UNWATCH, or when the client is gone). The
+   * requests already sent on it are answered first: the connection is handed back only once they
+   * are, and the client's next requests keep following it until then, so they stay in order.
+   */
+  unpin(affinity: number): void;
+  /** Reserved connections right now (INFO / stats, tests). */
+  pinned(): number;
 }
 
 /**

@@ -24,7 +24,7 @@ import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
-import { type DynErrorCode, mcError, respError, respErrorText } from '../errors.js';
+import { DYN_ERRORS, type DynErrorCode, mcError, respError, respErrorText } from '../errors.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { FramedRequest, ReplyTarget } from '../dispatch/request.js';
 import type { NodeControl } from '../control.js';
@@ -39,6 +39,11 @@ import { resolveShape } from './conn-shapes.js';
 import { RS, toResp3 } from '../protocol/resp3.js';
 import { decodeInline, decodeMultibulk } from '../protocol/args.js';
 import { NO_REPLY, REPLY_OK } from '../protocol/replies.js';
+import { encodeMultibulk } from '../protocol/args.js';
+import {
+  DISCARD_WITHOUT_MULTI, EXECABORT, EXEC_WITHOUT_MULTI, MULTI_NESTED, QUEUED, Resp3ExecTarget, Transaction,
+  WATCH_IN_MULTI, notInTransaction,
+} from './transaction.js';
 
 export type ClientProtocol = 'redis' | 'memcache';
 export type Consistency = ConsistencyLevel;
@@ -68,8 +73,20 @@ export interface ClientContext {
   readonly dynoConfigCommand: number;
   /** Command ids allowed before AUTH (HELLO, AUTH, QUIT). */
   readonly noAuthCommands: ReadonlySet<number>;
+  /** Command ids of MULTI, EXEC, DISCARD, WATCH, UNWATCH and ECHO (src/net/transaction.ts). */
+  readonly txCommands?: TxCommandIds;
   /** FT.* commands (the search layer); absent: they go to the dispatcher like any command. */
   readonly search?: { handle(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void };
+}
+
+export interface TxCommandIds {
+  readonly multi: number;
+  readonly exec: number;
+  readonly discard: number;
+  readonly watch: number;
+  readonly unwatch: number;
+  /** Answered by the node outside a transaction, queued (for the datastore) inside one. */
+  readonly echo: number;
 }
 
 /**
@@ -120,6 +137,8 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   private headSeq = 0;
   /** Slot of the connection command being run (sessionChanged starts the shapes there). */
   private currentSeq = 0;
+  /** MULTI / WATCH state; undefined until the client sends either. */
+  private tx: Transaction | undefined;
 
   constructor(
     readonly socket: LinkSocket,
@@ -200,6 +219,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       if (argc === 0) continue; // empty multibulk: Redis ignores it, so do we
       const seq = this.openSlot();
       const err = i32[r + ABI.REC_ERR];
+      if (this.tx?.multi === true && this.queue(seq, r, base, start, len, flags, err)) continue;
       if (err !== ABI.ERR_NONE) {
         // memcached says nothing at all to a `noreply` request, errors included.
         const silent = this.ctx.protocol === 'memcache' && (flags & ABI.MF_NOREPLY) !== 0;
@@ -251,7 +271,8 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       if (this.ctx.noAuthCommands.has(cmd)) return false;
       text = NOAUTH;
     } else {
-      if ((flags & ABI.CF_WRITE) === 0) return false;
+      // Read | write (PFCOUNT) is a read that is replicated: read-only users may run it.
+      if ((flags & ABI.CF_WRITE) === 0 || (flags & ABI.CF_READ) !== 0) return false;
       text = noPerm(user.name, requestName(this.ctx.core, r, base).toLowerCase());
     }
     if (this.shapes !== undefined) this.shapes.push(this.ownShape());
@@ -288,6 +309,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
 
   resetSettings(): void {
     this.consistency = undefined;
+    this.endTx();
   }
 
   /**
@@ -350,6 +372,14 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
 
   /** Commands the proxy answers itself. */
   private pseudo(seq: number, flags: number, r: number, base: number, start: number, len: number): void {
+    const t = this.ctx.txCommands;
+    if (t !== undefined) {
+      const cmd = this.ctx.core.i32[r + ABI.REC_CMD];
+      if (cmd === t.multi || cmd === t.exec || cmd === t.discard || cmd === t.watch || cmd === t.unwatch) {
+        this.txCommand(seq, cmd, t, r, base, start, len, flags);
+        return;
+      }
+    }
     if ((flags & ABI.CF_QUIT) !== 0) {
       if (this.shapes !== undefined) this.shapes.push(this.ownShape());
       this.quitSeq = seq;
@@ -396,6 +426,159 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     } else {
       if (this.shapes !== undefined) this.shapes.push(this.ownShape());
       this.completeBuffer(seq, reply);
+    }
+  }
+
+  // ---- transactions (src/net/transaction.ts) ----
+
+  /** Answers slot seq with bytes the node made (a transaction reply). */
+  private own(seq: number, b: Buffer): void {
+    if (this.shapes !== undefined) this.shapes.push(this.ownShape());
+    this.completeBuffer(seq, b);
+  }
+
+  /** MULTI, EXEC, DISCARD, WATCH, UNWATCH outside MULTI. */
+  private txCommand(seq: number, cmd: number, t: TxCommandIds, r: number, base: number, start: number, len: number, flags: number): void {
+    const d = this.ctx.dispatcher.tx;
+    if (cmd === t.exec) return this.own(seq, EXEC_WITHOUT_MULTI);
+    if (cmd === t.discard) return this.own(seq, DISCARD_WITHOUT_MULTI);
+    if (cmd === t.unwatch) {
+      this.releaseTx();
+      return this.own(seq, REPLY_OK);
+    }
+    if (d === undefined) {
+      const name = requestName(this.ctx.core, r, base).toLowerCase();
+      return this.own(seq, respErrorText(`Dynomite: '${name}' needs a redis or embedded datastore behind this node`));
+    }
+    const tx = (this.tx ??= new Transaction());
+    if (cmd === t.multi) {
+      tx.multi = true;
+      return this.own(seq, REPLY_OK);
+    }
+    // WATCH: its keys route the transaction, so they must have the owner of any earlier WATCH.
+    const req = this.request(r, base, start, len, flags);
+    const refused = d.admit(tx.route, req);
+    if (refused !== undefined) return this.own(seq, Buffer.from(`-${refused}\r\n`, 'latin1'));
+    tx.watching = true;
+    if (this.shapes !== undefined) this.shapes.push(this.forwardShape(cmd, r, base, start, len, flags));
+    d.watch(this, seq, req, this.id, tx.route);
+  }
+
+  /**
+   * A request between MULTI and EXEC: EXEC, DISCARD and the refusals are answered here, every
+   * other command is queued (+QUEUED). False for what runs as outside a transaction (QUIT, RESET).
+   */
+  private queue(seq: number, r: number, base: number, start: number, len: number, flags: number, err: number): boolean {
+    const tx = this.tx!;
+    const core = this.ctx.core;
+    const cmd = core.i32[r + ABI.REC_CMD];
+    const t = this.ctx.txCommands!;
+    if (err !== ABI.ERR_NONE) {
+      const text = this.requestError(err, r, base);
+      if (cmd === t.exec) {
+        // EXEC itself refused (Redis 7): the transaction is discarded, saying why.
+        this.endTx();
+        this.own(seq, Buffer.from(`-EXECABORT Transaction discarded because of: ${text.toString('latin1', 5)}`, 'latin1'));
+      } else {
+        tx.dirty = true;
+        this.own(seq, text);
+      }
+      return true;
+    }
+    if ((flags & ABI.CF_QUIT) !== 0) return false;
+    if (this.gated && this.refused(seq, flags, cmd, r, base)) {
+      tx.dirty = true;
+      return true;
+    }
+    if (cmd === t.exec) {
+      this.exec(seq, tx);
+      return true;
+    }
+    if (cmd === t.discard) {
+      this.endTx();
+      this.own(seq, REPLY_OK);
+      return true;
+    }
+    if (cmd === t.multi) {
+      this.own(seq, MULTI_NESTED);
+      return true;
+    }
+    if (cmd === t.watch) {
+      this.own(seq, WATCH_IN_MULTI);
+      return true;
+    }
+    const name = (): string => requestName(core, r, base);
+    let refused: string | undefined;
+    if ((flags & ABI.CF_PSEUDO) !== 0 && cmd !== t.unwatch && cmd !== t.echo) {
+      if (name().toUpperCase() === 'RESET') return false; // RESET ends the transaction, as in Redis
+      refused = notInTransaction(name(), 'is answered by this node, not by the datastore');
+    } else if ((flags & ABI.CF_SEARCH) !== 0 && this.ctx.search !== undefined) {
+      refused = notInTransaction(name(), 'is answered by the search layer, not by the datastore');
+    } else if (!this.ctx.control.allows((flags & ABI.CF_WRITE) !== 0)) {
+      refused = `ERR ${DYN_ERRORS.DYN_ERR_STATE.source}: ${DYN_ERRORS.DYN_ERR_STATE.message}`;
+    } else {
+      refused = this.ctx.dispatcher.tx!.admit(tx.route, this.request(r, base, start, len, flags));
+    }
+    if (refused !== undefined) {
+      tx.dirty = true;
+      this.own(seq, Buffer.from(`-${refused}\r\n`, 'latin1'));
+      return true;
+    }
+    const inline = (flags & ABI.MF_INLINE) !== 0;
+    tx.commands.push(inline
+      ? encodeMultibulk(decodeInline(core.u8, start, len) ?? [])
+      : Buffer.from(core.u8.subarray(start, start + len)));
+    tx.shapes.push(this.session.proto === 3 ? resolveShape(core, this.ctx.replyShapes[cmd] ?? 0, r, base, start, len, inline) : RS.NATIVE);
+    if ((flags & ABI.CF_WRITE) !== 0) tx.isWrite = true;
+    this.own(seq, QUEUED);
+    return true;
+  }
+
+  /** EXEC: the block to every replica, or EXECABORT when a command was refused while queueing. */
+  private exec(seq: number, tx: Transaction): void {
+    if (tx.dirty) {
+      this.endTx();
+      this.own(seq, EXECABORT);
+      return;
+    }
+    const d = this.ctx.dispatcher.tx!;
+    const level = this.consistency ?? (tx.isWrite ? this.ctx.control.writeConsistency : this.ctx.control.readConsistency);
+    const target: ReplyTarget = this.session.proto === 3 ? new Resp3ExecTarget(this, [...tx.shapes]) : this;
+    if (this.shapes !== undefined) this.shapes.push(this.ownShape());
+    const block = tx.block();
+    const route = { ...tx.route };
+    const isWrite = tx.isWrite;
+    tx.end(); // EXEC ends the WATCH too; exec() hands the reserved connection back
+    d.exec(target, seq, block, this.id, route, isWrite, level);
+  }
+
+  /** The request of record r as the dispatcher takes it. */
+  private request(r: number, base: number, start: number, len: number, flags: number): FramedRequest {
+    const req = this.req;
+    req.off = start;
+    req.len = len;
+    req.rec = r;
+    req.base = base;
+    req.expectReply = true;
+    req.inline = (flags & ABI.MF_INLINE) !== 0;
+    return req;
+  }
+
+  /** DISCARD, RESET, a failed EXEC: the transaction and its WATCH are dropped. */
+  private endTx(): void {
+    this.releaseTx();
+    this.tx?.end();
+  }
+
+  /** Ends the WATCH: the reserved datastore connection is handed back. */
+  private releaseTx(): void {
+    const tx = this.tx;
+    if (tx === undefined || !tx.watching) return;
+    tx.watching = false;
+    this.ctx.dispatcher.tx?.release(this.id, tx.route);
+    if (!tx.multi) {
+      tx.route.keyed = false;
+      tx.route.token = 0;
     }
   }
 
@@ -497,6 +680,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   }
 
   private cleanup(): void {
+    this.releaseTx();
     this.framer.close();
     this.replayer?.close();
     this.deferred = undefined;

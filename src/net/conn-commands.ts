@@ -297,8 +297,9 @@ function select(p: 2 | 3, args: readonly Buffer[]): Buffer {
 
 function redisFlags(c: CommandInfo): string[] {
   const f: string[] = [];
-  if (isWrite(c.flags)) f.push('write');
-  if (isRead(c.flags) && !isWrite(c.flags)) f.push('readonly');
+  // Read | write (PFCOUNT, replicated) is `readonly` to Redis, as its COMMAND INFO says.
+  if (isRead(c.flags)) f.push('readonly');
+  else if (isWrite(c.flags)) f.push('write');
   if (commandClass(c) === 'pseudo') f.push('noscript', 'loading', 'stale');
   if (isScript(c.flags) || c.firstKey === 0 && c.step > 0) f.push('movablekeys');
   return f;
@@ -309,7 +310,7 @@ function aclCategories(c: CommandInfo): string[] {
   if (cls === 'pseudo') return ['@connection'];
   if (cls === 'admin') return ['@admin'];
   if (isScript(c.flags)) return ['@scripting'];
-  return isWrite(c.flags) ? ['@write'] : ['@read'];
+  return isWrite(c.flags) && !isRead(c.flags) ? ['@write'] : ['@read'];
 }
 
 function commandInfo(b: RespBuilder, c: CommandInfo): void {
@@ -394,7 +395,9 @@ function docRouting(c: CommandInfo): string {
     case 'pseudo': return 'answered by the node';
     case 'admin': return 'answered by the local datastore';
     case 'search': return 'scattered over the nodes';
-    default: return isWrite(c.flags) ? 'written to every replica' : 'read from the replicas the consistency level asks';
+    default:
+      if (isRead(c.flags) && isWrite(c.flags)) return 'read, and sent to every replica like a write (it rewrites a cache in the value)';
+      return isWrite(c.flags) ? 'written to every replica' : 'read from the replicas the consistency level asks';
   }
 }
 

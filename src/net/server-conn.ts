@@ -42,6 +42,9 @@ export interface ServerConnOptions {
 /** Internal requests (AUTH) have no target: their reply is checked here. */
 const INTERNAL = null;
 
+/** The replies of a block that nobody reads (MULTI's +OK, the +QUEUED ones, an internal UNWATCH). */
+const SKIP: ReplyTarget = { complete: () => undefined, completeBuffer: () => undefined, fail: () => undefined };
+
 export class ServerConn implements FrameSink, Flushable {
   flushQueued = false;
   private socket: LinkSocket | undefined;
@@ -53,6 +56,8 @@ export class ServerConn implements FrameSink, Flushable {
   /** 'down' until connected; 'connecting' queues requests; 'up' sends them. */
   state: 'down' | 'connecting' | 'up' = 'down';
   private closing = false;
+  /** Times the connection was lost: connection state (WATCH) set before a change is gone. */
+  epoch = 0;
 
   constructor(
     private readonly core: Core,
@@ -138,6 +143,22 @@ export class ServerConn implements FrameSink, Flushable {
     this.flusher.mark(this);
   }
 
+  /**
+   * Queues the requests of `block` as one write; the last one's reply goes to target's slot seq,
+   * the others' are dropped (a transaction: MULTI, the commands, EXEC). A block of one request
+   * whose reply nobody wants (UNWATCH before the connection is reused) takes target undefined.
+   */
+  sendBlock(target: ReplyTarget | undefined, seq: number, block: readonly Buffer[]): void {
+    const now = performance.now();
+    for (let i = 0; i < block.length; i++) {
+      this.out!.appendBuffer(block[i]!);
+      this.targets.push(i === block.length - 1 && target !== undefined ? target : SKIP);
+      this.seqs.push(seq);
+      this.sentAt.push(now);
+    }
+    this.flusher.mark(this);
+  }
+
   flush(): void {
     this.out?.flush();
   }
@@ -197,6 +218,7 @@ export class ServerConn implements FrameSink, Flushable {
   private teardown(code: DynErrorCode, why: string): void {
     if (this.state === 'down' && this.targets.length === 0) return;
     this.state = 'down';
+    this.epoch++;
     this.socket = undefined;
     this.framer?.close();
     this.framer = undefined;

@@ -21,6 +21,9 @@ import { serverCommands } from './server.js';
 import { setCommands } from './sets.js';
 import { stringCommands } from './strings.js';
 import { zsetCommands } from './zsets.js';
+import { StoreClient, TX_COMMANDS } from './transactions.js';
+
+export { StoreClient } from './transactions.js';
 
 export interface MemoryStoreOptions {
   /** Millisecond wall clock; inject for tests. @default Date.now */
@@ -49,7 +52,7 @@ const COMMANDS: CommandTable = {
 Object.assign(COMMANDS, serverCommands(() => Object.keys(COMMANDS).length));
 
 /** The names of every supported Redis command (lower case). */
-export const SUPPORTED_COMMANDS: readonly string[] = Object.keys(COMMANDS).sort();
+export const SUPPORTED_COMMANDS: readonly string[] = [...Object.keys(COMMANDS), ...Object.keys(TX_COMMANDS)].sort();
 
 const OOM_MEMCACHE = Buffer.from('SERVER_ERROR out of memory storing object\r\n');
 const MEMCACHE_STORAGE = new Set(['set', 'add', 'replace', 'append', 'prepend', 'cas']);
@@ -67,6 +70,57 @@ interface Resolved {
   name: string;
   spec: CommandSpec;
   denyOom: boolean;
+  /** MULTI, EXEC, DISCARD, WATCH, UNWATCH: run on the client's transaction state. */
+  tx: boolean;
+}
+
+const OK_TX = Buffer.from('+OK\r\n');
+
+/** Transaction control commands: not queued after MULTI (UNWATCH is, as in Redis). */
+function isTxControl(name: string): boolean {
+  return name === 'exec' || name === 'discard' || name === 'multi' || name === 'watch';
+}
+
+/** Write commands whose keys are not just args[1]: the argument indexes of every key they change. */
+function writeKeyArgs(name: string, argc: number): number[] | undefined {
+  switch (name) {
+    case 'del':
+    case 'unlink':
+      return range(1, argc, 1);
+    case 'mset':
+    case 'msetnx':
+      return range(1, argc, 2);
+    case 'rename':
+    case 'renamenx':
+    case 'copy':
+    case 'smove':
+    case 'lmove':
+    case 'rpoplpush':
+      return [1, 2];
+    default:
+      return undefined;
+  }
+}
+
+function range(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i < to; i += step) out.push(i);
+  return out;
+}
+
+/**
+ * WATCH: a write command touches the keys it names (Redis's signalModifiedKey). This errs on the
+ * side of aborting: a write that changes nothing (SETNX on an existing key, DEL of a missing one)
+ * still marks the key's watchers, where Redis would not. Creations, replacements, deletions,
+ * expiry and FLUSHALL are signalled by the keyspace itself, exactly.
+ */
+function signalWrites(ks: Keyspace, name: string, args: Buffer[]): void {
+  const idx = writeKeyArgs(name, args.length);
+  if (idx === undefined) {
+    if (args.length > 1) ks.signal(args[1]!.toString('latin1'));
+    return;
+  }
+  for (const i of idx) ks.signal(args[i]!.toString('latin1'));
 }
 
 export class MemoryStore implements Ctx {
@@ -96,27 +150,48 @@ export class MemoryStore implements Ctx {
     return this.rng();
   }
 
+  /** A queued command, run by EXEC (no client: EXEC's commands cannot start transactions). */
+  private readonly run = (args: Buffer[]): Buffer => this.execute(args);
+
   private resolve(nameBuf: Buffer): Resolved | null {
     const spelled = nameBuf.toString('latin1');
     let r = this.resolved.get(spelled);
     if (r === undefined) {
       const name = spelled.toLowerCase();
+      if (Object.hasOwn(TX_COMMANDS, name)) {
+        r = { name, spec: { arity: TX_COMMANDS[name]!, write: false, run: () => OK_TX }, denyOom: false, tx: true };
+        if (this.resolved.size < 4096) this.resolved.set(spelled, r);
+        return r;
+      }
       const spec = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]! : null;
-      r = spec === null ? null : { name, spec, denyOom: spec.write && !NEVER_OOM.has(name) };
+      r = spec === null ? null : { name, spec, denyOom: spec.write && !NEVER_OOM.has(name), tx: false };
       if (this.resolved.size < 4096) this.resolved.set(spelled, r);
     }
     return r;
   }
 
-  /** Executes one Redis command (args[0] = name, any case) and returns the RESP2 reply bytes. */
-  execute(args: Buffer[]): Buffer {
+  /**
+   * Executes one Redis command (args[0] = name, any case) and returns the RESP2 reply bytes.
+   * `client` holds the caller's transaction state (MULTI queue, WATCHed keys) as a Redis connection
+   * does; without one, MULTI ... EXEC state lasts for this call only.
+   */
+  execute(args: Buffer[], client?: StoreClient): Buffer {
     if (args.length === 0) return error('ERR empty command');
     const r = this.resolve(args[0]!);
+    if (client?.inMulti === true && (r === null || !isTxControl(r.name))) {
+      // Queued, as Redis does: refused now only when unknown or of the wrong arity.
+      if (r === null) return client.refuse(unknownCommand(args));
+      const arity = r.spec.arity;
+      if ((arity > 0 && args.length !== arity) || args.length < -arity) return client.refuse(arityError(r.name));
+      return client.enqueue(args);
+    }
     if (r === null) return unknownCommand(args);
     const arity = r.spec.arity;
     if ((arity > 0 && args.length !== arity) || args.length < -arity) return arityError(r.name);
+    if (r.tx) return (client ?? new StoreClient()).control(this.ks, r.name, args, this.run);
     if (r.denyOom && this.maxMemory > 0 && this.ks.usedBytes > this.maxMemory) return E.OOM;
     const reply = r.spec.run(this, args);
+    if (r.spec.write && this.ks.watchers.size > 0) signalWrites(this.ks, r.name, args);
     if (this.watcher !== undefined) {
       if (HASH_WRITES.has(r.name) && args.length > 1) this.touched.add(args[1]!.toString('latin1'));
       this.notify();

@@ -26,6 +26,11 @@ export const T_SET = 3;
 export const T_ZSET = 4;
 export const TYPE_NAMES = ['string', 'list', 'hash', 'set', 'zset'] as const;
 
+/** A client watching keys (MemoryStore's StoreClient). */
+export interface Watcher {
+  dirty: boolean;
+}
+
 export type Value = Buffer | Deque | Map<string, Buffer> | Set<string> | ZSet;
 
 export class Entry {
@@ -56,6 +61,13 @@ export class Keyspace {
   onTouch: ((key: string) => void) | undefined;
   /** Told when every key is gone at once (FLUSHALL / FLUSHDB). */
   onFlush: (() => void) | undefined;
+  /**
+   * WATCH: the clients watching each key (Redis's watched_keys). Every change to a watched key
+   * marks its watchers dirty: created, replaced, removed (DEL, expiry, lazy or active), flushed
+   * while it exists, and every write command naming it (MemoryStore.execute). Empty while nobody
+   * watches, so the write path pays one size check.
+   */
+  readonly watchers = new Map<string, Set<Watcher>>();
 
   constructor(readonly now: () => number) {}
 
@@ -87,6 +99,7 @@ export class Keyspace {
     this.orderSeq.push(e.seq);
     this.usedBytes += key.length + 48 + (type === T_STRING ? (value as Buffer).length : 0);
     this.onTouch?.(key);
+    if (this.watchers.size > 0) this.signal(key);
     return e;
   }
 
@@ -102,6 +115,7 @@ export class Keyspace {
     e.cas = 0;
     if (!keepTtl) this.setExpire(key, e, 0);
     this.onTouch?.(key);
+    if (this.watchers.size > 0) this.signal(key);
     return e;
   }
 
@@ -121,6 +135,7 @@ export class Keyspace {
   remove(key: string, e: Entry): void {
     this.map.delete(key);
     this.onTouch?.(key);
+    if (this.watchers.size > 0) this.signal(key);
     if (e.expireAt !== 0) this.volatile.delete(key);
     this.usedBytes -= key.length + 48 + (e.type === T_STRING ? (e.value as Buffer).length : 0);
     const pos = this.position(e.seq);
@@ -138,7 +153,15 @@ export class Keyspace {
     return true;
   }
 
+  /** Marks the watchers of key dirty (their EXEC will answer nil). */
+  signal(key: string): void {
+    const w = this.watchers.get(key);
+    if (w !== undefined) for (const c of w) c.dirty = true;
+  }
+
   flush(): void {
+    // As Redis's touchAllWatchedKeysInDb: watchers of keys that exist (expired or not) see a change.
+    for (const [key, w] of this.watchers) if (this.map.has(key)) for (const c of w) c.dirty = true;
     this.map.clear();
     this.volatile.clear();
     this.order = [];
