@@ -81,11 +81,14 @@ export const KEY_SIZE: i32 = 16;
 
 // ---- Per-connection framer state: CONN_SIZE bytes at conn_ptr(slot) ----
 //   +0 MODE (FRAMER_*)  +4 NEED (bytes the partial message needs)  +8 STICKY_ERR (E_* once broken)
-//  +12 MESSAGES (messages framed, wraps)  +16..63 reserved for the framers
+//  +12 MESSAGES (messages framed, wraps)  +16..59 reserved for the framers
+//  +60 NO_DIGEST (set by the host: nonzero = the reply framers leave REC_DIGEST_* at 0 for this
+//      connection; a host that reads no digests of it saves one XXH64 pass per reply)
 export const CONN_MODE: i32 = 0;
 export const CONN_NEED: i32 = 4;
 export const CONN_ERR: i32 = 8;
 export const CONN_MESSAGES: i32 = 12;
+export const CONN_NO_DIGEST: i32 = 60;
 export const CONN_SIZE: i32 = 64;
 
 export const FRAMER_RESP_REQ: i32 = 1;

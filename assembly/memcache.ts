@@ -27,11 +27,10 @@ import {
 } from './layout';
 import {
   beginCall, connAddr, endCall, failCall, keyPush, keyRoom, keyTruncate, nkey, nrec, recNext, recRoom,
-  recSet,
+  recSet, readDigestWish, replyDigest,
 } from './frame';
 import { maxBulk } from './state';
 import { routingToken } from './hash/index';
-import { digest64 } from './digest';
 
 // ---- memcached command ids (REC_CMD in request mode) ----
 export const MC_CMD_UNKNOWN: i32 = 0;
@@ -637,7 +636,7 @@ function parseDigits(ptr: usize, a: i32, b: i32): bool {
 
 function writeReply(ptr: usize, s: i32, end: i32, we: i32, keyFirst: i32, err: i32): void {
   const r = recNext();
-  const d = digest64(ptr + <usize>s, end - s);
+  const d = replyDigest(ptr + <usize>s, end - s);
   recSet(r, REC_START, s);
   recSet(r, REC_LEN, end - s);
   recSet(r, REC_CMD, pKind);
@@ -667,6 +666,7 @@ function frameAll(conn: i32, ptr: usize, len: i32, mode: i32): i32 {
   const m = load<i32>(a, CONN_MODE);
   if (m != 0 && m != mode) return -2;
   beginCall();
+  readDigestWish(a);
   const sticky = load<i32>(a, CONN_ERR);
   if (sticky != 0) return failCall(0, 0, sticky);
   let pos: i32 = 0;
