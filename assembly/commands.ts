@@ -470,7 +470,7 @@ function defineAll(): void {
   def('FT.SYNDUMP', R | FT, 2, 0, 0, 0);
   def('FT.SYNUPDATE', W | FT | BCAST, -4, 0, 0, 0);
   def('FT.TAGVALS', R | FT, 3, 0, 0, 0);
-  def('FT.CURSOR', FT | UNSUP, -4, 0, 0, 0); // cursors are per node; a merged aggregate has none
+  def('FT.CURSOR', R | FT | SUB, -4, 0, 0, 0); // a cursor lives on the node that answered its FT.AGGREGATE
   // -- keyless admin: answered by the local datastore, as Netflix does (KEYS, SCAN, DBSIZE and
   // RANDOMKEY therefore see one node's data). FLUSHALL / FLUSHDB go to every node: flushing one
   // node of a replicated cluster would only leave the replicas inconsistent.

@@ -84,14 +84,22 @@ export class NodeControl implements AdminHooks {
     this.timeoutFactor = factor;
   }
 
+  /** Set by the cluster layer: what /peer/<action>/<peer> does to the peers (else the constructor's). */
+  peerAction: ((action: PeerAction, target: string | undefined) => void) | undefined;
+
   peer(action: PeerAction, target: string | undefined): void {
-    this.onPeerAction(action, target);
+    (this.peerAction ?? this.onPeerAction)(action, target);
   }
 
-  /** Whether the node state lets a request through (Netflix: STANDBY refuses all, WRITES_ONLY reads). */
+  /**
+   * Whether the node state lets a request reach the local datastore. Netflix (dyn_client.c
+   * req_forward_local_datastore): NORMAL everything; STANDBY nothing ("no reads/writes from
+   * peers/clients"); WRITES_ONLY and RESUMING writes only (RESUMING "still drop read requests and
+   * flush out all the queued writes"). Anything else (JOINING, ...) refuses too.
+   */
   allows(isWrite: boolean): boolean {
-    if (this.state === 'NORMAL' || this.state === 'RESUMING') return true;
-    if (this.state === 'WRITES_ONLY') return isWrite;
+    if (this.state === 'NORMAL') return true;
+    if (this.state === 'WRITES_ONLY' || this.state === 'RESUMING') return isWrite;
     return false;
   }
 }

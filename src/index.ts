@@ -11,6 +11,7 @@ export { InProcessNetwork, MemoryLink } from './embed/in-process.js';
 export { OK, encodeReply, type Datastore, type StreamDatastore, type DatastoreRequest, type DatastoreReply, type StatusReply } from './embed/datastore.js';
 export { ReplyError, type Reply } from './embed/client.js';
 export type { RingView, PeerInfo, NodeState } from './embed/ring-view.js';
+export type { MembershipEvent } from './cluster/node-cluster.js';
 export { TCP_TRANSPORT, type PeerTransport, type LinkSocket, type LinkListener } from './net/transport.js';
 export type { NodeHooks } from './node.js';
 

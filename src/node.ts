@@ -269,12 +269,16 @@ async function joinCluster(b: NodeBase, backend: Backend, search: NodeSearch | u
   });
   search?.joinRing({ topology: () => cluster.topology(), peer: (n) => cluster.peers[n] });
   b.control.describeCluster = cluster.describe;
+  b.control.peerAction = (action, target) => {
+    const hit = cluster.peerAction(action, target);
+    if (hit === 0) b.log.warn({ action, target }, '/peer: no peer by that name (host, name or host:port)');
+  };
   return cluster;
 }
 
-/** A cluster of one (no seeds yet) routes everything locally: it skips the planner. */
+/** A cluster of one (no seeds, and no gossip or seed provider to learn any later) routes everything locally: it skips the planner. */
 function chooseDispatcher(backend: Backend, cluster: RunningCluster | undefined): Dispatcher {
-  if (cluster && cluster.topology().nodes.length > 1) return cluster.dispatcher;
+  if (cluster && (cluster.topology().nodes.length > 1 || cluster.dynamic)) return cluster.dispatcher;
   return new LocalDispatcher(backend);
 }
 

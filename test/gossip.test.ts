@@ -3,7 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  encodeGossip, GOSSIP_STATE, GossipTable, parseGossip, gossipStateName, gossipStateOf, hostId,
+  encodeGossip, gossipAddress, parseAddress, GOSSIP_STATE, GossipTable, parseGossip, gossipStateName, gossipStateOf, hostId,
   type GossipMember, type GossipRecord,
 } from '../src/cluster/gossip.js';
 import type { RunningNode } from '../src/node.js';
@@ -52,6 +52,17 @@ describe('payload codec (Netflix dmsg_parse format)', () => {
       const rs = Array.from({ length: 1 + rnd(6) }, () => rec(word(), word(), String(rnd(2 ** 31)), rnd(2 ** 31), rnd(13), word()));
       expect(parseGossip(encodeGossip(rs))).toEqual(rs);
     }
+  });
+
+  it('addresses: the host alone on Netflix\'s port 8101, host:port elsewhere; no port = the receiver\'s own', () => {
+    expect(gossipAddress('10.0.0.1', 8101)).toBe('10.0.0.1');
+    expect(gossipAddress('10.0.0.1', 9101)).toBe('10.0.0.1:9101');
+    expect(gossipAddress('::1', 9101)).toBe('[::1]:9101');
+    expect(parseAddress('10.0.0.1', 7000)).toEqual({ host: '10.0.0.1', port: 7000 });
+    expect(parseAddress('10.0.0.1:9101', 7000)).toEqual({ host: '10.0.0.1', port: 9101 });
+    expect(parseAddress('[::1]:9101', 7000)).toEqual({ host: '::1', port: 9101 });
+    expect(parseAddress('fe80::1', 7000)).toEqual({ host: 'fe80::1', port: 7000 });
+    expect(parseAddress('host-b.example', 7000)).toEqual({ host: 'host-b.example', port: 7000 });
   });
 
   it('names states as Netflix dyn_state_t', () => {
@@ -356,7 +367,8 @@ describe('on the wire', () => {
     const first = syn[0]!;
     const payload = text.slice(first.index! + first[0].length, first.index! + first[0].length + Number(first[1]));
     const recs = parseGossip(payload);
-    expect(recs[0]).toMatchObject({ dc: 'dcX', rack: 'rA', token: '42', state: NORMAL, address: '127.0.0.1' });
+    // Not on Netflix's port 8101: the address carries the port (a node learned from gossip must be reachable)
+    expect(recs[0]).toMatchObject({ dc: 'dcX', rack: 'rA', token: '42', state: NORMAL, address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
     expect(Math.abs(recs[0]!.ts - Date.now() / 1000)).toBeLessThan(5);
     expect(recs[1]).toMatchObject({ dc: 'dcX', rack: 'rB', token: '7', ts: 0, state: UNKNOWN });
     // Netflix reads type 13 as a datastore request: never sent

@@ -1,5 +1,6 @@
 // FT.* across the ring, in one process: 2 racks x 3 nodes on the embedded datastore. Schema
-// broadcast, write-anywhere / search-anywhere, global sort and deep paging, global KNN, a killed
+// broadcast, write-anywhere / search-anywhere, global sort and deep paging, global KNN, FT.AGGREGATE /
+// FT.PROFILE / FT.CURSOR over the ring, a killed
 // node (the other rack answers), and no silent partial answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../src/node.js';
@@ -107,6 +108,47 @@ describe('FT.* over 2 racks x 3 nodes', () => {
     const r = (await call(5, 'FT.SEARCH', 'idx', '*=>[KNN 5 @v $q AS d]', 'PARAMS', '2', 'q', q, 'RETURN', '1', 'd', 'DIALECT', '2')) as unknown[];
     expect(r[0]).toBe(5);
     expect(r.filter((_, i) => i % 2 === 1)).toEqual(want);
+  });
+
+  it('FT.AGGREGATE over the ring: every step runs over every shard\'s rows, from any node', async () => {
+    const prices = Array.from({ length: N }, (_, i) => i);
+    const fox = prices.filter((i) => i % 3 === 0);
+    const dog = prices.filter((i) => i % 3 !== 0);
+    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+    for (const at of [0, 4]) {
+      const g = (await call(at, 'FT.AGGREGATE', 'idx', '*', 'GROUPBY', '1', '@body',
+        'REDUCE', 'COUNT', '0', 'AS', 'n', 'REDUCE', 'SUM', '1', '@price', 'AS', 'total', 'REDUCE', 'AVG', '1', '@price', 'AS', 'avg',
+        'REDUCE', 'MAX', '1', '@price', 'AS', 'top', 'SORTBY', '2', '@n', 'DESC')) as unknown[];
+      expect(g, `through node ${at}`).toEqual([2,
+        ['body', 'blue dog', 'n', String(dog.length), 'total', String(sum(dog)), 'avg', String(sum(dog) / dog.length), 'top', '59'],
+        ['body', 'red fox', 'n', String(fox.length), 'total', String(sum(fox)), 'avg', String(sum(fox) / fox.length), 'top', '57']]);
+    }
+    const f = (await call(2, 'FT.AGGREGATE', 'idx', 'fox', 'LOAD', '1', '@price', 'APPLY', '@price * 2', 'AS', 'dbl',
+      'FILTER', '@dbl > 60', 'SORTBY', '2', '@price', 'ASC', 'LIMIT', '0', '3')) as unknown[];
+    const pick = (row: unknown, ...names: string[]): string[] => {
+      const r = row as string[];
+      return names.map((n) => r[r.indexOf(n) + 1]!);
+    };
+    expect(f[0]).toBe(fox.length);
+    expect(f.slice(1).map((r) => pick(r, 'price', 'dbl'))).toEqual([['33', '66'], ['36', '72'], ['39', '78']]);
+    // A cursor lives on the node that answered: read the rest there.
+    const first = (await call(3, 'FT.AGGREGATE', 'idx', '*', 'LOAD', '1', '@price', 'SORTBY', '2', '@price', 'ASC', 'WITHCURSOR', 'COUNT', '25')) as [unknown[], number];
+    expect(first[0].slice(1)).toHaveLength(25);
+    expect(first[1]).toBeGreaterThan(0);
+    const rest = (await call(3, 'FT.CURSOR', 'READ', 'idx', String(first[1]))) as [unknown[], number];
+    const rest2 = (await call(3, 'FT.CURSOR', 'READ', 'idx', String(rest[1]))) as [unknown[], number];
+    expect([rest[1], rest2]).toEqual([first[1], expect.anything()]);
+    expect(rest2[1]).toBe(0);
+    const seen = [...first[0].slice(1), ...rest[0].slice(1), ...rest2[0].slice(1)].map((r) => pick(r, 'price')[0]);
+    expect(seen).toEqual(prices.map(String));
+    // FT.PROFILE wraps the ring-wide answer.
+    const p = (await call(5, 'FT.PROFILE', 'idx', 'AGGREGATE', 'QUERY', 'fox', 'GROUPBY', '0', 'REDUCE', 'COUNT', '0', 'AS', 'n')) as unknown[];
+    expect(p[0]).toEqual([1, ['n', String(fox.length)]]);
+    expect((p[1] as unknown[][])[0]![0]).toBe('Total profile time');
+    const ps = (await call(5, 'FT.PROFILE', 'idx', 'SEARCH', 'QUERY', 'fox', 'LIMIT', '0', '0')) as unknown[];
+    expect(ps[0]).toEqual([fox.length]);
+    // Errors keep their words.
+    expect(await call(1, 'FT.AGGREGATE', 'idx', '*', 'SORTBY', '1', '@nope')).toEqual({ err: 'Property `nope` not loaded nor in schema' });
   });
 
   it('a node down: its range is read from the other rack; no reachable copy is an error unless PARTIAL', async () => {

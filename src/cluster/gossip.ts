@@ -19,15 +19,22 @@
 // `host_id,generation_ts,state,address` with host_id = `dc$rack$token`; the payload is parsed from the
 // right (the last three commas delimit address, state and ts; the last two '$' of the host id delimit
 // token and rack), so a dc name may hold '$' or ',' and a record still parses. ts is wall-clock seconds
-// (time(NULL)); state is the number of Netflix's dyn_state_t (GOSSIP_STATE below). The address is the
-// host alone: Netflix assumes every node listens on its own dyn_listen port.
+// (time(NULL)); state is the number of Netflix's dyn_state_t (GOSSIP_STATE below).
+//
+// The address: Netflix sends the host alone and takes the receiver's own dyn_listen port for it
+// (dyn_dnode_msg.c: rnode->port = sp->dnode_proxy_endpoint.port), i.e. every node on one port, 8101 in
+// practice. Nodes here may listen on any port (several on one host), and a node learned from gossip
+// must be reachable, so the address is `host:port`, except on Netflix's port 8101, where it is the
+// host alone as Netflix sends it (a Netflix node would read `host:port` as a host name). An address
+// without a port means the receiver's own dyn_listen port, as on Netflix (gossipAddress / parseAddress).
 //
 // Rules here (a node refreshes only its own timestamp):
 // - merge: a record whose ts is newer than ours replaces ts and the state the node announced, and is
 //   proof of life (the detector's heartbeat). An older or equal ts changes nothing: a relayed DOWN with
 //   the same ts is another node's detector verdict (Netflix relays its own), and verdicts are local.
-//   Records about this node are ignored; records about nodes not in the topology are logged once
-//   (joins are not applied: membership comes from dyn_seeds / the seed provider at start-up).
+//   Records about this node are ignored. Before a SYN's records are merged, `beforeMerge` gives them
+//   to membership (membership.ts), which adds joined nodes (addPeer) and drops replaced or removed ones
+//   (removePeer); a record still about no known node after that is logged once.
 // - failure detector: phi accrual over the intervals between heartbeats (see failure-detector.ts). The
 //   timestamp counts seconds, so heartbeats arrive at most once a second: the expected interval is
 //   max(gos_interval, 1 s). A peer never heard from stays UNKNOWN and is not marked down (a peer
@@ -53,6 +60,24 @@ export function gossipStateName(s: number): GossipStateName {
 /** The number announced for a node state name (control.ts states); unknown names announce NORMAL. */
 export function gossipStateOf(name: string): number {
   return (GOSSIP_STATE as Record<string, number>)[name] ?? GOSSIP_STATE.NORMAL;
+}
+
+/** Netflix's dnode port (dyn_gossip.c PEER_PORT): the one port an address may leave out. */
+export const NETFLIX_PEER_PORT = 8101;
+
+/** The address field for a node at host:port (the host alone on port 8101, as Netflix sends it). */
+export function gossipAddress(host: string, port: number): string {
+  if (port === NETFLIX_PEER_PORT) return host;
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Host and port of an address field; `defaultPort` (this node's dyn_listen port) when it has none. */
+export function parseAddress(address: string, defaultPort: number): { host: string; port: number } {
+  const v6 = /^\[([^\]]*)\](?::(\d{1,5}))?$/.exec(address);
+  if (v6) return { host: v6[1]!, port: v6[2] !== undefined ? Number(v6[2]) : defaultPort };
+  const m = /^([^:]*):(\d{1,5})$/.exec(address);
+  if (m && Number(m[2]) >= 1 && Number(m[2]) <= 65535) return { host: m[1]!, port: Number(m[2]) };
+  return { host: address, port: defaultPort };
 }
 
 export const GOSSIP_SYN = 7;
@@ -145,6 +170,8 @@ export interface GossipTableOptions {
   onTransition?: (node: number, from: number, to: number, why: string) => void;
   /** A record named a node outside the topology (first time only). */
   onUnknown?: (record: GossipRecord) => void;
+  /** Sees a SYN's records before they are merged (membership adds and drops peers here). */
+  beforeMerge?: (records: readonly GossipRecord[]) => void;
 }
 
 /** Per-node gossip state, the merge rules and the failure detector (no I/O; clocks injected). */
@@ -171,6 +198,30 @@ export class GossipTable {
     }
   }
 
+  /** Starts tracking a peer that joined, in state `announced` (JOINING) until its next heartbeat. */
+  addPeer(m: GossipMember, announced: number = GOSSIP_STATE.UNKNOWN): void {
+    const e = entry(m);
+    e.announced = announced;
+    this.byId.set(e.id, e);
+    this.byNode[m.node] = e;
+    this.unknown.delete(e.id);
+    this.detector.add(m.node);
+  }
+
+  /** Forgets a peer that left the ring or was replaced (its host id may now name another node). */
+  removePeer(node: number): void {
+    const e = this.byNode[node];
+    if (e === undefined) return;
+    delete this.byNode[node];
+    if (this.byId.get(e.id) === e) this.byId.delete(e.id);
+    this.detector.remove(node);
+  }
+
+  /** Node indexes of the peers tracked now. */
+  peerNodes(): number[] {
+    return [...this.byId.values()].map((e) => e.node);
+  }
+
   /** A node refreshes only its own timestamp. */
   refreshSelf(): void {
     this.self.ts = Math.max(this.self.ts, this.o.wallSeconds());
@@ -187,8 +238,18 @@ export class GossipTable {
     return this.state(node) === GOSSIP_STATE.DOWN;
   }
 
+  /** /peer/reset: forgets what the detector measured; the peer is UNKNOWN until its next heartbeat. */
+  reset(node: number): void {
+    const e = this.byNode[node];
+    if (e === undefined) return;
+    this.change(e, 'reset by the operator (/peer/reset)', () => {
+      this.detector.reset(node);
+    });
+  }
+
   /** Applies a GOSSIP_SYN's records: a newer timestamp wins, with the state it carries. */
   merge(records: readonly GossipRecord[]): void {
+    this.o.beforeMerge?.(records);
     for (const r of records) {
       const e = this.lookup(r);
       if (e === undefined) continue;
@@ -308,8 +369,8 @@ export interface GossipOptions extends Omit<GossipTableOptions, 'now' | 'wallSec
   log: Logger;
   /** Sends a one-way dnode message of `type` to topology node `node`; false when its link is down. */
   send: (node: number, type: number, payload: Buffer) => boolean;
-  /** Called after every transition has been logged (the node wires routing health here). */
-  onTransition?: (node: number, from: number, to: number) => void;
+  /** A peer's effective state changed (the node logs it and wires routing health here). */
+  onTransition?: (node: number, from: number, to: number, why: string) => void;
   now?: () => number;
   wallSeconds?: () => number;
 }
@@ -319,21 +380,15 @@ export class Gossip {
   readonly table: GossipTable;
   private timer: NodeJS.Timeout | undefined;
   private checker: NodeJS.Timeout | undefined;
-  private readonly peers: readonly number[];
 
   constructor(private readonly o: GossipOptions) {
-    this.peers = o.peers.map((p) => p.node);
     this.table = new GossipTable({
       ...o,
       now: o.now ?? (() => performance.now()),
       wallSeconds: o.wallSeconds ?? (() => Math.floor(Date.now() / 1000)),
-      onTransition: (node, from, to, why) => {
-        const p = o.peers.find((m) => m.node === node);
-        o.log.info({ peer: p ? hostId(p) : node, address: p?.address, from: gossipStateName(from), to: gossipStateName(to), why }, 'gossip: peer state changed');
-        o.onTransition?.(node, from, to);
-      },
+      onTransition: (node, from, to, why) => o.onTransition?.(node, from, to, why),
       onUnknown: (r) => {
-        o.log.info({ hostId: hostId(r), address: r.address, state: gossipStateName(r.state) }, 'gossip: node not in the topology (joins from gossip are not applied)');
+        o.log.info({ hostId: hostId(r), address: r.address, state: gossipStateName(r.state) }, 'gossip: record of a node not in the ring, not joined (it announced it is not serving, or its token is not a u32)');
       },
     });
   }
@@ -364,14 +419,14 @@ export class Gossip {
   shutdown(): void {
     this.stop();
     const payload = encodeGossip([this.table.shutdownRecord()]);
-    for (const n of this.peers) this.o.send(n, GOSSIP_SYN, payload);
+    for (const n of this.table.peerNodes()) this.o.send(n, GOSSIP_SYN, payload);
   }
 
   /** One round: own timestamp, GOSSIP_SYN to every peer. */
   round(): void {
     this.table.refreshSelf();
     const payload = encodeGossip(this.table.records());
-    for (const n of this.peers) this.o.send(n, GOSSIP_SYN, payload);
+    for (const n of this.table.peerNodes()) this.o.send(n, GOSSIP_SYN, payload);
   }
 
   /** A dnode message of a type other than REQ / RES arrived (inbound or on an outbound link). */

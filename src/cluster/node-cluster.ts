@@ -1,10 +1,16 @@
 // The cluster side of a node: the topology snapshot, one PeerConn per peer, the dnode listener for
 // requests from peers, and the ClusterDispatcher that routes client requests over all of them.
+//
+// Membership (membership.ts) owns the snapshot; member-links.ts applies its changes (a node joined
+// from gossip or the seed provider, one replaced at a new address, one removed after
+// gos_removal_time). The dispatcher reads `membership.topology` per request, so the next request
+// plans on the new snapshot while one already planned keeps the node indexes it chose (indexes
+// never move).
 import type { Logger } from 'pino';
 import type { Core } from '../wasm/core.js';
 import type { Flusher } from '../net/flusher.js';
 import type { ClusterOptions, NodeOptions } from '../conf/options.js';
-import type { Stats } from '../observe/stats.js';
+import type { PeerStateSample, Stats } from '../observe/stats.js';
 import type { NodeControl } from '../control.js';
 import type { ClusterDescription } from '../observe/http.js';
 import { buildTopology, type Topology } from '../route/topology.js';
@@ -14,12 +20,21 @@ import { ClusterDispatcher } from '../dispatch/cluster.js';
 import { ReadRepair } from '../repair/read-repair.js';
 import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
 import { PeerConn } from './peer-conn.js';
-import { Gossip, gossipStateOf, GOSSIP_STATE } from './gossip.js';
-import { startupSeeds } from './seeds.js';
+import { Gossip, gossipStateOf, parseAddress, type GossipMember } from './gossip.js';
+import { Membership } from './membership.js';
+import { MemberLinks, type MembershipEvent } from './member-links.js';
+import { resolveSeeds, startupSeeds } from './seeds.js';
 import type { PeerTransport } from '../net/transport.js';
 import type { PeerSpec } from '../route/topology.js';
 import { startDnodeListener, type DnodeListener } from './dnode-listener.js';
 import { linkSecured, loadPemKey, type DnodeKeys } from '../crypto/dnode-crypto.js';
+
+export type { MembershipEvent };
+
+/** gos_removal_time's default (3 hours, hints_ttl's default): see the config key. */
+export const DEFAULT_REMOVAL_MS = 10_800_000;
+/** Netflix SEEDS_CHECK_INTERVAL (dyn_gossip.c): the seed provider is asked again this often. */
+export const DEFAULT_SEEDS_CHECK_MS = 30_000;
 
 export interface RunningCluster {
   readonly dispatcher: ClusterDispatcher;
@@ -28,12 +43,22 @@ export interface RunningCluster {
   /** Hinted handoff: writes kept for unreachable replicas, replayed when they are back. */
   readonly hints: HintStore;
   readonly topology: () => Topology;
+  /** Peer links by node index (undefined for this node and for nodes out of the ring). */
   readonly peers: readonly (PeerConn | undefined)[];
   /** enable_gossip: the gossip rounds and the per-peer state table; undefined when gossip is off. */
   readonly gossip: Gossip | undefined;
+  readonly membership: Membership;
+  /** Membership can change after start (gossip on, or a seed provider asked again). */
+  readonly dynamic: boolean;
   /** The dnode port actually bound. */
   readonly dynPort: number;
   describe(): ClusterDescription;
+  /** Each peer in the ring with its state, as /cluster_describe and /metrics show it. */
+  peerStates(): PeerStateSample[];
+  /** Asks the seed provider again now (what the seeds_check_interval timer does). */
+  refreshSeeds(): Promise<void>;
+  /** /peer/<up|down|reset>/<peer|all>; the number of peers it named. */
+  peerAction(action: 'up' | 'down' | 'reset', target: string | undefined): number;
   close(): Promise<void>;
 }
 
@@ -58,21 +83,29 @@ export interface ClusterDeps {
 /** What changed, for listeners outside the node (src/embed). Not on the request path. */
 export interface ClusterEvents {
   peerState?(node: number, up: boolean, why: string): void;
+  membership?(e: MembershipEvent): void;
   repaired?(replicas: number): void;
   hintReplayed?(node: number): void;
 }
 
 export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
-  const topology = await resolveTopology(d);
-  const crypto = loadPeerKeys(topology, d.cluster, d.log);
+  const start = await resolveTopology(d);
+  const membership = new Membership(start, { removalMs: d.cluster.gossip?.removalMs ?? DEFAULT_REMOVAL_MS });
+  const current = (): Topology => membership.topology;
+  const crypto = loadPeerKeys(start, d.cluster, d.log);
   const peers: (PeerConn | undefined)[] = [undefined];
   const links: PeerLinks = { peers, gossip: undefined };
-  const hints = makeHints(d, topology, peers);
-  for (let n = 1; n < topology.nodes.length; n++) peers.push(connectPeer(d, topology, n, crypto, hints, links));
+  const hints = makeHints(d, current, start.nodes.length, peers);
+  const members = new MemberLinks({
+    membership, peers, hints, log: d.log, gossip: () => links.gossip,
+    connect: (n) => connectPeer(d, current(), n, crypto, hints, links),
+    selfState: () => d.control.getState(), closeAfterMs: d.options.timeoutMs + 1000,
+    onEvent: d.events?.membership, onPeerState: d.events?.peerState,
+  });
+  for (let n = 1; n < start.nodes.length; n++) peers.push(connectPeer(d, start, n, crypto, hints, links));
   // enable_gossip (off by default): peers' state from GOSSIP_SYN rounds; a DOWN peer is not `up`.
-  const gossip = d.cluster.gossip?.enabled ? makeGossip(topology, d.cluster.gossip, peers, hints, d) : undefined;
+  const gossip = d.cluster.gossip?.enabled ? makeGossip(start, d.cluster.gossip, members, d) : undefined;
   links.gossip = gossip;
-  const current = (): Topology => topology;
   const dispatcher = makeDispatcher(d, current, peers);
   const readRepair = makeReadRepair(d, peers);
   dispatcher.fanout.divergence = readRepair;
@@ -86,9 +119,12 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     hints.stop();
   });
   d.stats.registerGauge('dnode_client_connections', () => listener.connections());
+  d.stats.registerPeerStates(() => members.peerStates());
   await Promise.all(peers.map((p) => p?.start()));
   gossip?.start();
-  d.log.info({ dynListen: `${d.cluster.dynListen.host}:${listener.port}`, peers: peers.length - 1, dcs: topology.dcs.length, racks: topology.racks.length }, 'cluster started');
+  const refreshSeeds = (): Promise<void> => askSeedsAgain(d, membership, members);
+  const timers = startMembershipTimers(d, gossip !== undefined, membership, members, refreshSeeds);
+  d.log.info({ dynListen: `${d.cluster.dynListen.host}:${listener.port}`, peers: peers.length - 1, dcs: start.dcs.length, racks: start.racks.length }, 'cluster started');
   return {
     dispatcher,
     readRepair,
@@ -96,19 +132,70 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     topology: current,
     peers,
     gossip,
+    membership,
+    dynamic: gossip !== undefined || timers.seedsRefreshed,
     dynPort: listener.port,
-    describe: () => describe(current()),
+    describe: () => describe(current(), members.describeExtra()),
+    peerStates: () => members.peerStates(),
+    refreshSeeds,
+    peerAction: (action, target) => members.peerAction(action, target),
     async close() {
+      for (const t of timers.all) clearInterval(t);
       // GOSSIP_SHUTDOWN first, while the links are up: the peers mark this node DOWN at once.
       gossip?.shutdown();
       readRepair.stop();
       dispatcher.stop();
       await listener.close();
-      await Promise.all(peers.map((p) => p?.close()));
+      await Promise.all([...peers, ...members.retiredLinks()].map((p) => p?.close()));
       // Last: writes failed by the closing links above are still hinted (and logged when durable).
       hints.stop();
     },
   };
+}
+
+/**
+ * gos_removal_time (members DOWN that long leave the ring; checked a few times per removal time) and
+ * seeds_check_interval (dns / florida providers asked again).
+ */
+function startMembershipTimers(d: ClusterDeps, gossiping: boolean, membership: Membership, members: MemberLinks,
+  refreshSeeds: () => Promise<void>): { all: NodeJS.Timeout[]; seedsRefreshed: boolean } {
+  const all: NodeJS.Timeout[] = [];
+  const removalMs = d.cluster.gossip?.removalMs ?? DEFAULT_REMOVAL_MS;
+  if (gossiping && removalMs > 0) {
+    const t = setInterval(() => {
+      for (const c of membership.expire(Date.now())) members.apply(c);
+    }, Math.max(50, Math.min(1000, Math.floor(removalMs / 4))));
+    t.unref();
+    all.push(t);
+  }
+  const every = d.cluster.seedsCheckIntervalMs ?? DEFAULT_SEEDS_CHECK_MS;
+  const provider = d.cluster.seedProvider ?? 'simple_provider';
+  const seedsRefreshed = provider !== 'simple_provider' && d.seeds === undefined && every > 0;
+  if (seedsRefreshed) {
+    const t = setInterval(() => void refreshSeeds(), every);
+    t.unref();
+    all.push(t);
+  }
+  return { all, seedsRefreshed };
+}
+
+/** The seed provider's list now: nodes that appeared join; none is dropped (gossip judges the missing). */
+async function askSeedsAgain(d: ClusterDeps, membership: Membership, members: MemberLinks): Promise<void> {
+  const provider = d.cluster.seedProvider ?? 'simple_provider';
+  if (provider === 'simple_provider' || d.seeds !== undefined) return;
+  let found: PeerSpec[];
+  try {
+    found = await resolveSeeds(provider, { seeds: d.cluster.seeds, self: selfSpec(d) }, process.env, d.cluster.seedProviderOptions ?? {}, (w) => d.log.warn(w));
+  } catch (err) {
+    d.log.warn({ provider, err: (err as Error).message }, 'dyn_seed_provider: lookup failed; keeping the members known');
+    return;
+  }
+  for (const c of membership.seeds(found)) members.apply(c);
+}
+
+function selfSpec(d: ClusterDeps): PeerSpec {
+  const { options, cluster } = d;
+  return { host: cluster.dynListen.host, port: cluster.dynListen.port, dc: options.datacenter, rack: options.rack, tokens: options.tokens ?? [] };
 }
 
 /** The peers every PeerConn's hooks reach; gossip is set once the links exist (it sends over them). */
@@ -118,11 +205,15 @@ interface PeerLinks {
 }
 
 type PeerKeys = ReturnType<typeof loadPeerKeys>;
+type Place = { dc: string; rack: string };
 
-/** This node and its peers: dyn_seed_provider is resolved once, before the topology (see seeds.ts for the failure policy). */
+/**
+ * This node and its peers at start-up: dyn_seed_provider is resolved before the topology (see
+ * seeds.ts for the failure policy), and asked again every seeds_check_interval (askSeedsAgain).
+ */
 async function resolveTopology(d: ClusterDeps): Promise<Topology> {
-  const { options, cluster, log } = d;
-  const self = { host: cluster.dynListen.host, port: cluster.dynListen.port, dc: options.datacenter, rack: options.rack, tokens: options.tokens ?? [] };
+  const { cluster, log } = d;
+  const self = selfSpec(d);
   const seeds = d.seeds ? [...await d.seeds()] : await startupSeeds(cluster.seedProvider ?? 'simple_provider', { seeds: cluster.seeds, self }, process.env, cluster.seedProviderOptions ?? {}, log);
   const topology = buildTopology(self, seeds);
   for (const w of topology.warnings) log.warn({ warning: w }, 'topology');
@@ -130,13 +221,13 @@ async function resolveTopology(d: ClusterDeps): Promise<Topology> {
 }
 
 /** Hinted handoff over the topology's nodes (node 0, this node, is never hinted). */
-function makeHints(d: ClusterDeps, topology: Topology, peers: readonly (PeerConn | undefined)[]): HintStore {
+function makeHints(d: ClusterDeps, topology: () => Topology, nodes: number, peers: readonly (PeerConn | undefined)[]): HintStore {
   const h = d.cluster.hints;
   return new HintStore({
     core: d.core,
     peer: (n) => peers[n],
-    peerAddress: (n) => (n === 0 ? undefined : { host: topology.nodes[n]!.host, port: topology.nodes[n]!.port }),
-    nodes: topology.nodes.length,
+    peerAddress: (n) => (n === 0 ? undefined : { host: topology().nodes[n]!.host, port: topology().nodes[n]!.port }),
+    nodes,
     maxBytes: h?.maxBytes ?? DEFAULT_HINTS.maxBytes,
     ttlMs: h?.ttlMs ?? DEFAULT_HINTS.ttlMs,
     dir: h?.dir,
@@ -170,7 +261,7 @@ function connectPeer(d: ClusterDeps, topology: Topology, n: number, crypto: Peer
     writeTimeoutMs: Math.min(options.timeoutMs, cluster.peerWriteTimeoutMs) + (node.isLocalDc ? 200 : 5000),
     maxMessage: options.maxMessageBytes,
     preconnect: true,
-    crypto: crypto?.secured(n) ? crypto.keys : undefined,
+    crypto: crypto?.secured(where(topology, 0), { dc, rack }) ? crypto.keys : undefined,
     mbufSize: d.options.mbufSize,
     transport: d.transport,
   }, d.flusher, d.log, {
@@ -225,6 +316,7 @@ function makeDispatcher(d: ClusterDeps, topology: () => Topology, peers: readonl
       stats.pool.fragments += n;
     },
     readRepairs: () => d.control.readRepairs,
+    admits: (isWrite) => d.control.allows(isWrite),
   });
 }
 
@@ -276,34 +368,39 @@ async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, goss
   }
 }
 
-/** Builds the gossip rounds over the topology's nodes; transitions set PeerConn.gossipDown. */
-function makeGossip(t: Topology, g: NonNullable<ClusterOptions['gossip']>, peers: readonly (PeerConn | undefined)[], hints: HintStore, d: ClusterDeps): Gossip {
-  const intervalMs = g.intervalMs;
-  const member = (n: number): { node: number; dc: string; rack: string; token: string; address: string } => {
-    const node = t.nodes[n]!;
-    // Netflix's host id carries one token; the address is the host (every node on its own dyn port).
-    return { node: n, dc: t.dcs[node.dc]!.name, rack: t.racks[node.rack]!.name, token: String(node.tokens[0] ?? 0), address: node.host };
-  };
-  const others: number[] = [];
-  for (let n = 1; n < t.nodes.length; n++) others.push(n);
-  d.log.info({ intervalMs, peers: others.length, phiThreshold: g.phiThreshold, phiWindow: g.phiWindow }, 'gossip enabled');
+/** Builds the gossip rounds over the start-up nodes; membership and transitions go through `members`. */
+function makeGossip(t: Topology, g: NonNullable<ClusterOptions['gossip']>, members: MemberLinks, d: ClusterDeps): Gossip {
+  const others: GossipMember[] = [];
+  for (let n = 1; n < t.nodes.length; n++) others.push(members.gossipMember(n));
+  d.log.info({ intervalMs: g.intervalMs, peers: others.length, phiThreshold: g.phiThreshold, phiWindow: g.phiWindow, removalMs: g.removalMs ?? DEFAULT_REMOVAL_MS }, 'gossip enabled');
+  const ownPort = d.cluster.dynListen.port;
   return new Gossip({
-    self: member(0),
-    peers: others.map(member),
-    intervalMs,
+    self: members.gossipMember(0),
+    peers: others,
+    intervalMs: g.intervalMs,
     phiThreshold: g.phiThreshold,
     phiWindow: g.phiWindow,
     log: d.log,
     selfState: () => gossipStateOf(d.control.getState()),
-    send: (n, type, payload) => peers[n]?.sendOneWay(type, payload) ?? false,
-    onTransition: (n, _from, to) => {
-      const p = peers[n];
-      if (p === undefined) return;
-      p.gossipDown = to === GOSSIP_STATE.DOWN;
-      if (!p.gossipDown) hints.onPeerUp(n);
-      d.events?.peerState?.(n, !p.gossipDown && p.up, `gossip ${p.gossipDown ? 'DOWN' : 'NORMAL'}`);
+    send: (n, type, payload) => members.peerLink(n)?.sendOneWay(type, payload) ?? false,
+    // Joins and replacements first, so the records' heartbeats then land on the new entries.
+    beforeMerge: (records) => {
+      for (const r of records) {
+        const at = parseAddress(r.address, ownPort);
+        if (WILDCARD_HOSTS.has(at.host)) continue; // not an address anyone can connect to
+        const c = members.membership.observe({ ...r, ...at });
+        if (c !== undefined) members.apply(c);
+      }
     },
+    onTransition: (n, from, to, why) => members.onTransition(n, from, to, why),
   });
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+function where(t: Topology, n: number): { dc: string; rack: string } {
+  const node = t.nodes[n]!;
+  return { dc: t.dcs[node.dc]?.name ?? '', rack: t.racks[node.rack]?.name ?? '' };
 }
 
 /**
@@ -313,12 +410,11 @@ function makeGossip(t: Topology, g: NonNullable<ClusterOptions['gossip']>, peers
  * when none does (`datacenter` in a one-DC cluster) it is only a warning: encrypted messages from a
  * peer are then refused per connection.
  */
-function loadPeerKeys(t: Topology, cluster: ClusterOptions, log: Logger): { keys: DnodeKeys; secured(n: number): boolean } | undefined {
+function loadPeerKeys(t: Topology, cluster: ClusterOptions, log: Logger): { keys: DnodeKeys; secured(self: Place, peer: Place): boolean } | undefined {
   const option = cluster.secureServerOption ?? 'none';
   if (option === 'none') return undefined;
   const self = t.nodes[0]!;
-  const where = (n: number): { dc: string; rack: string } => ({ dc: t.dcs[t.nodes[n]!.dc]!.name, rack: t.racks[t.nodes[n]!.rack]!.name });
-  const secured = (n: number): boolean => n > 0 && linkSecured(option, where(0), where(n));
+  const secured = (n: number): boolean => n > 0 && linkSecured(option, where(t, 0), where(t, n));
   let needed = -1;
   for (let n = 1; n < t.nodes.length && needed < 0; n++) if (secured(n)) needed = n;
   const file = cluster.pemKeyFile ?? 'conf/dynomite.pem';
@@ -326,7 +422,8 @@ function loadPeerKeys(t: Topology, cluster: ClusterOptions, log: Logger): { keys
     const keys = loadPemKey(file);
     const encrypted = t.nodes.filter((_, n) => secured(n)).map((p) => `${p.host}:${p.port}`);
     log.info({ secureServerOption: option, pemKeyFile: keys.file, encryptedPeers: encrypted }, 'peer encryption');
-    return { keys, secured };
+    // Nodes that join later are judged by their placement (no key loaded: their links stay plain).
+    return { keys, secured: (a, b) => linkSecured(option, a, b) };
   } catch (err) {
     if (needed < 0) {
       log.warn({ pemKeyFile: file, err: (err as Error).message }, `secure_server_option: ${option} encrypts no link of this node; running without a key`);

@@ -377,9 +377,15 @@ export class PeerConn implements Peer {
    */
   gossipDown = false;
 
+  /** /peer/down: the operator holds the peer DOWN until /peer/up or /peer/reset. */
+  operatorDown = false;
+
+  /** What the peer's gossiped node state lets it serve (set by gossip; see dispatch Peer.serves). */
+  serves = { reads: true, writes: true };
+
   /** True when at least one link is connected (and gossip does not hold the peer DOWN). */
   get up(): boolean {
-    return !this.gossipDown && this.links.some((l) => l.state === 'up');
+    return !this.gossipDown && !this.operatorDown && this.links.some((l) => l.state === 'up');
   }
 
   /** Starts the timeout clock and (unless preconnect is false) connects every link; never rejects. */

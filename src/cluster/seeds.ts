@@ -8,9 +8,10 @@
 //
 // A seed list is `host:port:rack:dc:token` entries joined by `|` (Netflix's florida.js turns a seeds
 // file's newlines into `|`; we accept either). Netflix polls the provider from its gossip thread at
-// most every 30 s (SEEDS_CHECK_INTERVAL) and adds new nodes to gossip. This node resolves the list
-// once, at start-up (startupSeeds): our gossip tracks the state of known nodes only, and rebuilding
-// the ring under live traffic is not done yet. Every failure names the provider, the DNS name or URL, and the reason.
+// most every 30 s (SEEDS_CHECK_INTERVAL) and adds new nodes to gossip. This node resolves the list at
+// start-up (startupSeeds, with retries) and then every `seeds_check_interval` (node-cluster.ts calls
+// resolveSeeds; membership.ts adds the nodes that appeared and drops none: a node missing from one
+// answer is gossip's to judge). Every failure names the provider, the DNS name or URL, and the reason.
 import { request } from 'node:http';
 import { Resolver } from 'node:dns/promises';
 import type { Logger } from 'pino';
@@ -115,7 +116,7 @@ export async function startupSeeds(
       const found = await resolveSeeds(provider, config, env, opts, (w) => log.warn(w));
       const merged = mergeSeeds(dynSeeds, found);
       log.info({ provider, target, peers: merged.map(describePeer) },
-        'dyn_seed_provider: seeds resolved once at start-up (no periodic refresh: restart the node to pick up a changed seed list)');
+        'dyn_seed_provider: seeds resolved at start-up (asked again every seeds_check_interval)');
       return merged;
     } catch (err) {
       last = err as Error;

@@ -64,7 +64,8 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
       peerWriteTimeoutMs: c.dynWriteTimeout,
       secureServerOption: c.secureServerOption,
       pemKeyFile: c.pemKeyFile,
-      gossip: { enabled: c.enableGossip, intervalMs: c.gosInterval, phiThreshold: c.phiConvictThreshold, phiWindow: c.phiWindowSize },
+      gossip: { enabled: c.enableGossip, intervalMs: c.gosInterval, phiThreshold: c.phiConvictThreshold, phiWindow: c.phiWindowSize, removalMs: c.gosRemovalTime },
+      seedsCheckIntervalMs: c.seedsCheckInterval,
       hints: { dir: c.hintsDir ?? undefined, maxBytes: c.hintsMaxBytes, ttlMs: c.hintsTtl },
     },
   };

@@ -138,7 +138,13 @@ export interface ClusterOptions {
   /** Hinted handoff (hints_dir, hints_max_bytes, hints_ttl). @default in memory, 64 MiB, 3 hours */
   hints?: { dir?: string; maxBytes?: number; ttlMs?: number };
   /** enable_gossip / gos_interval / phi_convict_threshold / phi_window_size (src/cluster/gossip.ts). @default off */
-  gossip?: { enabled: boolean; intervalMs: number; phiThreshold?: number; phiWindow?: number };
+  gossip?: {
+    enabled: boolean; intervalMs: number; phiThreshold?: number; phiWindow?: number;
+    /** gos_removal_time: a node DOWN this long leaves the ring, ms; 0 = never. @default 10800000 */
+    removalMs?: number;
+  };
+  /** seeds_check_interval: dns / florida provider asked again this often, ms; 0 = start-up only. @default 30000 */
+  seedsCheckIntervalMs?: number;
 }
 
 /** The TXT lookup the DNS seed provider needs; node:dns/promises Resolver satisfies it. */

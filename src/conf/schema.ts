@@ -175,9 +175,17 @@ export const CONFIG_KEYS = {
     field: 'phiWindowSize', type: integer({ min: 1, max: 100000 }), default: 1000, netflix: false,
     doc: 'Failure detector: heartbeat intervals remembered per peer (Cassandra\'s arrival window). Intervals across a DOWN period or a pause of this node are not counted.',
   }),
+  gos_removal_time: key({
+    field: 'gosRemovalTime', type: integer({ min: 0 }), default: 10800000, netflix: false,
+    doc: `Membership (with \`enable_gossip\`), ${MS}: a node DOWN this long (convicted by the failure detector, or announced DOWN on its clean exit) is removed from the ring, and its token range passes to the next node of its rack. It stops being a read or write target as soon as it is DOWN; only its ring range waits. 0 = never remove. The default, 3 hours, is \`hints_ttl\`'s: a node is removed when the writes kept for it would expire anyway. A removed node that gossips again (a newer timestamp) joins again.`,
+  }),
+  seeds_check_interval: key({
+    field: 'seedsCheckInterval', type: integer({ min: 0 }), default: 30000, netflix: false,
+    doc: `How often \`dyn_seed_provider\` (\`dns_provider\`, \`florida_provider\`) is asked again, ${MS} (Netflix SEEDS_CHECK_INTERVAL, 30 s, fixed there). A seed that appears joins the ring; one that disappears from the list is not dropped on that word alone (gossip decides whether it is gone). A failed lookup keeps what is known. 0 = only at start-up. \`simple_provider\` is never asked again.`,
+  }),
   enable_gossip: key({
     field: 'enableGossip', type: boolean(), default: false, netflix: true,
-    doc: 'Run gossip (peer state, Netflix GOSSIP_SYN wire format): every `gos_interval` a node sends its state table to its peers; a phi-accrual failure detector (`phi_convict_threshold`) marks a peer DOWN when its timestamp stops advancing or its link is refused / reset, at once when it announces DOWN on a clean exit, and NORMAL again when its timestamp advances; a DOWN peer is routed around like a disconnected one. Membership still comes from `dyn_seeds` / `dyn_seed_provider` at start-up: nodes learned only from gossip are logged, not added.',
+    doc: 'Run gossip (peer state, Netflix GOSSIP_SYN wire format): every `gos_interval` a node sends its state table to its peers; a phi-accrual failure detector (`phi_convict_threshold`) marks a peer DOWN when its timestamp stops advancing or its link is refused / reset, at once when it announces DOWN on a clean exit, and NORMAL again when its timestamp advances; a DOWN peer is routed around like a disconnected one. A node announced by gossip that is not in `dyn_seeds` (new address, new token) joins the ring on every node; one announced at a new address with the same token replaces the older one; one DOWN for `gos_removal_time` leaves the ring.',
   }),
   secure_server_option: key({
     field: 'secureServerOption', type: oneOf(SECURE_SERVER_OPTIONS), default: 'none', netflix: true,

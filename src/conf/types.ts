@@ -121,6 +121,8 @@ export interface ConfigValues {
   readonly phiConvictThreshold: number;
   /** Ours: heartbeat intervals kept per peer. */
   readonly phiWindowSize: number;
+  readonly gosRemovalTime: number;
+  readonly seedsCheckInterval: number;
   readonly secureServerOption: SecureServerOption;
   readonly pemKeyFile: string;
   readonly reconKeyFile: string;

@@ -33,9 +33,15 @@ export interface ClusterDispatcherOptions {
   onFragments?(n: number): void;
   /** Read repair on: quorum reads keep their key so divergent replicas can be rewritten. */
   readRepairs?: () => boolean;
+  /** This node's state lets a request from a peer reach the local datastore (control.ts allows). @default always */
+  admits?: (isWrite: boolean) => boolean;
 }
 
 const LOCAL_ONLY_WRITE: ConsistencyLevel = 'DC_ONE';
+
+function servesReads(p: Peer | undefined): boolean {
+  return p !== undefined && p.up && (p.serves?.reads ?? true);
+}
 /**
  * After the local datastore failed a request, plans treat it as down for this long; then one
  * request tries it again (a DC_ONE read that fails at once still fails over, see localRead).
@@ -100,6 +106,8 @@ export class ClusterDispatcher implements Dispatcher {
   private readonly health: Health;
   /** health for DC_ONE reads (see localReadable). */
   private readonly readHealth: Health;
+  /** health for quorum reads: peers whose state refuses reads are skipped. */
+  private readonly quorumReadHealth: Health;
   private readonly sub: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true, inline: false };
   /**
    * When the local datastore last failed a request (Date.now()), 0 while it answers. The backend's
@@ -118,8 +126,12 @@ export class ClusterDispatcher implements Dispatcher {
         if (isStorageError(code)) this.localFailed();
       },
     });
+    // Reads skip a peer whose gossiped state refuses them (STANDBY, WRITES_ONLY, RESUMING) and go to
+    // another replica. Writes still go to it: it answers Netflix's state error, and a write that must
+    // land there later is the operator's repair, not a hint that would replay into the same refusal.
     this.health = (node: number): boolean => (node === 0 ? o.localUp() : o.peer(node)?.up ?? false);
-    this.readHealth = (node: number): boolean => (node === 0 ? this.localReadable() : o.peer(node)?.up ?? false);
+    this.readHealth = (node: number): boolean => (node === 0 ? this.localReadable() : servesReads(o.peer(node)));
+    this.quorumReadHealth = (node: number): boolean => (node === 0 ? o.localUp() : servesReads(o.peer(node)));
   }
 
   /**
@@ -184,7 +196,7 @@ export class ClusterDispatcher implements Dispatcher {
   /** Sends one request (one routing token) to its replicas. */
   private single(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number, token: number,
     isWrite: boolean, level: ConsistencyLevel): void {
-    const health = !isWrite && level === 'DC_ONE' ? this.readHealth : this.health;
+    const health = isWrite ? this.health : level === 'DC_ONE' ? this.readHealth : this.quorumReadHealth;
     const p = plan(this.o.topology(), { token, isWrite, consistency: level }, health, this.plan);
     if (p.targets.length === 1) {
       // One replica (single rack, or a DC_ONE read): no coalescing needed, the reply passes through.
@@ -242,17 +254,22 @@ export class ClusterDispatcher implements Dispatcher {
 
   /** A request from a peer: type 3 runs here; type 4 is replicated inside this DC. */
   onPeerRequest(target: ReplyTarget, seq: number, type: PeerRequestType, req: FramedRequest, affinity: number): void {
-    if (type === ABI.DN_TYPE_REQ) return this.o.local.forward(target, seq, req, affinity);
     const i32 = this.o.core.i32;
+    // Netflix refuses at the local datastore what its state does not allow, for peers as for clients.
+    const local = (): void => {
+      if (this.o.admits !== undefined && !this.o.admits((i32[req.rec + ABI.REC_FLAGS] & ABI.CF_WRITE) !== 0)) return target.fail(seq, 'DYN_ERR_STATE');
+      this.o.local.forward(target, seq, req, affinity);
+    };
+    if (type === ABI.DN_TYPE_REQ) return local();
     const nkeys = i32[req.rec + ABI.REC_NKEYS];
-    if (nkeys <= 0) return this.o.local.forward(target, seq, req, affinity);
+    if (nkeys <= 0) return local();
     const token = i32[req.rec + ABI.REC_TOKEN] >>> 0;
     const p = plan(this.o.topology(), { token, isWrite: true, consistency: LOCAL_ONLY_WRITE }, this.health, this.plan);
     // Only this DC's racks: the forwarder already covered the other DCs.
     let j = 0;
     for (let i = 0; i < p.targets.length; i++) if (p.targets[i]!.isLocalDc) p.targets[j++] = p.targets[i]!;
     p.targets.length = j;
-    if (j === 1 && p.targets[0]!.kind === 'local') return this.o.local.forward(target, seq, req, affinity);
+    if (j === 1 && p.targets[0]!.kind === 'local') return local();
     this.fanout.send(target, seq, req, affinity, p, LOCAL_ONLY_WRITE);
   }
 

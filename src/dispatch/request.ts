@@ -157,6 +157,11 @@ export const PEER_SEND_NOREPLY = 2;
 export interface Peer {
   /** At least one of its links is connected. */
   readonly up: boolean;
+  /**
+   * What its gossiped node state lets it serve (STANDBY: nothing; WRITES_ONLY, RESUMING: writes
+   * only). Absent = everything. Reads skip a peer that refuses them, as a DOWN one.
+   */
+  readonly serves?: { readonly reads: boolean; readonly writes: boolean };
   /** Sends core.u8[off, off+len) as a dnode request; flags: PEER_SEND_WRITE | PEER_SEND_NOREPLY. */
   send(type: PeerRequestType, target: ReplyTarget, seq: number, off: number, len: number, affinity: number, flags?: number): void;
 }

@@ -10,6 +10,7 @@ import { DEFAULT_NODE_OPTIONS, type ClusterOptions, type NodeOptions } from '../
 import { loadConfig } from '../conf/load.js';
 import { nodeOptionsFromConfig } from '../conf/node-options.js';
 import type { PeerTransport } from '../net/transport.js';
+import type { MembershipEvent } from '../cluster/node-cluster.js';
 import type { PeerSpec } from '../route/topology.js';
 import type { InfoSnapshot } from '../observe/stats.js';
 import { ServerPool } from '../store/server-pool.js';
@@ -56,6 +57,12 @@ export interface NodeEvents {
   peerDown: [peer: PeerInfo, reason: string];
   /** The ring this node routes on: built at start, and on every peer state change (DOWN peers are routed around). */
   ringChange: [ring: RingView];
+  /**
+   * One membership change, once: a node joined (from NONE to JOINING), changed gossip state (NORMAL,
+   * DOWN, STANDBY, ...), or left the ring (to REMOVED: DOWN past gos_removal_time, or replaced by a
+   * node at a new address with its tokens).
+   */
+  membership: [change: MembershipEvent];
   /** Read repair rewrote the divergent replicas of one key. */
   repair: [info: { replicas: number }];
   /** A hint (a write kept for an unreachable replica) was delivered to it. */
@@ -125,6 +132,12 @@ export class DynomiteNode extends EventEmitter<NodeEvents> {
       backend: h.datastore ? (core) => this.backendFor(core, h.datastore!) : undefined,
       events: {
         peerState: (n, up, why) => this.onPeerState(n, up, why),
+        membership: (e) => {
+          if (this.listenerCount('membership') > 0) this.emit('membership', e);
+          if (e.to === 'REMOVED' || e.from === 'NONE') {
+            if (this.running && this.listenerCount('ringChange') > 0) this.emit('ringChange', this.ring());
+          }
+        },
         repaired: (replicas) => {
           if (this.listenerCount('repair') > 0) this.emit('repair', { replicas });
         },

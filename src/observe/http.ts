@@ -42,7 +42,7 @@ export type PeerAction = (typeof PEER_ACTIONS)[number];
 export interface ClusterDescription {
   dcs: Array<{
     name: string;
-    racks: Array<{ name: string; servers: Array<{ name: string; host: string; port: number; token: number | string }> }>;
+    racks: Array<{ name: string; servers: Array<{ name: string; host: string; port: number; token: number | string; [extra: string]: unknown }> }>;
   }>;
 }
 

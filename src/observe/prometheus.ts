@@ -145,6 +145,19 @@ export function createMetrics(stats: Stats): MetricsEndpoint {
     new HistogramSummaryMetric(histogramMetricName(h), `${h.description} (${h.unit})`, registry,
       () => current().histograms[h.name]);
   }
+  // Membership: one series per peer and gossip state it can be in (1 for the current one), phi and
+  // heartbeat age. A peer that left the ring has no series.
+  const STATES = ['NORMAL', 'DOWN', 'JOINING', 'LEAVING', 'STANDBY', 'WRITES_ONLY', 'RESUMING', 'UNKNOWN'];
+  family(registry, `${METRIC_PREFIX}gossip_peer_state`, 'gauge', 'membership: 1 for the state this peer is in (gossip state names), 0 for the others',
+    ['pool', 'peer', 'dc', 'rack', 'state'], () => stats.peerStates().flatMap((p) => {
+      const states = STATES.includes(p.state) ? STATES : [...STATES, p.state];
+      return states.map((st): Sample => [{ pool, peer: p.name, dc: p.dc, rack: p.rack, state: st }, st === p.state ? 1 : 0]);
+    }));
+  family(registry, `${METRIC_PREFIX}gossip_peer_phi`, 'gauge', 'failure detector: phi of this peer now (DOWN at phi_convict_threshold)',
+    ['pool', 'peer', 'dc', 'rack'], () => stats.peerStates().map((p): Sample => [{ pool, peer: p.name, dc: p.dc, rack: p.rack }, p.phi]));
+  family(registry, `${METRIC_PREFIX}gossip_peer_heartbeat_age_seconds`, 'gauge', 'seconds since this peer\'s last heartbeat (absent when never heard from)',
+    ['pool', 'peer', 'dc', 'rack'], () => stats.peerStates().filter((p) => p.heartbeatAgeMs !== null)
+      .map((p): Sample => [{ pool, peer: p.name, dc: p.dc, rack: p.rack }, p.heartbeatAgeMs! / 1000]));
   family(registry, `${METRIC_PREFIX}info`, 'gauge', 'node identity; always 1',
     ['service', 'source', 'version', 'rack', 'dc'], () => [[{ ...current().text }, 1]]);
   family(registry, `${METRIC_PREFIX}uptime_seconds`, 'gauge', 'seconds since start', [], () => [

@@ -96,6 +96,23 @@ export interface StatsView {
   readonly gauges: Readonly<Record<InfoGaugeName, number>>;
 }
 
+/** One peer as membership sees it (src/cluster/node-cluster.ts fills it). */
+export interface PeerStateSample {
+  node: number;
+  /** Netflix host id dc$rack$token. */
+  hostId: string;
+  /** host:port of its dnode listener. */
+  name: string;
+  dc: string;
+  rack: string;
+  /** Gossip state name (NORMAL, DOWN, JOINING, STANDBY, ...); from the link when gossip is off. */
+  state: string;
+  /** ms since its last heartbeat; null when never heard from (or gossip is off). */
+  heartbeatAgeMs: number | null;
+  /** The failure detector's phi now (0 when never heard from, DOWN, or gossip is off). */
+  phi: number;
+}
+
 /** The `/info` JSON: top-level fields, then the pool object (its stats, then one object per datastore). */
 export type InfoSnapshot = { [field: string]: string | number | PoolSnapshot };
 export type PoolSnapshot = { [stat: string]: number | Record<string, number> };
@@ -186,6 +203,18 @@ export class Stats {
   }
 
   /* ------------------------------------------------------------ write side */
+
+  /** Membership's per-peer states (gossip state, phi, heartbeat age) for /metrics. */
+  registerPeerStates(fn: () => PeerStateSample[]): void {
+    this.peerStatesFn = fn;
+  }
+
+  /** Every peer in the ring with its state now (empty for a single node). */
+  peerStates(): PeerStateSample[] {
+    return this.peerStatesFn?.() ?? [];
+  }
+
+  private peerStatesFn: (() => PeerStateSample[]) | undefined;
 
   /** The counters of datastore `name` (`host:port`), created on first call; keep the handle. */
   server(name: string): ServerCounters {

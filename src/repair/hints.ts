@@ -226,6 +226,16 @@ export class HintStore {
     for (let n = 0; n < o.nodes; n++) this.peers.push(n === 0 ? undefined : new PeerHints(n, this));
   }
 
+  /** A node joined the ring (membership): hints may be kept for it from now on. */
+  addNode(node: number): void {
+    while (this.peers.length <= node) {
+      const n = this.peers.length;
+      const ph = n === 0 ? undefined : new PeerHints(n, this);
+      this.peers.push(ph);
+      if (ph && this.o.dir !== undefined && this.timer !== undefined) this.load(ph);
+    }
+  }
+
   /** Hints are taken at all (maxBytes > 0). */
   get enabled(): boolean {
     return this.o.maxBytes > 0;

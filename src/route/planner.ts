@@ -292,7 +292,7 @@ export interface ClusterDescription {
     name: string;
     racks: Array<{
       name: string;
-      servers: Array<{ name: string; host: string; port: number; token: number | string }>;
+      servers: Array<{ name: string; host: string; port: number; token: number | string; [extra: string]: unknown }>;
     }>;
   }>;
 }
@@ -304,7 +304,7 @@ export interface ClusterDescription {
  * token written because `derive_tokens` parses the list right to left) it is the comma list as
  * written, the syntax `tokens:` and `dyn_seeds` accept.
  */
-export function describe(topology: Topology): ClusterDescription {
+export function describe(topology: Topology, extra?: (node: number) => Record<string, unknown>): ClusterDescription {
   return {
     dcs: topology.dcs.map((dc) => ({
       name: dc.name,
@@ -315,6 +315,7 @@ export function describe(topology: Topology): ClusterDescription {
           return {
             name: n.name, host: n.host, port: n.port,
             token: n.tokens.length === 1 ? n.tokens[0]! : n.tokens.join(','),
+            ...extra?.(i),
           };
         }),
       })),

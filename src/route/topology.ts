@@ -46,6 +46,12 @@ export interface TopologyNode {
   readonly tokens: readonly number[];
   readonly isLocal: boolean;
   readonly isLocalDc: boolean;
+  /**
+   * False for a node removed from the ring (membership.ts: replaced, or DOWN past gos_removal_time):
+   * it keeps its index (indexes never move) but owns no token and is in no rack's `nodes`. Its
+   * `rack` / `dc` are -1 when no node of the ring is left in that rack / DC.
+   */
+  readonly inRing: boolean;
 }
 
 export interface TopologyRack {
@@ -90,7 +96,7 @@ export interface Topology {
  * itself (same DC, rack, port and tokens, and same host or a wildcard local host), as DNS and
  * Florida seed providers return it, is dropped with a warning.
  */
-export function buildTopology(local: LocalNodeSpec, peers: readonly PeerSpec[]): Topology {
+export function buildTopology(local: LocalNodeSpec, peers: readonly PeerSpec[], o: BuildOptions = {}): Topology {
   const warnings: string[] = [];
   checkSpec(local, 'local node');
   const kept: PeerSpec[] = [];
@@ -99,7 +105,10 @@ export function buildTopology(local: LocalNodeSpec, peers: readonly PeerSpec[]):
     if (isSelf(local, p)) warnings.push(`peer ${p.host}:${p.port} is this node; ignored`);
     else kept.push(p);
   }
-  const specs: Array<LocalNodeSpec | PeerSpec> = [local, ...kept];
+  const all: Array<LocalNodeSpec | PeerSpec> = [local, ...kept];
+  const removed = o.removed ?? new Set<number>();
+  // DCs and racks come from the nodes in the ring only: a rack whose last node left is gone.
+  const specs = all.filter((_, i) => i === 0 || !removed.has(i));
 
   const dcNames = firstAppearance(specs.map((s) => s.dc));
   const dcOf = new Map(dcNames.map((n, i) => [n, i] as const));
@@ -113,23 +122,24 @@ export function buildTopology(local: LocalNodeSpec, peers: readonly PeerSpec[]):
     rackList.push({ name, dc, position });
   }));
 
-  const nodes: TopologyNode[] = specs.map((s, index) => {
-    const dc = dcOf.get(s.dc)!;
+  const nodes: TopologyNode[] = all.map((s, index) => {
+    const dc = dcOf.get(s.dc) ?? -1;
     return Object.freeze({
       index,
       name: s.name ?? s.host,
       host: s.host,
       port: s.port,
       dc,
-      rack: rackIndex.get(rackKey(dc, s.rack))!,
+      rack: dc < 0 ? -1 : rackIndex.get(rackKey(dc, s.rack)) ?? -1,
       tokens: Object.freeze(s.tokens.slice()),
       isLocal: index === 0,
       isLocalDc: dc === 0,
+      inRing: index === 0 || !removed.has(index),
     });
   });
 
   const racks: TopologyRack[] = rackList.map((r, index) => {
-    const members = nodes.filter((n) => n.rack === index);
+    const members = nodes.filter((n) => n.inRing && n.rack === index);
     const points: RingPoint[] = [];
     for (const n of members) for (const token of n.tokens) points.push({ token, node: n.index });
     const ring = Ring.build(points);
@@ -155,6 +165,14 @@ export function buildTopology(local: LocalNodeSpec, peers: readonly PeerSpec[]):
     localRack: nodes[0]!.rack,
     warnings: Object.freeze(warnings),
   });
+}
+
+export interface BuildOptions {
+  /**
+   * Indexes (positions in [local, ...peers], so >= 1) of nodes removed from the ring: they keep
+   * their index and own nothing.
+   */
+  readonly removed?: ReadonlySet<number>;
 }
 
 /** The start-up snapshot from a loaded config: this node at its dnode address, peers = dyn_seeds. */

@@ -33,6 +33,10 @@ export interface AggregateRequest {
   params: Map<string, Buffer>;
   dialect: number;
   cursor: { count: number } | undefined;
+  /** Set when a coordinator asked this node for its part: answer the matched rows, no steps. */
+  shard: boolean;
+  /** Cluster: accept the answer of the reachable nodes (see docs/search.md). */
+  partial: boolean;
 }
 
 type Row = Map<string, Value>;
@@ -46,7 +50,7 @@ const prop = (s: string): string => {
 const REDUCERS = new Set(['COUNT', 'COUNT_DISTINCT', 'COUNT_DISTINCTISH', 'SUM', 'MIN', 'MAX', 'AVG', 'STDDEV', 'QUANTILE', 'TOLIST', 'FIRST_VALUE', 'RANDOM_SAMPLE']);
 
 export function parseAggregate(args: string[], raw: Buffer[], defaultDialect: number): AggregateRequest {
-  const r: AggregateRequest = { query: args[1] ?? '', verbatim: false, load: [], steps: [], params: new Map(), dialect: defaultDialect, cursor: undefined };
+  const r: AggregateRequest = { query: args[1] ?? '', verbatim: false, load: [], steps: [], params: new Map(), dialect: defaultDialect, cursor: undefined, shard: false, partial: false };
   let i = 2;
   const n = (what: string): number => {
     const x = Number(args[i]);
@@ -175,6 +179,8 @@ export function parseAggregate(args: string[], raw: Buffer[], defaultDialect: nu
       }
       case 'TIMEOUT': i++; break;
       case 'ADDSCORES': break;
+      case 'PARTIAL': r.partial = true; break;
+      case SHARD_ROWS_FLAG: r.shard = true; break;
       default:
         throw err(`Unknown argument \`${args[i - 1] ?? ''}\` at position ${i - 1} for <main>`);
     }
@@ -319,7 +325,7 @@ function cmpValues(a: Value | undefined, b: Value | undefined): number {
   return sx < sy ? -1 : sx > sy ? 1 : 0;
 }
 
-type OutRow = Map<string, Value | Value[]>;
+export type OutRow = Map<string, Value | Value[]>;
 
 export interface AggregateResult {
   total: number;
@@ -327,14 +333,25 @@ export interface AggregateResult {
 }
 
 export function runAggregate(ix: SearchIndex, req: AggregateRequest): AggregateResult {
+  return applySteps(ix, req, matchRows(ix, req));
+}
+
+/** The query's matches as rows (schema fields, LOAD, __key, __score), in index order. */
+export function matchRows(ix: SearchIndex, req: AggregateRequest): OutRow[] {
   const parsed = parseQuery(req.query, { dialect: req.dialect, params: req.params, stopwords: ix.stopwords, verbatim: req.verbatim });
   const matches = new QueryExec(ix, undefined, null).run(parsed.root);
-  let rows: OutRow[] = [];
+  const rows: OutRow[] = [];
   const ids = [...matches.keys()].sort((a, b) => a - b);
   for (const id of ids) {
     const d = ix.docs.get(id)!;
     rows.push(docRow(ix, d, req.load, score('TFIDF', matches.get(id)!, d, 0)));
   }
+  return rows;
+}
+
+/** GROUPBY / APPLY / FILTER / SORTBY / LIMIT in the order given, over rows from one node or many. */
+export function applySteps(ix: SearchIndex, req: AggregateRequest, matched: OutRow[]): AggregateResult {
+  let rows = matched;
   let total = rows.length;
   for (const step of req.steps) {
     switch (step.k) {
@@ -386,6 +403,35 @@ export function runAggregate(ix: SearchIndex, req: AggregateRequest): AggregateR
     }
   }
   return { total, rows };
+}
+
+/** The argument a coordinator appends to FT.AGGREGATE: answer the matched rows in shard form. */
+export const SHARD_ROWS_FLAG = '__SHARDROWS';
+
+/**
+ * A shard's matched rows: [[name, typed value, ...], ...], each value `#<number>` or `$<string>`
+ * (NUMERIC fields must stay numbers through the merge) or nil.
+ */
+export function encodeShardRows(rows: readonly OutRow[]): Reply {
+  return rows.map((row) => {
+    const out: Reply[] = [];
+    for (const [k, v] of row) {
+      out.push(k, v === null ? null : typeof v === 'number' ? `#${v}` : `$${toStr(v as Value)}`);
+    }
+    return out;
+  });
+}
+
+/** The inverse of encodeShardRows, over the parsed reply (strings already decoded). */
+export function decodeShardRows(rows: readonly (readonly (string | null)[])[]): OutRow[] {
+  return rows.map((r) => {
+    const row: OutRow = new Map();
+    for (let i = 0; i + 1 < r.length; i += 2) {
+      const v = r[i + 1]!;
+      row.set(r[i]!, v === null ? null : v.startsWith('#') ? Number(v.slice(1)) : v.slice(1));
+    }
+    return row;
+  });
 }
 
 export function renderValue(v: Value | Value[]): Reply {

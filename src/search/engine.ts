@@ -11,7 +11,7 @@ import { OK, ReplyErr, type Reply, Double } from './reply.js';
 import { parseSearch, runSearch, renderSearch, renderShard, type SearchRequest } from './search-cmd.js';
 import { parseQuery } from './query-parser.js';
 import { explain } from './explain.js';
-import { runAggregate, parseAggregate, renderAggregate, Cursors } from './aggregate.js';
+import { runAggregate, parseAggregate, renderAggregate, Cursors, matchRows, applySteps, encodeShardRows, type AggregateRequest, type OutRow } from './aggregate.js';
 import { Dictionaries } from './dicts.js';
 
 export interface DocSource {
@@ -49,6 +49,26 @@ const str = (b: Buffer): string => b.toString('latin1');
 
 /** FT.CONFIG GET of this name answers the index definitions as JSON (peer catch-up). */
 export const DEFINITIONS_OPTION = '__DYNOMITE_INDEX_DEFINITIONS';
+
+/** FT.PROFILE's answer: the command's reply and the profile (only the total time is measured). */
+export function profileReply(result: Reply, ms: number): Reply {
+  return [result, [['Total profile time', new Double(ms)], ['Parsing time', new Double(0)], ['Pipeline creation time', new Double(0)], ['Iterators profile', []], ['Result processors profile', []]]];
+}
+
+/**
+ * FT.PROFILE idx SEARCH|AGGREGATE [LIMITED] QUERY ... as the command it profiles
+ * ([FT.SEARCH|FT.AGGREGATE, idx, ...]); throws the reply's error for a malformed one.
+ */
+export function profiledCommand(raw: readonly Buffer[]): Buffer[] {
+  const a = raw.map((b) => b.toString('latin1'));
+  if (a.length < 5) throw err("ERR wrong number of arguments for 'ft.profile' command");
+  const kind = a[2]!.toUpperCase();
+  let qi = 3;
+  if ((a[qi] ?? '').toUpperCase() === 'LIMITED') qi++;
+  if ((a[qi] ?? '').toUpperCase() !== 'QUERY') throw err('The QUERY keyword is expected');
+  if (kind !== 'SEARCH' && kind !== 'AGGREGATE') throw err('No `SEARCH` or `AGGREGATE` provided');
+  return [Buffer.from(`FT.${kind}`), raw[1]!, ...raw.slice(qi + 1)];
+}
 
 export class SearchEngine {
   readonly indexes = new Map<string, SearchIndex>();
@@ -239,8 +259,7 @@ export class SearchEngine {
         if (kind === 'SEARCH') result = this.search(ix, parseSearch(rest, restRaw, this.defaultDialect));
         else if (kind === 'AGGREGATE') result = this.aggregate(ix, rest, restRaw);
         else throw err('No `SEARCH` or `AGGREGATE` provided');
-        const ms = performance.now() - t0;
-        return [result, [['Total profile time', new Double(ms)], ['Parsing time', new Double(0)], ['Pipeline creation time', new Double(0)], ['Iterators profile', []], ['Result processors profile', []]]];
+        return profileReply(result, performance.now() - t0);
       }
       case 'FT.AGGREGATE': {
         arity(2);
@@ -327,8 +346,14 @@ export class SearchEngine {
 
   aggregate(ix: SearchIndex, a: string[], raw: Buffer[]): Reply {
     const req = parseAggregate(a, raw, this.defaultDialect);
+    if (req.shard) return encodeShardRows(matchRows(ix, req));
     const rows = runAggregate(ix, req);
     return renderAggregate(req, rows, this.cursors);
+  }
+
+  /** A coordinator's merge: the steps of `req` over the rows every shard matched, then the reply. */
+  aggregateMerged(ix: SearchIndex, req: AggregateRequest, rows: OutRow[]): Reply {
+    return renderAggregate(req, applySteps(ix, req, rows), this.cursors);
   }
 
   private info(ix: SearchIndex): Reply {

@@ -8,10 +8,11 @@ import type { Core } from '../wasm/core.js';
 import { ABI } from '../wasm/abi.js';
 import type { Backend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
 import { decodeInline, decodeMultibulk } from '../protocol/args.js';
-import { SearchEngine, type BackfillEvent, type DocSource } from './engine.js';
+import { SearchEngine, profiledCommand, profileReply, type BackfillEvent, type DocSource } from './engine.js';
 import { encode, ReplyErr, type Reply } from './reply.js';
 import { respErrorText } from '../errors.js';
-import { broadcastToPeers, fetchDefinitions, scatterSearch, type RingAccess } from './scatter.js';
+import { SearchError } from './errors.js';
+import { broadcastToPeers, fetchDefinitions, scatterAggregate, scatterSearch, type RingAccess } from './scatter.js';
 
 /** One log line per backfill event: `search: backfill <phase>` with the index, percent and counts. */
 export function logBackfill(log: Pick<Logger, 'info' | 'warn'>, e: BackfillEvent): void {
@@ -95,20 +96,26 @@ export class NodeSearch {
       broadcastToPeers(ring, req, affinity);
       return this.answer(target, seq, this.engine.execute(args));
     }
-    if (name === 'FT.SEARCH') {
-      let p: Promise<Reply>;
-      try {
-        p = scatterSearch(this.core, ring, this.engine, args, affinity);
-      } catch (e) {
-        p = Promise.resolve(new ReplyErr((e as Error).message));
-      }
-      return this.answer(target, seq, p);
+    if (name === 'FT.SEARCH' || name === 'FT.AGGREGATE' || name === 'FT.PROFILE') {
+      return this.answer(target, seq, this.scatter(ring, args, affinity));
     }
-    if (name === 'FT.AGGREGATE' || name === 'FT.PROFILE' || name === 'FT.CURSOR') {
-      // Never a silent partial answer: these are not merged across the ring yet.
-      return target.completeBuffer(seq, encode(new ReplyErr(`ERR Search: ${name} is answered on a single node only; this node has peers`)));
-    }
+    // FT.CURSOR READ / DEL: a cursor lives on the node that answered its FT.AGGREGATE (this one,
+    // when the client comes back to it); FT.INFO, FT.EXPLAIN, ... describe this node.
     this.answer(target, seq, this.engine.execute(args));
+  }
+
+  /** FT.SEARCH / FT.AGGREGATE (or either under FT.PROFILE) over the ring. */
+  private async scatter(ring: RingAccess, args: Buffer[], affinity: number): Promise<Reply> {
+    try {
+      const name = args[0]!.toString('latin1').toUpperCase();
+      const inner = name === 'FT.PROFILE' ? profiledCommand(args) : args;
+      const t0 = performance.now();
+      const run = inner[0]!.toString('latin1').toUpperCase() === 'FT.SEARCH' ? scatterSearch : scatterAggregate;
+      const result = await run(this.core, ring, this.engine, inner, affinity);
+      return name === 'FT.PROFILE' && !(result instanceof ReplyErr) ? profileReply(result, performance.now() - t0) : result;
+    } catch (e) {
+      return new ReplyErr(e instanceof SearchError ? e.message : `ERR Search: ${(e as Error).message}`);
+    }
   }
 
   /** A request a peer sent us (a broadcast schema change, or a shard query): this node only. */

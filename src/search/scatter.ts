@@ -19,6 +19,7 @@ import { Double, ReplyErr, type Reply, encode as encodeReply } from './reply.js'
 import { type SearchEngine, DEFINITIONS_OPTION } from './engine.js';
 import type { IndexDef } from './schema.js';
 import { parseSearch } from './search-cmd.js';
+import { decodeShardRows, parseAggregate, SHARD_ROWS_FLAG, type OutRow } from './aggregate.js';
 import { SearchError } from './errors.js';
 
 /** What scatter needs of the cluster layer. */
@@ -106,32 +107,18 @@ function toReply(v: RespValue): Reply {
 }
 
 /**
- * Runs a client's FT.SEARCH over the ring. `raw` are the request's arguments; the reply goes to
- * target slot seq.
+ * Sends shardArgs to every node of `shards` (this node, index 0, runs them on its engine) and
+ * resolves with their replies in shard order, or with the error text of the first shard that failed.
  */
-export function scatterSearch(core: Core, ring: RingAccess, engine: SearchEngine, raw: Buffer[], affinity: number): Promise<Reply> {
-  const args = raw.map((b) => b.toString('latin1'));
-  const req = parseSearch(args.slice(1), raw.slice(1), engine.defaultDialect);
-  engine.index(args[1] ?? '');
-  const shards = pickShards(ring, req.partial);
-  if (shards === undefined) {
-    return Promise.resolve(new ReplyErr('ERR Search: a token range has no reachable replica (add PARTIAL to accept the reachable part)'));
-  }
-  const keep = req.offset + req.limit;
-  const shardArgs = [...raw.filter((b) => b.toString('latin1').toUpperCase() !== 'PARTIAL'), Buffer.from(SHARD_FLAG), Buffer.from(String(keep))];
+function gather(core: Core, ring: RingAccess, engine: SearchEngine, shards: readonly number[], shardArgs: Buffer[], affinity: number): Promise<RespValue[] | string> {
   const bytes = encodeCommand(shardArgs);
-  return new Promise<Reply>((resolve) => {
+  return new Promise((resolve) => {
     const replies = new Array<RespValue | undefined>(shards.length);
     let pending = shards.length;
     let failed: string | undefined;
     const done = (): void => {
       if (--pending > 0) return;
-      if (failed !== undefined) return resolve(new ReplyErr(failed));
-      try {
-        resolve(merge(req, replies as RespValue[], args));
-      } catch (e) {
-        resolve(new ReplyErr((e as Error).message));
-      }
+      resolve(failed ?? (replies as RespValue[]));
     };
     const target: ReplyTarget = {
       complete(seq, src, off, len) {
@@ -158,6 +145,62 @@ export function scatterSearch(core: Core, ring: RingAccess, engine: SearchEngine
   });
 }
 
+const NO_REPLICA = 'ERR Search: a token range has no reachable replica (add PARTIAL to accept the reachable part)';
+const withoutPartial = (raw: readonly Buffer[]): Buffer[] => raw.filter((b) => b.toString('latin1').toUpperCase() !== 'PARTIAL');
+
+/**
+ * Runs a client's FT.SEARCH over the ring. `raw` are the request's arguments; the reply goes to
+ * target slot seq.
+ */
+export async function scatterSearch(core: Core, ring: RingAccess, engine: SearchEngine, raw: Buffer[], affinity: number): Promise<Reply> {
+  const args = raw.map((b) => b.toString('latin1'));
+  const req = parseSearch(args.slice(1), raw.slice(1), engine.defaultDialect);
+  engine.index(args[1] ?? '');
+  const shards = pickShards(ring, req.partial);
+  if (shards === undefined) return new ReplyErr(NO_REPLICA);
+  const keep = req.offset + req.limit;
+  const replies = await gather(core, ring, engine, shards, [...withoutPartial(raw), Buffer.from(SHARD_FLAG), Buffer.from(String(keep))], affinity);
+  if (typeof replies === 'string') return new ReplyErr(replies);
+  try {
+    return merge(req, replies, args);
+  } catch (e) {
+    return new ReplyErr((e as Error).message);
+  }
+}
+
+/**
+ * Runs a client's FT.AGGREGATE over the ring: every shard answers the rows its part of the index
+ * matches (schema fields and LOADed ones, before any step), and this node runs the steps (GROUPBY,
+ * APPLY, FILTER, SORTBY, LIMIT) over all of them, so every reducer and every step means what it
+ * means on one node. A WITHCURSOR cursor lives on this node: FT.CURSOR must come back here.
+ */
+export async function scatterAggregate(core: Core, ring: RingAccess, engine: SearchEngine, raw: Buffer[], affinity: number): Promise<Reply> {
+  const args = raw.map((b) => b.toString('latin1'));
+  const ix = engine.index(args[1] ?? '');
+  const req = parseAggregate(args.slice(1), raw.slice(1), engine.defaultDialect);
+  const shards = pickShards(ring, req.partial);
+  if (shards === undefined) return new ReplyErr(NO_REPLICA);
+  const replies = await gather(core, ring, engine, shards, [...withoutPartial(raw), Buffer.from(SHARD_ROWS_FLAG)], affinity);
+  if (typeof replies === 'string') return new ReplyErr(replies);
+  const rows: OutRow[] = [];
+  const seen = new Set<string>();
+  for (const r of replies) {
+    if (r instanceof RespError) return new ReplyErr(r.message);
+    if (!Array.isArray(r)) return new ReplyErr('ERR Search: bad shard reply');
+    const decoded = decodeShardRows(r.map((row) => (Array.isArray(row) ? row.map((v) => (v === null ? null : str(v))) : [])));
+    for (const row of decoded) {
+      const key = String(row.get('__key'));
+      if (seen.has(key)) continue; // a key answered twice (topology change mid-query) counts once
+      seen.add(key);
+      rows.push(row);
+    }
+  }
+  try {
+    return engine.aggregateMerged(ix, req, rows);
+  } catch (e) {
+    return e instanceof SearchError ? new ReplyErr(e.message) : new ReplyErr(`ERR Search: ${(e as Error).message}`);
+  }
+}
 
 function merge(req: ReturnType<typeof parseSearch>, replies: RespValue[], args: string[]): Reply {
   let total = 0;
