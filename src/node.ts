@@ -115,7 +115,13 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
   const backend = await startBackend(base, deps.hooks);
   const facts = readCommandFacts(core);
   registerMbufGauges(base);
-  const search = startSearch(base, backend);
+  let search: NodeSearchParts;
+  try {
+    search = startSearch(base, backend);
+  } catch (err) {
+    await backend.close(); // an unreadable search_definitions_file: nothing else started yet
+    throw err;
+  }
   const cluster = options.cluster ? await joinCluster(base, backend, search.engine, deps.hooks) : undefined;
   const dispatcher = chooseDispatcher(backend, cluster);
   const client = makeClientSide(base, facts, dispatcher, search.engine, () => cluster?.topology().nodes.length ?? 1);
@@ -248,13 +254,15 @@ function registerMbufGauges({ core, stats }: NodeBase): void {
 /** FT.*: every redis node indexes its own datastore (redis: keyspace notifications; memory: store hook). */
 function startSearch(b: NodeBase, backend: Backend): NodeSearchParts {
   if (b.protocol !== 'redis') return { engine: undefined, source: undefined };
-  const engine = new NodeSearch(b.core, b.log);
+  const engine = new NodeSearch(b.core, b.log, undefined, b.options.searchDefinitionsFile);
+  const persisted = engine.readPersisted(); // first: a bad file fails the start before a source opens
   let source: RedisSource | undefined;
   if (backend instanceof MemoryBackend) engine.attach(new MemorySource(backend.store, engine.engine));
   else if (b.options.server) {
     source = new RedisSource(b.options.server.host, b.options.server.port, engine.engine, b.log, b.options.password, b.tls.datastoreConnect);
     engine.attach(source);
   }
+  engine.loadPersisted(persisted);
   return { engine, source };
 }
 

@@ -23,6 +23,7 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
     hashTag: c.hashTag ?? undefined,
     mbufSize: c.mbufSize,
     maxMessageBytes: c.maxMessageBytes,
+    searchDefinitionsFile: c.searchDefinitionsFile ?? undefined,
     readConsistency: c.readConsistency,
     writeConsistency: c.writeConsistency,
     datacenter: c.datacenter,

@@ -43,6 +43,8 @@ export interface NodeOptions {
   hashTag?: string;
   /** mbuf_size: the core's mbuf size, bytes. @default 16384 */
   mbufSize: number;
+  /** search_definitions_file: where FT index definitions are kept across restarts. @default none (in memory) */
+  searchDefinitionsFile?: string;
   /** max_message_bytes: the largest request or reply accepted, bytes. @default 67108864 (64 MiB) */
   maxMessageBytes: number;
   /** read_consistency. @default 'DC_ONE' */

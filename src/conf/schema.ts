@@ -247,6 +247,10 @@ export const CONFIG_KEYS = {
     field: 'maxMessageBytes', type: integer({ min: 1024, max: 1073741824 }), default: 67108864, netflix: false, defaultDoc: '`67108864` (64 MiB)',
     doc: 'Largest request or reply the proxy frames, in bytes (64 MiB). A bigger message gets an error reply, never a crash.',
   }),
+  search_definitions_file: key({
+    field: 'searchDefinitionsFile', type: text('path'), default: null, netflix: false, defaultDoc: 'none (definitions in memory, fetched from peers at start)',
+    doc: 'File where the node keeps its FT index definitions (JSON, rewritten atomically after every FT.CREATE / ALTER / DROPINDEX / alias change) and reads them back at start-up, backfilling each index from the datastore. Without it a node that restarts takes the definitions from a peer, and a cluster that restarts whole has none.',
+  }),
   hints_dir: key({
     field: 'hintsDir', type: text('path'), default: null, netflix: false, defaultDoc: 'none (hints in memory only)',
     doc: 'Directory for durable hints (hinted handoff): one append-only file per peer, `<host>_<port>.hints`, fsync\'d once a second, loaded at start-up. Without it hints live in memory and a restart loses them.',

@@ -143,6 +143,8 @@ export interface ConfigValues {
   readonly maxMessageBytes: number;
   /** Ours: the client protocol; null = as dataStore says (memory: redis). */
   readonly clientProtocol: 'redis' | 'memcache' | null;
+  /** Ours: FT index definitions file; null = in memory only. */
+  readonly searchDefinitionsFile: string | null;
   /** Ours: durable hints directory; null = hints in memory only. */
   readonly hintsDir: string | null;
   /** Ours: bytes of hints kept at most; 0 = hinted handoff off. */

@@ -111,13 +111,16 @@ export class SearchEngine {
 
   /** Restores indexes from persisted definitions (start-up, or a peer's list). Backfills each new one. */
   load(defs: IndexDef[]): void {
+    const fresh: SearchIndex[] = [];
     for (const d of defs) {
       if (this.indexes.has(d.name)) continue;
       const ix = new SearchIndex(d);
       this.indexes.set(d.name, ix);
-      this.backfill(ix);
+      fresh.push(ix);
     }
+    // The source starts watching first: a backfill before it did found no connection to scan.
     this.source?.activate(this.active);
+    for (const ix of fresh) this.backfill(ix);
   }
 
   index(name: string): SearchIndex {

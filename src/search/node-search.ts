@@ -12,6 +12,8 @@ import { SearchEngine, profiledCommand, profileReply, type BackfillEvent, type D
 import { encode, ReplyErr, type Reply } from './reply.js';
 import { respErrorText } from '../errors.js';
 import { SearchError } from './errors.js';
+import { readDefinitions, writeDefinitions } from './definitions-file.js';
+import type { IndexDef } from './schema.js';
 import { broadcastToPeers, fetchDefinitions, scatterAggregate, scatterSearch, type RingAccess } from './scatter.js';
 
 /** One log line per backfill event: `search: backfill <phase>` with the index, percent and counts. */
@@ -25,8 +27,36 @@ export class NodeSearch {
   readonly engine: SearchEngine;
   private ring: RingAccess | undefined;
 
-  constructor(private readonly core: Core, private readonly log: Logger, engine?: SearchEngine) {
-    this.engine = engine ?? new SearchEngine({ onBackfill: (e) => logBackfill(log, e) });
+  /**
+   * `definitionsFile` (search_definitions_file): where the index definitions are kept; they are
+   * rewritten after every change and read back by loadPersisted().
+   */
+  constructor(private readonly core: Core, private readonly log: Logger, engine?: SearchEngine, private readonly definitionsFile?: string) {
+    this.engine = engine ?? new SearchEngine({
+      onBackfill: (e) => logBackfill(log, e),
+      onDefinitions: () => this.persist(),
+    });
+  }
+
+  /** The definitions kept in the definitions file (none without one); throws for a bad file, naming it. */
+  readPersisted(): IndexDef[] {
+    return this.definitionsFile === undefined ? [] : readDefinitions(this.definitionsFile);
+  }
+
+  /** Restores definitions read by readPersisted (call after attach: each index backfills). */
+  loadPersisted(defs: IndexDef[]): void {
+    this.engine.load(defs);
+    if (defs.length > 0) this.log.info({ file: this.definitionsFile, indexes: defs.map((d) => d.name) }, 'search: index definitions restored');
+  }
+
+  /** Writes the current definitions to the definitions file; a failure is logged, the node goes on. */
+  private persist(): void {
+    if (this.definitionsFile === undefined) return;
+    try {
+      writeDefinitions(this.definitionsFile, this.engine.definitions());
+    } catch (e) {
+      this.log.error({ err: (e as Error).message, file: this.definitionsFile }, 'search: could not write the index definitions file');
+    }
   }
 
   attach(source: DocSource): void {
@@ -50,6 +80,7 @@ export class NodeSearch {
           return;
         }
         this.engine.load(defs);
+        this.persist();
         this.log.info({ indexes: defs.map((d) => d.name) }, 'search: index definitions from a peer');
       });
     };

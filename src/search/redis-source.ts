@@ -113,14 +113,16 @@ export class RedisSource implements DocSource {
   async scan(visit: (key: string, fields: Map<string, Buffer>) => void, progress: (f: number) => void): Promise<void> {
     if (this.started) await this.started;
     const cmd = this.cmd;
-    if (!cmd) return;
+    if (!cmd) throw new Error(`no connection to the datastore ${this.host}:${this.port} (not watching it)`);
     const size = await cmd.call(['DBSIZE']);
     const total = Math.max(1, typeof size === 'number' ? size : 1);
     let cursor = '0';
     let seen = 0;
     do {
       const r = await cmd.call(['SCAN', cursor, 'COUNT', '1000', 'TYPE', 'hash']);
-      if (!Array.isArray(r) || !Buffer.isBuffer(r[0]) || !Array.isArray(r[1])) return;
+      if (!Array.isArray(r) || !Buffer.isBuffer(r[0]) || !Array.isArray(r[1])) {
+        throw new Error(`SCAN answered ${r instanceof RespError ? r.message : 'an unexpected reply'}`);
+      }
       cursor = r[0].toString('latin1');
       const keys = (r[1] as RespValue[]).filter(Buffer.isBuffer).map((b) => (b as Buffer).toString('latin1'));
       if (keys.length > 0) {
