@@ -507,26 +507,27 @@ function defineAll(): void {
   def('DISCARD', PSEUDO | NOKEY, 1, 0, 0, 0);
   def('WATCH', PSEUDO | R, -2, 1, -1, 1);
   def('UNWATCH', PSEUDO | NOKEY, 1, 0, 0, 0);
+  // Pub/sub: the node keeps its own clients' subscriptions and relays PUBLISH to its peers
+  // (src/net/pubsub.ts). SSUBSCRIBE / SPUBLISH keep Redis's key positions (the channel) for the docs.
+  def('SUBSCRIBE', PSEUDO, -2, 0, 0, 0);
+  def('PSUBSCRIBE', PSEUDO, -2, 0, 0, 0);
+  def('SSUBSCRIBE', PSEUDO, -2, 1, -1, 1);
+  def('UNSUBSCRIBE', PSEUDO, -1, 0, 0, 0);
+  def('PUNSUBSCRIBE', PSEUDO, -1, 0, 0, 0);
+  def('SUNSUBSCRIBE', PSEUDO, -1, 1, -1, 1);
+  def('PUBLISH', PSEUDO, 3, 0, 0, 0);
+  def('SPUBLISH', PSEUDO, 3, 1, 1, 1);
+  def('PUBSUB', PSEUDO | SUB, -2, 0, 0, 0);
   // -- refused: `-ERR unknown or unsupported command 'X'`, the connection stays usable. Arity and
   // keys are Redis's, kept for the docs and the cross-check only.
   // Backend connections are shared by many clients, so per-connection server state cannot be had:
   // databases (SWAPDB MOVE: the proxy has one),
-  // pub/sub (a subscribed connection stops being request/reply; PUBLISH would reach one node's
-  // subscribers only), cluster-client state (READONLY, READWRITE, ASKING). Blocking commands would stall every client queued behind them
+  // cluster-client state (READONLY, READWRITE, ASKING). Blocking commands would stall every client queued behind them
   // on the shared connection and outlive the proxy's timeout. Replication, persistence and server
   // administration belong to the operator, not to proxy clients. FUNCTION / FCALL: libraries are
   // not replicated by the proxy (use EVAL / SCRIPT LOAD).
   def('SWAPDB', UNSUP, 3, 0, 0, 0);
   def('MOVE', UNSUP, 3, 1, 1, 1);
-  def('SUBSCRIBE', UNSUP, -2, 0, 0, 0);
-  def('PSUBSCRIBE', UNSUP, -2, 0, 0, 0);
-  def('SSUBSCRIBE', UNSUP, -2, 1, -1, 1);
-  def('UNSUBSCRIBE', UNSUP, -1, 0, 0, 0);
-  def('PUNSUBSCRIBE', UNSUP, -1, 0, 0, 0);
-  def('SUNSUBSCRIBE', UNSUP, -1, 1, -1, 1);
-  def('PUBLISH', UNSUP, 3, 0, 0, 0);
-  def('SPUBLISH', UNSUP, 3, 1, 1, 1);
-  def('PUBSUB', UNSUP, -2, 0, 0, 0);
   def('READONLY', UNSUP, 1, 0, 0, 0);
   def('READWRITE', UNSUP, 1, 0, 0, 0);
   def('ASKING', UNSUP, 1, 0, 0, 0);

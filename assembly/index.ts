@@ -13,7 +13,7 @@ export { cmdLookup, cmdCount, cmdFlags, cmdArity, cmdFirstKey, cmdLastKey, cmdKe
 export { hashToken, hashFull, routingToken, hashKeys } from './hash/index';
 export { ringLookup, ringLookupBatch } from './ring';
 export { digest64, digestLo, digestHi, memEqual } from './digest';
-export { mbufAlloc, mbufRelease, mbufReleaseChain, mbufAppend, mbufFreeCount } from './mbuf';
+export { mbufAlloc, mbufRelease, mbufReleaseChain, mbufAppend, mbufFreeCount, mbufChainFrom, mbufChainBytes, mbufChainGather } from './mbuf';
 
 /**
  * Allocates every region once, at start-up: record table (records x 64 B), key table (keys x 16 B),

@@ -98,3 +98,78 @@ export function mbufAppend(tail: usize, src: usize, len: i32): usize {
 export function mbufFreeCount(): i32 {
   return freeCount;
 }
+
+/** Data bytes one mbuf holds. */
+@inline function dataPerMbuf(): i32 {
+  return mbufSize - MBUF_HDR;
+}
+
+/**
+ * Takes a chain with room for `capacity` bytes, all of its mbufs at once or none (returns 0: the
+ * pool cannot hold it now), and copies len bytes from src into it. A chain taken whole can never
+ * run dry while it fills: the host reserves the message's known size (RES_NEED) up front.
+ * Returns the head mbuf, 0 when the pool is short, or ST_BADARG (-2) for bad sizes.
+ */
+export function mbufChainFrom(src: usize, len: i32, capacity: i32): usize {
+  if (len < 0 || capacity < 0 || mbufCount == 0) return <usize>-2;
+  if (capacity < len) capacity = len;
+  if (<u64>src + <u64>len > <u64>memory.size() << 16) return <usize>-2;
+  const per = dataPerMbuf();
+  let n = (capacity + per - 1) / per;
+  if (n == 0) n = 1;
+  if (n > freeCount) return 0;
+  let head: usize = 0;
+  let prev: usize = 0;
+  for (let i = 0; i < n; i++) {
+    const m = mbufAlloc();
+    if (prev == 0) head = m;
+    else store<i32>(prev, <i32>m, MBUF_NEXT);
+    prev = m;
+  }
+  let m = head;
+  let left = len;
+  let from = src;
+  while (left > 0) {
+    const take = left < per ? left : per;
+    memory.copy(m + <usize>MBUF_HDR, from, <usize>take);
+    store<i32>(m, MBUF_HDR + take, MBUF_LAST);
+    from += <usize>take;
+    left -= take;
+    if (left > 0) m = <usize>load<i32>(m, MBUF_NEXT);
+  }
+  return head;
+}
+
+/** Bytes held by a chain: the sum of LAST - POS over its mbufs, or -2 for a bad pointer. */
+export function mbufChainBytes(head: usize): i32 {
+  let n = 0;
+  let m = head;
+  while (m != 0) {
+    if (!isSlot(m)) return -2;
+    n += load<i32>(m, MBUF_LAST) - load<i32>(m, MBUF_POS);
+    m = <usize>load<i32>(m, MBUF_NEXT);
+  }
+  return n;
+}
+
+/**
+ * Copies the bytes of every mbuf of a chain ([POS, LAST) each, in order) to dst, contiguous, and
+ * releases the chain. Returns the bytes copied, or -2 for a bad chain or a dst range outside memory
+ * (nothing is copied or released then).
+ */
+export function mbufChainGather(head: usize, dst: usize): i32 {
+  const total = mbufChainBytes(head);
+  if (total < 0) return -2;
+  if (<u64>dst + <u64>total > <u64>memory.size() << 16) return -2;
+  let at = dst;
+  let m = head;
+  while (m != 0) {
+    const pos = load<i32>(m, MBUF_POS);
+    const take = load<i32>(m, MBUF_LAST) - pos;
+    memory.copy(at, m + <usize>pos, <usize>take);
+    at += <usize>take;
+    m = <usize>load<i32>(m, MBUF_NEXT);
+  }
+  mbufReleaseChain(head);
+  return total;
+}

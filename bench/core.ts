@@ -20,6 +20,7 @@ import { Bench } from 'tinybench';
 import { ABI } from '../src/wasm/abi.js';
 import { loadCommandTable } from '../src/wasm/commands.js';
 import { createCore, wasmPath } from '../src/wasm/core.js';
+import { Framer, type FrameSink } from '../src/wasm/framer.js';
 import { decodeMcRequests } from '../test/oracles/memcache.js';
 import { decodeRequests, encodeCommand, type OracleOptions } from '../test/oracles/resp.js';
 import { jsMurmur } from './js-hash.js';
@@ -329,6 +330,33 @@ for (const s of SAMPLES) groups.push(framerGroup(s));
       { name: 'redis-parser 3 returnBuffers', fn: () => { parser.execute(buf); }, items: PIPELINE, bytes: buf.length },
     ],
   });
+}
+
+// ---- Framer.feed: one SET whose value spans socket reads (64 KiB each, as Node reads a socket),
+// the host's whole per-read path: partial messages held (mbuf chain or JS chunks), staged, framed.
+// One group per size; compare builds by running this file in each checkout (DYNOMITE_WASM unset).
+{
+  const fcore = createCore({ connections: 8 });
+  const sink: FrameSink = { onFrames() {} };
+  const framer = new Framer(fcore, 'resp-request');
+  for (const [label, size] of [['1 KiB', 1024], ['64 KiB', 65536], ['4 MiB', 4 << 20]] as const) {
+    const msg = encodeCommand(['SET', 'key:000001', 'v'.repeat(size)]);
+    const reads: Buffer[] = [];
+    for (let off = 0; off < msg.length; off += 65536) reads.push(msg.subarray(off, Math.min(msg.length, off + 65536)));
+    // 1 KiB values: a pipeline of 64 of them per read, so the row measures a full read too.
+    const batch = size < 65536 ? Buffer.concat(Array.from({ length: 64 }, () => msg)) : undefined;
+    let framed = 0;
+    const count: FrameSink = { onFrames(_f, _b, n) { framed += n; } };
+    if (batch) framer.feed(batch, count);
+    else for (const r of reads) framer.feed(r, count);
+    if (framed !== (batch ? 64 : 1) || framer.pendingBytes !== 0) fail(`Framer.feed ${label}: ${framed} messages framed`);
+    const items = batch ? 64 : 1;
+    groups.push({
+      title: `Framer.feed, SET of ${label} in 64 KiB reads`, item: 'msg', baseline: 'Framer.feed (this build)', gigabytes: true, rows: [
+        { name: 'Framer.feed (this build)', fn: batch ? () => { framer.feed(batch, sink); } : () => { for (const r of reads) framer.feed(r, sink); }, items, bytes: items * msg.length },
+      ],
+    });
+  }
 }
 
 // ---------------------------------------------------------------- run and print

@@ -6,6 +6,12 @@
 //   npm run bench:proxy [-- --rounds 3 --requests 100000 --clients 50]
 //   npm run bench:proxy -- --cluster     a 3-rack cluster (one node per rack, each with its own
 //                                        redis) through one node at DC_ONE and DC_QUORUM
+//   npm run bench:proxy -- --value-size 65536 --only P1 --requests 5000
+//                                        SET/GET values of that many bytes (redis-benchmark -d)
+//   npm run bench:proxy -- --compare /work/wt/base
+//                                        also a dynomite-ts built in another checkout (its
+//                                        bin/dynomite.js, same config, same redis), interleaved
+//                                        with this one: an A/B of two commits in the same run
 //   --report <dir>                       where the Markdown report + SVG charts go (bench/results)
 // Progress goes to stderr as each run starts; the table to stdout.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -16,10 +22,10 @@ import os from 'node:os';
 import { freePort, waitForPort } from '../test/helpers/servers.js';
 import { Progress, writeReport, type ReportTable } from './report.js';
 
-interface Args { rounds: number; requests: number; clients: number; only?: string; cluster: boolean }
+interface Args { rounds: number; requests: number; clients: number; only?: string; cluster: boolean; valueSize: number; compare?: string }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { rounds: 3, requests: 100000, clients: 50, cluster: false };
+  const a: Args = { rounds: 3, requests: 100000, clients: 50, cluster: false, valueSize: 64 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--rounds') a.rounds = Number(v), i++;
@@ -27,6 +33,8 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--clients') a.clients = Number(v), i++;
     else if (argv[i] === '--only') a.only = v, i++;
     else if (argv[i] === '--cluster') a.cluster = true;
+    else if (argv[i] === '--value-size') a.valueSize = Number(v), i++;
+    else if (argv[i] === '--compare') a.compare = v, i++;
   }
   return a;
 }
@@ -64,8 +72,8 @@ function runBenchmark(t: Target, w: { args: string[] }, a: Args): Sample {
   const before = t.pid ? cpuTicks(t.pid) : 0;
   const out = execFileSync('redis-benchmark', [
     '-h', '127.0.0.1', '-p', String(t.port), '-c', String(a.clients), '-n', String(a.requests),
-    '-r', '100000', '-d', '64', '--csv', ...w.args,
-  ], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    '-r', '100000', '-d', String(a.valueSize), '--csv', ...w.args,
+  ], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'ignore'] });
   const after = t.pid ? cpuTicks(t.pid) : 0;
   const rows = out.trim().split('\n').filter((l) => !l.startsWith('"test"'));
   const cols = rows[rows.length - 1].split(',').map((s) => s.replace(/"/g, ''));
@@ -115,6 +123,19 @@ async function main(): Promise<void> {
     await waitForPort(dynPort);
     targets.push({ name: 'dynomite-ts', port: dynPort, pid: dyn.pid });
 
+    if (a.compare !== undefined && !a.cluster) {
+      const cmpPort = await freePort();
+      const cmpConf = join(dir, 'compare.yml');
+      writeFileSync(cmpConf, readFileSync(conf, 'utf8')
+        .replace(`listen: 127.0.0.1:${dynPort}`, `listen: 127.0.0.1:${cmpPort}`)
+        .replace(`dyn_listen: 127.0.0.1:${dynDyn}`, `dyn_listen: 127.0.0.1:${await freePort()}`)
+        .replace(`stats_listen: 127.0.0.1:${dynStats}`, `stats_listen: 127.0.0.1:${await freePort()}`));
+      const cmp = spawnProc(process.execPath, [join(a.compare, 'bin/dynomite.js'), '-c', cmpConf, '-v', '3']);
+      procs.push(cmp);
+      await waitForPort(cmpPort);
+      targets.push({ name: `dynomite-ts ${a.compare}`, port: cmpPort, pid: cmp.pid });
+    }
+
     if (existsSync('/usr/sbin/nutcracker')) {
       const twPort = await freePort();
       const twConf = join(dir, 'twemproxy.yml');
@@ -159,7 +180,9 @@ async function main(): Promise<void> {
         { name: 'dynomite-ts DC_QUORUM', port: racks[0]!.listen, pid: pids[0], statsPort: racks[0]!.stats, consistency: 'dc_quorum' });
     }
 
-    const workloads = (a.only ? WORKLOADS.filter((w) => w.name.includes(a.only!)) : WORKLOADS)
+    // --only: workload names separated by commas (exact), or a part of a name.
+    const only = a.only?.split(',');
+    const workloads = (only ? WORKLOADS.filter((w) => only.includes(w.name) || (only.length === 1 && w.name.includes(only[0]!))) : WORKLOADS)
       .filter((w) => !a.cluster || !w.name.startsWith('M'));
     const samples = new Map<string, Sample[]>();
     const progress = new Progress('bench:proxy', a.rounds * workloads.length * targets.length);
@@ -198,7 +221,7 @@ async function main(): Promise<void> {
     }
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-    const what = `redis-benchmark -c ${a.clients} -n ${a.requests} -d 64, medians of ${a.rounds} interleaved rounds`;
+    const what = `redis-benchmark -c ${a.clients} -n ${a.requests} -d ${a.valueSize}, medians of ${a.rounds} interleaved rounds`;
     console.log(what);
     console.log(line(header));
     for (const r of rows) console.log(line(r));

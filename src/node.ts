@@ -6,7 +6,10 @@ import type { Logger } from 'pino';
 import { HASH_NAMES } from './wasm/abi.js';
 import { loadCommandTable, type CommandTable } from './wasm/commands.js';
 import { DEFAULT_CORE_OPTIONS, sharedCore, type Core } from './wasm/core.js';
-import { ClientConn, type ClientContext } from './net/client-conn.js';
+import { chainPool } from './wasm/framer.js';
+import { ClientConn, type ClientContext, type PubSubContext } from './net/client-conn.js';
+import { PubSubHub, type PubSubOp } from './net/pubsub.js';
+import { PublishRelay } from './dispatch/publish.js';
 import { makeNodeView } from './net/node-view.js';
 import { Flusher } from './net/flusher.js';
 import type { Backend } from './dispatch/request.js';
@@ -122,9 +125,12 @@ export async function startNode(options: NodeOptions, deps: { logger: Logger; ho
     await backend.close(); // an unreadable search_definitions_file: nothing else started yet
     throw err;
   }
-  const cluster = options.cluster ? await joinCluster(base, backend, search.engine, deps.hooks) : undefined;
+  // Pub/sub: this node's registry of its clients' subscriptions (src/net/pubsub.ts).
+  const hub = base.protocol === 'redis' ? new PubSubHub() : undefined;
+  const cluster = options.cluster ? await joinCluster(base, backend, search.engine, deps.hooks, hub, facts) : undefined;
   const dispatcher = chooseDispatcher(backend, cluster);
-  const client = makeClientSide(base, facts, dispatcher, search.engine, () => cluster?.topology().nodes.length ?? 1);
+  const pubsub = hub === undefined ? undefined : makePubSub(base, facts, hub, cluster);
+  const client = makeClientSide(base, facts, dispatcher, search.engine, () => cluster?.topology().nodes.length ?? 1, pubsub);
   const server = await startClientListener(options, client);
   let tlsListener: TlsListener | undefined;
   try {
@@ -249,6 +255,10 @@ function registerMbufGauges({ core, stats }: NodeBase): void {
   const mbufs = core.exports.mbuf_count();
   stats.registerGauge('alloc_mbufs', () => mbufs - core.exports.mbufFreeCount());
   stats.registerGauge('free_mbufs', () => core.exports.mbufFreeCount());
+  const chains = chainPool(core);
+  stats.sourceOurs('mbuf_chains', () => chains.chains);
+  stats.sourceOurs('mbuf_fallbacks', () => chains.fallbacks);
+  stats.sourceOurs('mbuf_waits', () => chains.waits);
 }
 
 /** FT.*: every redis node indexes its own datastore (redis: keyspace notifications; memory: store hook). */
@@ -267,13 +277,16 @@ function startSearch(b: NodeBase, backend: Backend): NodeSearchParts {
 }
 
 /** The cluster layer (peers, dnode listener, cluster dispatcher) over the local datastore. */
-async function joinCluster(b: NodeBase, backend: Backend, search: NodeSearch | undefined, hooks: NodeHooks | undefined): Promise<RunningCluster> {
+async function joinCluster(b: NodeBase, backend: Backend, search: NodeSearch | undefined, hooks: NodeHooks | undefined,
+  hub: PubSubHub | undefined, facts: CommandFacts): Promise<RunningCluster> {
   // Peers reach this node's search engine (shard queries, schema broadcasts) through the datastore path.
   const local = search ? new SearchBackend(backend, search, b.core) : backend;
   const cluster = await startCluster({
     core: b.core, options: b.options, cluster: b.options.cluster!, backend: local, flusher: b.flusher, log: b.log,
     stats: b.stats, protocol: b.protocol, control: b.control,
     transport: hooks?.transport, seeds: hooks?.seeds, events: hooks?.events,
+    // Messages relayed by peers reach this node's subscribers (src/dispatch/publish.ts).
+    publish: hub === undefined ? undefined : { sink: hub, hmgetCommand: facts.idOf('HMGET') },
   });
   search?.joinRing({ topology: () => cluster.topology(), peer: (n) => cluster.peers[n] });
   b.control.describeCluster = cluster.describe;
@@ -290,8 +303,34 @@ function chooseDispatcher(backend: Backend, cluster: RunningCluster | undefined)
   return new LocalDispatcher(backend);
 }
 
+/** What the pub/sub commands use: the registry, their command ids, the relay to the peers, the output limit. */
+function makePubSub(b: NodeBase, facts: CommandFacts, hub: PubSubHub, cluster: RunningCluster | undefined): PubSubContext {
+  const { idOf } = facts;
+  const ops = new Map<number, PubSubOp>();
+  for (const op of ['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'publish', 'spublish', 'pubsub'] as const) {
+    ops.set(idOf(op.toUpperCase()), op);
+  }
+  const relay = cluster === undefined ? undefined
+    : new PublishRelay({ core: b.core, topology: cluster.topology, peer: (n) => cluster.peers[n], scope: b.options.pubsubScope });
+  return {
+    hub,
+    ops,
+    ping: idOf('PING'),
+    reset: idOf('RESET'),
+    quit: idOf('QUIT'),
+    relay: relay === undefined ? undefined : (shard, channel, message, done) => relay.publish(shard, channel, message, done),
+    limit: b.options.pubsubOutputLimit,
+    onLimit: (conn, bytes, which) => {
+      const [sub, psub, ssub] = conn.subscriptionCounts();
+      b.log.warn({ client: conn.id, addr: `${conn.socket.remoteAddress}:${conn.socket.remotePort}`, bytes, limit: which, sub, psub, ssub },
+        'client closed for overcoming of output buffer limits (client_output_buffer_limit_pubsub)');
+    },
+  };
+}
+
 /** The node facts connections answer from (INFO, HELLO, CLIENT LIST) and each ClientConn's context. */
-function makeClientSide(b: NodeBase, facts: CommandFacts, dispatcher: Dispatcher, search: NodeSearch | undefined, clusterNodes: () => number): ClientSide {
+function makeClientSide(b: NodeBase, facts: CommandFacts, dispatcher: Dispatcher, search: NodeSearch | undefined, clusterNodes: () => number,
+  pubsub: PubSubContext | undefined): ClientSide {
   const { options, stats, control, ds, protocol } = b;
   const clients = new Set<ClientConn>();
   stats.registerGauge('client_connections', () => clients.size);
@@ -318,6 +357,7 @@ function makeClientSide(b: NodeBase, facts: CommandFacts, dispatcher: Dispatcher
   });
   const { classOf, idOf } = facts;
   const ctx: ClientContext = {
+    pubsub,
     node,
     replyShapes: facts.replyShapes,
     dynoConfigCommand: idOf('DYNO_CONFIG:CONN_CONSISTENCY'),

@@ -201,7 +201,8 @@ describe('classification', () => {
     expect(get('SCRIPT').flags).toBe(ABI.CF_SUBCMD | ABI.CF_NOKEY | ABI.CF_BROADCAST);
     expect(table.all().filter((c) => isPseudo(c.flags)).map((c) => c.name).sort())
       .toEqual(['AUTH', 'CLIENT', 'COMMAND', 'CONFIG', 'DISCARD', 'DYNO_CONFIG:CONN_CONSISTENCY', 'ECHO', 'EXEC', 'HELLO', 'INFO',
-        'MULTI', 'QUIT', 'RESET', 'SELECT', 'UNWATCH', 'WATCH']);
+        'MULTI', 'PSUBSCRIBE', 'PUBLISH', 'PUBSUB', 'PUNSUBSCRIBE', 'QUIT', 'RESET', 'SELECT', 'SPUBLISH', 'SSUBSCRIBE', 'SUBSCRIBE',
+        'SUNSUBSCRIBE', 'UNSUBSCRIBE', 'UNWATCH', 'WATCH']);
     // Transactions are queued by the node; WATCH keeps its keys (they route the transaction).
     expect([get('WATCH').firstKey, get('WATCH').lastKey, get('WATCH').step]).toEqual([1, -1, 1]);
     // INFO (the datastore's sections) and CONFIG (all but GET) still reach the local datastore.
@@ -240,10 +241,16 @@ describe('classification', () => {
   });
 
   it('refuses what a proxy cannot serve', () => {
-    for (const n of ['SWAPDB', 'MOVE', 'SUBSCRIBE', 'PSUBSCRIBE',
-      'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'PUBLISH', 'MONITOR', 'SYNC', 'PSYNC', 'REPLICAOF', 'SLAVEOF',
+    for (const n of ['SWAPDB', 'MOVE', 'MONITOR', 'SYNC', 'PSYNC', 'REPLICAOF', 'SLAVEOF',
       'BLPOP', 'BRPOP', 'BLMOVE', 'BZPOPMIN', 'XREAD', 'SHUTDOWN', 'FCALL']) {
       expect(commandClass(get(n)), n).toBe('unsupported');
+    }
+  });
+
+  it('answers pub/sub at the node (its own subscription registry)', () => {
+    for (const n of ['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE', 'PUBLISH',
+      'SPUBLISH', 'PUBSUB']) {
+      expect(commandClass(get(n)), n).toBe('pseudo');
     }
   });
 });
@@ -372,7 +379,8 @@ describe('against a live redis-server', () => {
   it('agrees on read/write for keyed commands, except the listed ones', () => {
     for (const [name, , flags] of infos) {
       const c = table.byName(name);
-      if (!c || c.step === 0 || isUnsupported(c.flags)) continue;
+      // Commands the node answers itself never reach a datastore: read or write does not apply.
+      if (!c || c.step === 0 || isUnsupported(c.flags) || isPseudo(c.flags)) continue;
       const redisClass = flags.includes('readonly') ? 'read' : flags.includes('write') ? 'write' : 'none';
       const ours = isRead(c.flags) ? 'read' : 'write';
       expect(ours, c.name).toBe(CLASS_DIFFERS[c.name] ?? redisClass);

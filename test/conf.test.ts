@@ -367,7 +367,7 @@ describe('the key table', () => {
       server_connections redis_requirepass`.split(/\s+/);
     for (const k of netflix) expect(CONFIG_KEY_NAMES, k).toContain(k);
     const ours = CONFIG_KEY_NAMES.filter((k) => !CONFIG_KEYS[k].netflix);
-    expect(ours).toEqual(['phi_convict_threshold', 'phi_window_size', 'gos_removal_time', 'seeds_check_interval', 'redis_requirepass', 'client_protocol', 'max_message_bytes', 'search_definitions_file', 'hints_dir', 'hints_max_bytes', 'hints_ttl',
+    expect(ours).toEqual(['phi_convict_threshold', 'phi_window_size', 'gos_removal_time', 'seeds_check_interval', 'redis_requirepass', 'client_protocol', 'max_message_bytes', 'search_definitions_file', 'hints_dir', 'hints_max_bytes', 'hints_ttl', 'pubsub_scope', 'client_output_buffer_limit_pubsub',
       'requirepass', 'requirepass_file', 'requirepass_env', 'users', 'stats_admin_token', 'stats_admin_token_file', 'stats_admin_token_env', 'stats_admin_require_token',
       'tls_port', 'tls_cert_file', 'tls_key_file', 'tls_ca_cert_file', 'tls_auth_clients',
       'datastore_tls', 'datastore_tls_cert_file', 'datastore_tls_key_file', 'datastore_tls_ca_cert_file', 'datastore_tls_server_name']);
@@ -417,6 +417,25 @@ describe('enable_gossip', () => {
     expect(c.enableGossip).toBe(true);
     expect(c.gosInterval).toBe(500);
     expect(c.warnings.filter((w) => /gossip/.test(w))).toEqual([]);
+  });
+});
+
+describe('pub/sub keys (ours)', () => {
+  const base = 'dyn_o_mite:\n  listen: 127.0.0.1:8102\n  tokens: 1\n  data_store: memory\n';
+  it('client_output_buffer_limit_pubsub takes Redis\'s words and units', () => {
+    expect(parseConfig(base, 'p.yml').clientOutputBufferLimitPubsub).toEqual({ hard: 32 * 1024 * 1024, soft: 8 * 1024 * 1024, softSeconds: 60 });
+    expect(parseConfig(`${base}  client_output_buffer_limit_pubsub: 1gb 64k 5\n`, 'p.yml').clientOutputBufferLimitPubsub)
+      .toEqual({ hard: 1024 * 1024 * 1024, soft: 64000, softSeconds: 5 });
+    expect(parseConfig(`${base}  client_output_buffer_limit_pubsub: 0 0 0\n`, 'p.yml').clientOutputBufferLimitPubsub)
+      .toEqual({ hard: 0, soft: 0, softSeconds: 0 });
+    expect(() => parseConfig(`${base}  client_output_buffer_limit_pubsub: 32mb 8mb\n`, 'p.yml'))
+      .toThrow(/p\.yml: dyn_o_mite\.client_output_buffer_limit_pubsub: expected "<hard limit> <soft limit> <soft seconds>"/);
+    expect(() => parseConfig(`${base}  client_output_buffer_limit_pubsub: 32 tb 8mb 60\n`, 'p.yml')).toThrow(/client_output_buffer_limit_pubsub/);
+  });
+  it('pubsub_scope is cluster or datacenter', () => {
+    expect(parseConfig(base, 'p.yml').pubsubScope).toBe('cluster');
+    expect(parseConfig(`${base}  pubsub_scope: datacenter\n`, 'p.yml').pubsubScope).toBe('datacenter');
+    expect(() => parseConfig(`${base}  pubsub_scope: world\n`, 'p.yml')).toThrow(/expected one of cluster, datacenter/);
   });
 });
 

@@ -22,6 +22,14 @@ import { startTestNode } from './helpers/node.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
 import { freePort } from './helpers/servers.js';
 import { until } from './helpers/until.js';
+import type { Socket } from 'node:net';
+import { pino } from 'pino';
+import { Flusher } from '../src/net/flusher.js';
+import { OUT_CHUNK_BYTES } from '../src/net/out-buffer.js';
+import { PeerConn } from '../src/cluster/peer-conn.js';
+import { PEER_SEND_WRITE } from '../src/dispatch/request.js';
+import { Collector, dnodeMessage, fakePeerServer, resp } from './helpers/dnode-peer.js';
+import { Prng } from './helpers/prng.js';
 
 const core = createCore({ stagingBytes: 1 << 16, connections: 4, mbufCount: 4 });
 
@@ -554,4 +562,112 @@ describe('durable hinted handoff in a cluster (1 DC x 2 racks, in-process)', () 
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30000);
+});
+
+// ---- the guard over a real peer link: a reference to the link's copy, not a second copy ----
+
+describe('guard over a real PeerConn', () => {
+  const big = createCore({ stagingBytes: 4 << 20, connections: 1024, mbufCount: 4 });
+  const flusher = new Flusher();
+  const quiet = pino({ level: 'silent' });
+
+  /** A fake peer that records every byte received per connection; `answer` replies +OK to each REQ. */
+  async function recordingPeer(): Promise<{ port: number; got: Buffer[][]; answer: boolean; cut(): void; close(): Promise<void> }> {
+    const got: Buffer[][] = [];
+    const state = { answer: false };
+    const conns = new Map<Socket, Buffer[]>();
+    const srv = await fakePeerServer((s, d) => {
+      let mine = conns.get(s);
+      if (!mine) conns.set(s, (mine = [])), got.push(mine);
+      mine.push(d);
+      if (!state.answer) return;
+      const all = Buffer.concat(mine).toString('latin1');
+      for (const m of all.matchAll(/\$2014\$ (\d+) 3 /g)) {
+        if (!(s as Socket & { answered?: Set<string> }).answered) (s as Socket & { answered?: Set<string> }).answered = new Set();
+        const done = (s as Socket & { answered?: Set<string> }).answered!;
+        if (done.has(m[1]!)) continue;
+        // Answer once the whole message is here (header + payload).
+        const head = all.indexOf('\r\n', all.indexOf(`$2014$ ${m[1]} 3 `)) + 2;
+        const len = Number(/\*(\d+)\r\n$/.exec(all.slice(0, head))![1]);
+        if (all.length < head + len) continue;
+        done.add(m[1]!);
+        s.write(dnodeMessage(Number(m[1]), 5, '+OK\r\n'));
+      }
+    });
+    return {
+      port: srv.port, got,
+      get answer() { return state.answer; },
+      set answer(v: boolean) { state.answer = v; },
+      cut: () => { for (const s of srv.sockets) s.destroy(); },
+      close: srv.close,
+    };
+  }
+
+  /** The payload of the first dnode message in bytes (after its header line). */
+  function payloadOf(bytes: Buffer): Buffer {
+    const s = bytes.toString('latin1');
+    const head = s.indexOf('\r\n') + 2;
+    const len = Number(/\*(\d+)\r\n$/.exec(s.slice(0, head))![1]);
+    return bytes.subarray(head, head + len);
+  }
+
+  for (const size of [100, 1 << 20]) {
+    it(`a ${size}-byte write lost after it was sent is hinted and redelivered byte-exact`, async () => {
+      const peer = await recordingPeer();
+      const pc = new PeerConn(big, { host: '127.0.0.1', port: peer.port, dc: 'dc1', rack: 'r2', sameDc: true, timeoutMs: 5000, maxMessage: 4 << 20 }, flusher, quiet);
+      const hints = new HintStore({ core: big, peer: (n) => (n === 1 ? pc : undefined), peerAddress: () => ({ host: '127.0.0.1', port: peer.port }), nodes: 2, maxBytes: 8 << 20, ttlMs: 60_000 });
+      try {
+        await pc.start();
+        hints.start();
+        const value = Buffer.from(new Prng(size).bytes(size));
+        const req = resp('SET', 'big', value);
+        const at = big.stagingPtr;
+        big.u8.set(req, at);
+        const client = new Collector();
+        const g = hints.guard(client, 1, 3, big.u8, at, req.length, 0);
+        pc.send(3, g, 7, at, req.length, 0, PEER_SEND_WRITE);
+        hints.sealGuard(g);
+        // Staging is reused by the next read: the hint must not depend on it.
+        big.u8.fill(0, at, at + req.length);
+        await until('the peer to receive the write', () => peer.got[0] !== undefined && Buffer.concat(peer.got[0]).length > req.length);
+        expect(hints.counts.guardCopies).toBe(size > OUT_CHUNK_BYTES ? 0 : 1);
+        peer.cut();
+        await client.waitFor(1);
+        expect(client.text(7)).toBe('FAIL PEER_ERR_REFUSED');
+        expect(hints.pendingFor(1)).toBe(1);
+        peer.answer = true;
+        await until('the hint to be redelivered', () => hints.counts.replayed === 1, 10_000);
+        const replayed = payloadOf(Buffer.concat(peer.got[1]!));
+        expect(replayed.length).toBe(req.length);
+        expect(replayed.equals(req)).toBe(true);
+        expect(hints.pending).toBe(0);
+      } finally {
+        hints.stop();
+        await pc.close();
+        await peer.close();
+      }
+    }, 20_000);
+  }
+
+  it('a large write that fails inside send() (peer closed) is hinted byte-exact from the caller\'s bytes', async () => {
+    const peer = await recordingPeer();
+    const pc = new PeerConn(big, { host: '127.0.0.1', port: peer.port, dc: 'dc1', rack: 'r2', sameDc: true, timeoutMs: 5000, maxMessage: 4 << 20 }, flusher, quiet);
+    const hints = new HintStore({ core: big, peer: (n) => (n === 1 ? pc : undefined), peerAddress: () => undefined, nodes: 2, maxBytes: 8 << 20, ttlMs: 60_000 });
+    try {
+      await pc.start();
+      await pc.close();
+      const req = resp('SET', 'k', Buffer.from(new Prng(3).bytes(100_000)));
+      big.u8.set(req, big.stagingPtr);
+      const client = new Collector();
+      const g = hints.guard(client, 1, 3, big.u8, big.stagingPtr, req.length, 0);
+      pc.send(3, g, 1, big.stagingPtr, req.length, 0, PEER_SEND_WRITE);
+      hints.sealGuard(g);
+      big.u8.fill(0, big.stagingPtr, big.stagingPtr + req.length);
+      expect(client.text(1)).toBe('FAIL PEER_ERR_NOT_CONNECTED');
+      const kept = (hints as unknown as { peers: { q: { bytes: Buffer }[] }[] }).peers[1]!.q[0]!.bytes;
+      expect(kept.equals(req)).toBe(true);
+    } finally {
+      await peer.close();
+    }
+  });
 });

@@ -138,12 +138,12 @@ describe.each(targets)('transactions: $name', (t) => {
     const k = `unk${run++}`;
     const c = await RawClient.connect(t.port());
     try {
-      c.write(Buffer.concat([cmd('MULTI'), cmd('SET', k, '1'), cmd('NOSUCHCMD', 'x'), cmd('SUBSCRIBE', 'ch'), cmd('EXEC'), cmd('GET', k)]));
+      c.write(Buffer.concat([cmd('MULTI'), cmd('SET', k, '1'), cmd('NOSUCHCMD', 'x'), cmd('MONITOR'), cmd('EXEC'), cmd('GET', k)]));
       const r = (await c.replies(6)).map(String);
       expect(r[0]).toBe('+OK\r\n');
       expect(r[1]).toBe('+QUEUED\r\n');
       expect(r[2]).toBe("-ERR unknown or unsupported command 'NOSUCHCMD'\r\n");
-      expect(r[3]).toBe("-ERR unknown or unsupported command 'SUBSCRIBE'\r\n");
+      expect(r[3]).toBe("-ERR unknown or unsupported command 'MONITOR'\r\n");
       expect(r[4]).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
       expect(r[5]).toBe('$-1\r\n');
     } finally {

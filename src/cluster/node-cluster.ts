@@ -16,6 +16,7 @@ import type { ClusterDescription } from '../observe/http.js';
 import { buildTopology, type Topology } from '../route/topology.js';
 import { describe } from '../route/planner.js';
 import type { Backend } from '../dispatch/request.js';
+import type { PublishSink } from '../dispatch/publish.js';
 import { ClusterDispatcher } from '../dispatch/cluster.js';
 import { ReadRepair } from '../repair/read-repair.js';
 import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
@@ -78,6 +79,8 @@ export interface ClusterDeps {
   seeds?: () => Promise<readonly PeerSpec[]>;
   /** Membership and repair events for an embedding program (each called only on the change). */
   events?: ClusterEvents;
+  /** Pub/sub: where messages relayed by peers are delivered (the node's registry). */
+  publish?: { readonly sink: PublishSink; readonly hmgetCommand: number };
 }
 
 /** What changed, for listeners outside the node (src/embed). Not on the request path. */
@@ -316,6 +319,7 @@ function makeDispatcher(d: ClusterDeps, topology: () => Topology, peers: readonl
       stats.pool.fragments += n;
     },
     readRepairs: () => d.control.readRepairs,
+    publish: d.publish,
     admits: (isWrite) => d.control.allows(isWrite),
   });
 }

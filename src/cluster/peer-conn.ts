@@ -174,7 +174,8 @@ class PeerSocket implements FrameSink, Flushable {
     } else {
       const h = this.header;
       out.append(h, 0, writeDnodeHeader(h, 0, id, type, this.peer.opts.sameDc ? 1 : 0, len));
-      out.append(this.core.u8, off, len);
+      const kept = out.append(this.core.u8, off, len);
+      if (kept !== undefined) target.sentCopy?.(seq, kept);
     }
     if ((flags & PEER_SEND_NOREPLY) !== 0) {
       target.completeBuffer(seq, NO_REPLY);

@@ -31,6 +31,8 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
     tokens: c.tokens,
     statsListen: { host: c.statsListen.host, port: c.statsListen.port },
     readRepairs: c.readRepairsEnabled,
+    pubsubScope: c.pubsubScope,
+    pubsubOutputLimit: c.clientOutputBufferLimitPubsub,
     requirepass: c.requirepass ?? undefined,
     users: c.users.length === 0 ? undefined : c.users.map((u) => ({
       name: u.name,

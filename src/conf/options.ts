@@ -3,7 +3,7 @@
 // the tests build them directly, starting from DEFAULT_NODE_OPTIONS. Each `@default` below is the
 // value a config file without that key gives (test/conf.test.ts checks DEFAULT_NODE_OPTIONS
 // against the config table).
-import type { ConsistencyLevel, HashName, HostPort as ConfigHostPort, SeedProvider } from './types.js';
+import type { ConsistencyLevel, HashName, HostPort as ConfigHostPort, OutputLimit, SeedProvider } from './types.js';
 import type { PeerSpec } from './types.js';
 
 /** A listen or connect address (the config's HostPort without its original text). */
@@ -67,6 +67,10 @@ export interface NodeOptions {
   requirepass?: string;
   /** users: named users for AUTH user pass, each with a password (or its SHA-256) and a read-only flag. @default none */
   users?: readonly UserSpec[];
+  /** pubsub_scope: which nodes a PUBLISH reaches (every DC, or this one). @default 'cluster' */
+  pubsubScope: 'cluster' | 'datacenter';
+  /** client_output_buffer_limit_pubsub: when a subscriber that does not read is cut off. @default 32mb 8mb 60 */
+  pubsubOutputLimit: OutputLimit;
   /** stats_admin_token: `Authorization: Bearer <token>` opens the stats port's admin paths to non-loopback clients. @default none: loopback only */
   statsAdminToken?: string;
   /** stats_admin_require_token: loopback clients need the token too. @default false */
@@ -203,4 +207,6 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   writeConsistency: 'DC_ONE',
   datacenter: 'localdc',
   rack: 'localrack',
+  pubsubScope: 'cluster',
+  pubsubOutputLimit: Object.freeze({ hard: 32 * 1024 * 1024, soft: 8 * 1024 * 1024, softSeconds: 60 }),
 });

@@ -13,6 +13,7 @@ import {
   ignored,
   integer,
   oneOf,
+  outputLimit,
   password,
   seeds,
   servers,
@@ -262,6 +263,15 @@ export const CONFIG_KEYS = {
   hints_ttl: key({
     field: 'hintsTtl', type: integer({ min: 1 }), default: 10800000, netflix: false, defaultDoc: '`10800000` (3 hours)',
     doc: 'Hints older than this are dropped instead of replayed, in ms.',
+  }),
+  pubsub_scope: key({
+    field: 'pubsubScope', type: oneOf(['cluster', 'datacenter'] as const), default: 'cluster', netflix: false,
+    doc: 'Which nodes a `PUBLISH` / `SPUBLISH` reaches: `cluster` = every node of every datacenter (as Redis Cluster delivers a `PUBLISH` to every node), `datacenter` = the nodes of this node\'s datacenter only (no pub/sub traffic on the links between datacenters). Each node delivers to its own subscribers; see docs/architecture.md.',
+  }),
+  client_output_buffer_limit_pubsub: key({
+    field: 'clientOutputBufferLimitPubsub', type: outputLimit(), default: { hard: 33554432, soft: 8388608, softSeconds: 60 }, netflix: false,
+    defaultDoc: '`32mb 8mb 60`',
+    doc: 'Redis\'s `client-output-buffer-limit pubsub`: a client whose unsent messages pass the hard limit, or stay above the soft limit for the given seconds, is disconnected (logged), so a subscriber that does not read cannot grow the node\'s memory without bound.',
   }),
   requirepass: key({
     field: 'requirepass', type: password(), default: null, netflix: false, defaultDoc: 'unset (no password)',

@@ -9,6 +9,13 @@
 import { HASH_NAMES, type HashName } from '../wasm/abi.js';
 import type { UserEntry } from './values.js';
 
+/** client-output-buffer-limit for one class: bytes (0 = no limit) and the seconds of the soft one. */
+export interface OutputLimit {
+  readonly hard: number;
+  readonly soft: number;
+  readonly softSeconds: number;
+}
+
 export { HASH_NAMES, type HashName };
 export type { UserEntry };
 
@@ -151,6 +158,10 @@ export interface ConfigValues {
   readonly hintsMaxBytes: number;
   /** Ours: hint time to live, ms. */
   readonly hintsTtl: number;
+  /** Ours: which nodes a PUBLISH reaches. */
+  readonly pubsubScope: 'cluster' | 'datacenter';
+  /** Ours: client-output-buffer-limit pubsub. */
+  readonly clientOutputBufferLimitPubsub: OutputLimit;
   /** Ours: the `default` user's password (after requirepass_file / requirepass_env are read); null = none. */
   readonly requirepass: string | null;
   readonly requirepassFile: string | null;

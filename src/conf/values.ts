@@ -3,7 +3,7 @@
 // scalar arrives as a string, exactly as Netflix's libyaml reader sees it: `timeout: 5000` and
 // `timeout: '5000'` are the same value, and `preconnect: yes` is not a boolean.
 import { Buffer } from 'node:buffer';
-import type { HostPort, SeedSpec, ServerSpec } from './types.js';
+import type { HostPort, OutputLimit, SeedSpec, ServerSpec } from './types.js';
 
 /** A value as the failsafe schema gives it: scalars are strings (an empty value is ""). */
 export type RawValue = string | readonly RawValue[] | { readonly [key: string]: RawValue };
@@ -109,6 +109,34 @@ export function oneOf<const T extends string>(names: readonly T[]): ValueType<T>
       const hit = names.find((n) => n.toLowerCase() === text);
       if (hit === undefined) throw new BadValue(`${expected}, got ${describeRaw(raw)}`);
       return hit;
+    },
+  };
+}
+
+const MEM_UNITS: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1024, m: 1e6, mb: 1024 * 1024, g: 1e9, gb: 1024 * 1024 * 1024 };
+
+/** A size as Redis's memtoull reads it: digits and an optional unit (k kb m mb g gb, any case). */
+function memBytes(word: string): number | undefined {
+  const m = /^([0-9]{1,15})([a-zA-Z]*)$/.exec(word);
+  const unit = m === null ? undefined : MEM_UNITS[m[2]!.toLowerCase()];
+  return unit === undefined ? undefined : Number(m![1]) * unit;
+}
+
+/** `<hard> <soft> <soft seconds>`, Redis's client-output-buffer-limit words for one class. */
+export function outputLimit(): ValueType<OutputLimit> {
+  const expected = 'expected "<hard limit> <soft limit> <soft seconds>", e.g. "32mb 8mb 60"';
+  return {
+    kind: 'limit',
+    constraint: 'sizes in bytes or with k kb m mb g gb; 0 = no limit',
+    parse(raw) {
+      const words = scalar(raw, expected).split(/\s+/);
+      const hard = memBytes(words[0] ?? '');
+      const soft = memBytes(words[1] ?? '');
+      const secs = words[2] !== undefined && DIGITS.test(words[2]) ? Number(words[2]) : undefined;
+      if (words.length !== 3 || hard === undefined || soft === undefined || secs === undefined) {
+        throw new BadValue(`${expected}, got ${describeRaw(raw)}`);
+      }
+      return { hard, soft, softSeconds: secs };
     },
   };
 }

@@ -18,6 +18,7 @@ import type { Dispatcher, TxDispatch } from './dispatcher.js';
 import { Fanout } from './fanout.js';
 import { FragmentedRequest, type MergePolicy } from './fragment.js';
 import { broadcast } from './broadcast.js';
+import { peerPublish, type PublishSink } from './publish.js';
 
 export interface ClusterDispatcherOptions {
   core: Core;
@@ -33,6 +34,8 @@ export interface ClusterDispatcherOptions {
   onFragments?(n: number): void;
   /** Read repair on: quorum reads keep their key so divergent replicas can be rewritten. */
   readRepairs?: () => boolean;
+  /** Pub/sub: messages relayed by peers are delivered here (src/dispatch/publish.ts). */
+  publish?: { readonly sink: PublishSink; readonly hmgetCommand: number };
   /** This node's state lets a request from a peer reach the local datastore (control.ts allows). @default always */
   admits?: (isWrite: boolean) => boolean;
 }
@@ -254,6 +257,10 @@ export class ClusterDispatcher implements Dispatcher {
 
   /** A request from a peer: type 3 runs here; type 4 is replicated inside this DC. */
   onPeerRequest(target: ReplyTarget, seq: number, type: PeerRequestType, req: FramedRequest, affinity: number): void {
+    if (type === ABI.DN_TYPE_REQ && this.o.publish !== undefined) {
+      const reply = peerPublish(this.o.core, req, this.o.publish.hmgetCommand, this.o.publish.sink);
+      if (reply !== undefined) return target.completeBuffer(seq, reply);
+    }
     const i32 = this.o.core.i32;
     // Netflix refuses at the local datastore what its state does not allow, for peers as for clients.
     const local = (): void => {

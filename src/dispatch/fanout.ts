@@ -28,6 +28,8 @@ export interface HintSink {
   add(node: number, type: PeerRequestType, u8: Uint8Array, off: number, len: number, flags: number): void;
   /** The ReplyTarget to send a write with: a connection failure also keeps a hint. */
   guard(target: ReplyTarget, node: number, type: PeerRequestType, u8: Uint8Array, off: number, len: number, flags: number): ReplyTarget;
+  /** After the send with a guard returned: the guard keeps the sender's copy, or copies the bytes now. */
+  sealGuard(guard: ReplyTarget): void;
 }
 
 export interface FanoutHooks {
@@ -168,6 +170,7 @@ export class Fanout implements ReplyTarget {
         const replyTo = p.isWrite && this.hints
           ? this.hints.guard(this, t.node, type, this.core.u8, req.off, req.len, flags & PEER_SEND_NOREPLY) : this;
         link.send(type, replyTo, child, req.off, req.len, affinity, flags);
+        if (replyTo !== this) this.hints!.sealGuard(replyTo);
       }
     }
     if (--r.remaining === 0) this.finish(r, 'PEER_ERR_DOWN');

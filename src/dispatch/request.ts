@@ -49,6 +49,10 @@
 //                        ─► onPeerUp / tick ─► pump ─► Peer.send (replayed in order on link 0)
 //   repair/read-repair   Fanout.decide ─► DivergenceSink.onDivergence ─► ReadRepair.repair
 //                        ─► RepairTask: PTTL + GET|DUMP on a winner, SET|RESTORE|DEL on the others
+//   net/pubsub           PUBLISH: ClientConn ─► PubSubHub.deliver (this node's subscribers)
+//                        ─► PublishRelay.publish (dispatch/publish.ts): a dnode REQ carrying the message
+//                        to every peer in scope ─► their ClusterDispatcher.onPeerRequest ─► peerPublish
+//                        ─► their PubSubHub.deliver; PUBLISH's reply sums the receivers
 //   cluster/dnode-listener  requests from peers: DnodePeerConn.onData ─► Framer.feed('dnode')
 //                        ─► onFrames ─► request(): the payload framed again ─► DnodeHandler.onPeerRequest
 //                        ─► ClusterDispatcher.onPeerRequest ─► Backend.forward (type REQ) or a
@@ -74,6 +78,12 @@ export interface ReplyTarget {
    * has its reply framer digest replies only while such a target has requests in flight.
    */
   readonly readsDigests?: boolean;
+  /**
+   * Optional, called by a sender during send(): `bytes` is an exact-size copy of the request bytes
+   * that the sender wrote and never changes (a peer link's large payloads), so a target that needs
+   * the request after the send (a hint guard) can keep this reference instead of its own copy.
+   */
+  sentCopy?(seq: number, bytes: Buffer): void;
 }
 
 /** One framed request: its bytes in core memory and its record (index into core.i32). */

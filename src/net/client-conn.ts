@@ -23,7 +23,7 @@ import type { LinkSocket } from './transport.js';
 import { CONSISTENCY_LEVELS, type ConsistencyLevel } from '../conf/types.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
-import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
+import { Framer, FramingError, type FrameSink, type ReadFlow } from '../wasm/framer.js';
 import { DYN_ERRORS, type DynErrorCode, mcError, respError, respErrorText } from '../errors.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { FramedRequest, ReplyTarget } from '../dispatch/request.js';
@@ -39,6 +39,8 @@ import { resolveShape } from './conn-shapes.js';
 import { RS, toResp3 } from '../protocol/resp3.js';
 import { decodeInline, decodeMultibulk } from '../protocol/args.js';
 import { NO_REPLY, REPLY_OK } from '../protocol/replies.js';
+import { PubSubHub, Subscriptions, subscriptionCommand, pubsubCommand, subscriberModeError, subscriberPing,
+  type PubSubOp, type PushMessage, type Subscriber } from './pubsub.js';
 import { encodeMultibulk } from '../protocol/args.js';
 import {
   DISCARD_WITHOUT_MULTI, EXECABORT, EXEC_WITHOUT_MULTI, MULTI_NESTED, QUEUED, Resp3ExecTarget, Transaction,
@@ -77,6 +79,28 @@ export interface ClientContext {
   readonly txCommands?: TxCommandIds;
   /** FT.* commands (the search layer); absent: they go to the dispatcher like any command. */
   readonly search?: { handle(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void };
+  /** Pub/sub (Redis protocol only): the node's registry and the relay to its peers. */
+  readonly pubsub?: PubSubContext;
+}
+
+/** What the pub/sub commands need from the node (src/net/pubsub.ts, src/dispatch/publish.ts). */
+export interface PubSubContext {
+  readonly hub: PubSubHub;
+  /** The pub/sub commands by command id. */
+  readonly ops: ReadonlyMap<number, PubSubOp>;
+  /** Command ids RESP2 subscriber mode allows besides the (un)subscribes. */
+  readonly ping: number;
+  readonly reset: number;
+  readonly quit: number;
+  /**
+   * Relays a message to the other nodes; done(receivers there) once they all answered. Returns
+   * false (done never runs) when there is no peer to relay to.
+   */
+  relay?(shard: boolean, channel: Buffer, message: Buffer, done: (receivers: number) => void): boolean;
+  /** client-output-buffer-limit pubsub: bytes (0 = none) and seconds. */
+  readonly limit: { readonly hard: number; readonly soft: number; readonly softSeconds: number };
+  /** A subscriber was disconnected for passing the limit (for the log). */
+  onLimit?(conn: ClientConn, bytes: number, which: 'hard' | 'soft'): void;
 }
 
 export interface TxCommandIds {
@@ -98,7 +122,7 @@ const MAX_PENDING = 1024;
 /** Pause reading while the socket holds more unsent bytes than this. */
 const HIGH_WATER = 8 * 1024 * 1024;
 
-export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueueOwner, ConnHandle {
+export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueueOwner, ConnHandle, Subscriber, ReadFlow {
   flushQueued = false;
   readonly id: number;
   private readonly framer: Framer;
@@ -110,6 +134,8 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   /** Slot after which the connection closes (QUIT), or -1. */
   private quitSeq = -1;
   private paused = false;
+  /** Reading is paused by the framer: the mbuf pool cannot hold this client's large request yet. */
+  private poolPaused = false;
   private closed = false;
   /** Complete requests framed while over the limits, not dispatched yet (see the header). */
   private deferred: Buffer | undefined;
@@ -137,6 +163,20 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   private headSeq = 0;
   /** Slot of the connection command being run (sessionChanged starts the shapes there). */
   private currentSeq = 0;
+  /** Channels, patterns and shard channels subscribed to (created by the first SUBSCRIBE). */
+  private subs: Subscriptions | undefined;
+  /** RESP2 with at least one subscription: only (un)subscribes, PING, RESET and QUIT are allowed. */
+  private subMode = false;
+  /**
+   * Messages that arrived while earlier replies were still outstanding: each leaves right after
+   * the reply of slot `after` (the last command that ran before it), as Redis interleaves them.
+   */
+  private backlog: { after: number; b: Buffer }[] | undefined;
+  private backlogBytes = 0;
+  /** Since when the output has been over the soft limit (Date.now()), 0 when it is not. */
+  private softSince = 0;
+  /** True while this connection's own PUBLISH delivers (its slot is open but the command is running). */
+  private publishing = false;
   /** MULTI / WATCH state; undefined until the client sends either. */
   private tx: Transaction | undefined;
 
@@ -148,7 +188,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     this.id = id;
     this.session = new Session(id, ctx.node.users, ctx.node.defaultUser);
     this.gated = ctx.protocol === 'redis' && this.session.gated;
-    this.framer = new Framer(ctx.core, ctx.protocol === 'redis' ? 'resp-request' : 'mc-request', ctx.maxMessage);
+    this.framer = new Framer(ctx.core, ctx.protocol === 'redis' ? 'resp-request' : 'mc-request', ctx.maxMessage, this);
     this.out = new OutBuffer(socket);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -203,6 +243,18 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     this.socket.pause();
   }
 
+  // ---- ReadFlow: the framer waits for mbufs (src/wasm/framer.ts) ----
+
+  pauseReading(): void {
+    this.poolPaused = true;
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.poolPaused = false;
+    if (!this.paused && !this.closed) this.socket.resume();
+  }
+
   onFrames(_f: Framer, base: number, count: number): void {
     const i32 = this.ctx.core.i32;
     const recBase = this.ctx.core.recPtr >> 2;
@@ -228,6 +280,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
         continue;
       }
       if (this.gated && this.refused(seq, flags, i32[r + ABI.REC_CMD], r, base)) continue;
+      if (this.subMode && this.subscriberOnly(seq, i32[r + ABI.REC_CMD], r, base, start, len, flags)) continue;
       if ((flags & ABI.CF_PSEUDO) !== 0) {
         this.pseudo(seq, flags, r, base, start, len);
         continue;
@@ -280,6 +333,32 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     return true;
   }
 
+  /**
+   * RESP2 subscriber mode: answers slot seq itself (PING's `*2 pong`, or Redis's refusal of any
+   * other command) and returns true; false lets (un)subscribes, RESET and QUIT through.
+   */
+  private subscriberOnly(seq: number, cmd: number, r: number, base: number, start: number, len: number, flags: number): boolean {
+    const ps = this.ctx.pubsub!;
+    const op = ps.ops.get(cmd);
+    if ((op !== undefined && op !== 'publish' && op !== 'spublish' && op !== 'pubsub') || cmd === ps.reset || cmd === ps.quit) return false;
+    if (this.shapes !== undefined) this.shapes.push(this.ownShape());
+    if (cmd === ps.ping) {
+      const core = this.ctx.core;
+      const args = (flags & ABI.MF_INLINE) !== 0 ? decodeInline(core.u8, start, len) ?? [] : decodeMultibulk(core.u8, start, len);
+      this.completeBuffer(seq, subscriberPing(args));
+    } else {
+      // Redis names a subcommand with its container: 'client|id', 'config|get'.
+      const core = this.ctx.core;
+      let name = requestName(core, r, base).toLowerCase();
+      const sub = core.i32[r + ABI.REC_ARG1_OFF];
+      if ((flags & ABI.CF_SUBCMD) !== 0 && sub >= 0) {
+        name += `|${core.buf.toString('latin1', base + sub, base + sub + Math.min(core.i32[r + ABI.REC_ARG1_LEN], 64)).toLowerCase()}`;
+      }
+      this.completeBuffer(seq, subscriberModeError(name));
+    }
+    return true;
+  }
+
   /** Shape of a reply the node makes itself (already in the session's protocol), or SUPPRESS. */
   private ownShape(): number {
     const s = this.session;
@@ -301,6 +380,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   sessionChanged(): void {
     const s = this.session;
     this.gated = s.gated;
+    this.subMode = s.proto === 2 && (this.subs?.total ?? 0) > 0;
     if (this.shapes === undefined && (s.proto === 3 || s.reply !== 'on')) {
       this.shapes = new NumberFifo(64);
       this.shapeFrom = this.currentSeq;
@@ -310,6 +390,89 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   resetSettings(): void {
     this.consistency = undefined;
     this.endTx();
+    // RESET leaves every channel and pattern, without a message for each (as Redis does).
+    if (this.subs !== undefined) this.subs.clear(this.ctx.pubsub!.hub, this);
+  }
+
+  subscriptionCounts(): readonly [number, number, number] {
+    const s = this.subs?.sets;
+    return s === undefined ? [0, 0, 0] : [s[0].size, s[1].size, s[2].size];
+  }
+
+  // ---- pub/sub ----
+
+  /** (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBLISH, SPUBLISH, PUBSUB. */
+  private pubsubCommand(seq: number, op: PubSubOp, args: readonly Buffer[]): void {
+    const ps = this.ctx.pubsub!;
+    const proto = this.session.proto;
+    if (op === 'pubsub') {
+      this.completeBuffer(seq, pubsubCommand(ps.hub, proto, args));
+      return;
+    }
+    if (op === 'publish' || op === 'spublish') {
+      const shard = op === 'spublish';
+      this.publishing = true;
+      const here = ps.hub.deliver(shard, args[1]!, args[2]!);
+      this.publishing = false;
+      const relayed = ps.relay?.(shard, args[1]!, args[2]!, (there) => this.completeBuffer(seq, integer(here + there))) ?? false;
+      if (!relayed) this.completeBuffer(seq, integer(here));
+      return;
+    }
+    this.subs ??= new Subscriptions();
+    const reply = subscriptionCommand(ps.hub, this.subs, this, proto, op, args);
+    this.subMode = proto === 2 && this.subs.total > 0;
+    this.completeBuffer(seq, reply);
+  }
+
+  /**
+   * A published message for this connection. It leaves after the replies of the commands that ran
+   * before it, and counts against client-output-buffer-limit pubsub: past the hard limit, or past
+   * the soft limit for longer than its seconds, the connection is closed (as Redis does) instead
+   * of buffering without bound for a client that does not read.
+   */
+  push(msg: PushMessage): void {
+    if (this.closed) return;
+    const b = msg.bytes(this.session.proto);
+    if (this.overOutputLimit(b.length)) return;
+    const after = this.publishing ? this.replies.nextSeq - 2 : this.replies.nextSeq - 1;
+    if (after < this.headSeq) {
+      this.out.append(b, 0, b.length);
+      this.ctx.flusher.mark(this);
+      return;
+    }
+    (this.backlog ??= []).push({ after, b });
+    this.backlogBytes += b.length;
+  }
+
+  private overOutputLimit(adding: number): boolean {
+    const lim = this.ctx.pubsub!.limit;
+    const bytes = this.socket.writableLength + this.out.pending + this.backlogBytes + adding;
+    let which: 'hard' | 'soft' | undefined;
+    if (lim.hard > 0 && bytes > lim.hard) which = 'hard';
+    else if (lim.soft > 0 && bytes > lim.soft) {
+      const now = Date.now();
+      if (this.softSince === 0) this.softSince = now;
+      else if (now - this.softSince >= lim.softSeconds * 1000) which = 'soft';
+    } else {
+      this.softSince = 0;
+    }
+    if (which === undefined) return false;
+    this.ctx.pubsub!.onLimit?.(this, bytes, which);
+    this.destroy();
+    return true;
+  }
+
+  /** Writes the messages held for slots up to seq (its reply was just written). */
+  private releaseBacklog(seq: number): void {
+    const q = this.backlog!;
+    let i = 0;
+    while (i < q.length && q[i]!.after <= seq) {
+      const { b } = q[i++]!;
+      this.out.append(b, 0, b.length);
+      this.backlogBytes -= b.length;
+    }
+    if (i === q.length) this.backlog = undefined;
+    else if (i > 0) q.splice(0, i);
   }
 
   /**
@@ -413,6 +576,12 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
     const args = inline ? decodeInline(core.u8, start, len) ?? [] : decodeMultibulk(core.u8, start, len);
     this.currentSeq = seq;
     this.session.lastCommandAt = Date.now();
+    const op = this.ctx.pubsub?.ops.get(core.i32[r + ABI.REC_CMD]);
+    if (op !== undefined) {
+      if (this.shapes !== undefined) this.shapes.push(this.ownShape());
+      this.pubsubCommand(seq, op, args);
+      return;
+    }
     const reply = connCommand(this.ctx.node, this, args);
     if (reply === FORWARD) {
       if (this.shapes !== undefined) this.shapes.push(this.forwardShape(core.i32[r + ABI.REC_CMD], r, base, start, len, flags));
@@ -623,6 +792,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       this.finishQuit();
       return false;
     }
+    if (this.backlog !== undefined) this.releaseBacklog(seq);
     const t0 = this.started.shift();
     this.ctx.onLatency?.((performance.now() - t0) * 1000);
     return true;
@@ -652,7 +822,7 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
       return;
     }
     this.paused = false;
-    this.socket.resume();
+    if (!this.poolPaused) this.socket.resume();
   }
 
   flush(): void {
@@ -680,6 +850,8 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   }
 
   private cleanup(): void {
+    if (this.subs !== undefined) this.subs.clear(this.ctx.pubsub!.hub, this);
+    this.backlog = undefined;
     this.releaseTx();
     this.framer.close();
     this.replayer?.close();
@@ -693,6 +865,10 @@ export class ClientConn implements FrameSink, ReplyTarget, Flushable, ReplyQueue
   }
 }
 
+
+function integer(n: number): Buffer {
+  return Buffer.from(`:${n}\r\n`, 'latin1');
+}
 
 /** Receives the datastore's reply to INFO and completes the client's slot with the merged reply. */
 class MergeTarget implements ReplyTarget {

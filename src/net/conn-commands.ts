@@ -37,8 +37,10 @@ export interface ConnHandle {
   readonly socket: { readonly remoteAddress?: string; readonly remotePort?: number; readonly localAddress?: string; readonly localPort?: number };
   /** The protocol, the user or the reply mode changed: the connection re-reads its session. */
   sessionChanged(): void;
-  /** RESET: the connection's own settings (consistency override) back to the node's. */
+  /** RESET: the connection's own settings (consistency override, subscriptions) back to the node's. */
   resetSettings(): void;
+  /** Channels, patterns and shard channels subscribed to (CLIENT LIST's sub, psub, ssub). */
+  subscriptionCounts?(): readonly [number, number, number];
 }
 
 export const SILENT: unique symbol = Symbol('no reply');
@@ -176,9 +178,10 @@ export function clientLine(c: ConnHandle): string {
   const now = Date.now();
   const addr = `${c.socket.remoteAddress ?? '?'}:${c.socket.remotePort ?? 0}`;
   const laddr = `${c.socket.localAddress ?? '?'}:${c.socket.localPort ?? 0}`;
-  const flags = (s.noEvict ? 'e' : '') + (s.noTouch ? 'T' : '') || 'N';
+  const [sub, psub, ssub] = c.subscriptionCounts?.() ?? [0, 0, 0];
+  const flags = (sub + psub + ssub > 0 ? 'P' : '') + (s.noEvict ? 'e' : '') + (s.noTouch ? 'T' : '') || 'N';
   return `id=${c.id} addr=${addr} laddr=${laddr} fd=-1 name=${s.name} age=${Math.floor((now - s.createdAt) / 1000)} ` +
-    `idle=${Math.floor((now - s.lastCommandAt) / 1000)} flags=${flags} db=0 sub=0 psub=0 ssub=0 multi=-1 ` +
+    `idle=${Math.floor((now - s.lastCommandAt) / 1000)} flags=${flags} db=0 sub=${sub} psub=${psub} ssub=${ssub} multi=-1 ` +
     `user=${s.user?.name ?? 'default'} redir=-1 resp=${s.proto} lib-name=${s.libName} lib-ver=${s.libVer}`;
 }
 
@@ -258,12 +261,16 @@ function client(view: NodeView, conn: ConnHandle, args: readonly Buffer[]): Conn
 
 function clientList(view: NodeView, p: 2 | 3, args: readonly Buffer[]): Buffer {
   let ids: Set<number> | undefined;
+  let type: 'normal' | 'pubsub' | undefined;
   for (let i = 2; i < args.length; i++) {
     const opt = upper(args[i]);
     if (opt === 'TYPE' && i + 1 < args.length) {
       const t = upper(args[++i]);
-      if (t === 'NORMAL') continue;
-      if (t === 'MASTER' || t === 'REPLICA' || t === 'PUBSUB') return new RespBuilder(p).verbatim('').finish();
+      if (t === 'NORMAL' || t === 'PUBSUB') {
+        type = t === 'NORMAL' ? 'normal' : 'pubsub';
+        continue;
+      }
+      if (t === 'MASTER' || t === 'REPLICA') return new RespBuilder(p).verbatim('').finish();
       return err(p, `ERR Unknown client type '${str(args[i])}'`);
     }
     if (opt === 'ID' && i + 1 < args.length) {
@@ -279,7 +286,13 @@ function clientList(view: NodeView, p: 2 | 3, args: readonly Buffer[]): Buffer {
   }
   let text = '';
   for (const c of view.connections()) {
-    if (ids === undefined || ids.has(c.id)) text += `${clientLine(c)}\n`;
+    if (ids !== undefined && !ids.has(c.id)) continue;
+    if (type !== undefined) {
+      const [a, b, d] = c.subscriptionCounts?.() ?? [0, 0, 0];
+      // Redis's client types: a connection with a subscription is `pubsub`, any other `normal`.
+      if ((a + b + d > 0) !== (type === 'pubsub')) continue;
+    }
+    text += `${clientLine(c)}\n`;
   }
   return new RespBuilder(p).verbatim(text).finish();
 }

@@ -6,6 +6,11 @@
 import type { Writable } from 'node:stream';
 
 const DEFAULT_CHUNK = 16 * 1024;
+/**
+ * Payloads longer than this leave as one exact-size Buffer of their own (append returns it), which
+ * is never recycled: a holder may keep it instead of a copy (hinted handoff does, src/repair/hints.ts).
+ */
+export const OUT_CHUNK_BYTES = DEFAULT_CHUNK;
 
 export class OutBuffer {
   private buf: Buffer = EMPTY;
@@ -29,15 +34,19 @@ export class OutBuffer {
     return this.used;
   }
 
-  /** Copies len bytes of src (e.g. the core's memory) starting at off. */
-  append(src: Uint8Array, off: number, len: number): void {
+  /**
+   * Copies len bytes of src (e.g. the core's memory) starting at off. A payload longer than the
+   * chunk size is written as one exact-size copy, returned: it is never reused or changed, so the
+   * caller may keep it. Shorter payloads share a recycled chunk: undefined.
+   */
+  append(src: Uint8Array, off: number, len: number): Buffer | undefined {
     if (len > this.chunk) {
       // Large payloads: flush what is queued, then hand over one exact-size copy.
       this.flush();
       const big = Buffer.allocUnsafe(len);
       big.set(src.subarray(off, off + len));
       this.socket.write(big);
-      return;
+      return big;
     }
     if (this.used + len > this.buf.length) {
       this.flush();
@@ -52,6 +61,7 @@ export class OutBuffer {
       dst.set(src.subarray(off, off + len), this.used);
     }
     this.used += len;
+    return undefined;
   }
 
   /** Queues a whole Buffer (synthesized replies, stored out-of-order replies). */

@@ -330,6 +330,9 @@ export const OUR_POOL_STATS = [
   pool('hints_dropped_other', 'counter', '# hints dropped otherwise (too large to send, hint file error)'),
   pool('hints_pending', 'gauge', '# hints waiting for their replica'),
   pool('hints_pending_bytes', 'gauge', 'bytes of hints waiting (request bytes + 192 each)'),
+  pool('mbuf_chains', 'counter', '# partial messages held in an mbuf chain in core memory'),
+  pool('mbuf_fallbacks', 'counter', '# large partial messages kept as JS chunks because the mbuf pool could not hold them'),
+  pool('mbuf_waits', 'counter', '# times a client paused reading until the mbuf pool could hold its message'),
 ] as const;
 
 export type OurPoolStatName = (typeof OUR_POOL_STATS)[number]['name'];

@@ -90,6 +90,8 @@ export class RespBuilder {
   }
 
   array(n: number): this { return this.raw(`*${n}\r\n`); }
+  /** An out-of-band push (pub/sub): `>` in RESP3, an array in RESP2. */
+  push(n: number): this { return this.raw(this.proto === 3 ? `>${n}\r\n` : `*${n}\r\n`); }
   map(n: number): this { return this.raw(this.proto === 3 ? `%${n}\r\n` : `*${n * 2}\r\n`); }
   set(n: number): this { return this.raw(this.proto === 3 ? `~${n}\r\n` : `*${n}\r\n`); }
   nil(): this { return this.raw(this.proto === 3 ? '_\r\n' : '$-1\r\n'); }

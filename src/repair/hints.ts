@@ -4,7 +4,8 @@
 //
 //   Fanout.send (a write)
 //     ├─ target skipped (peer down at plan time) ─► add(node, type, bytes)
-//     └─ target sent ─► guard(fanout, ...) keeps a copy of the bytes until the peer answers
+//     └─ target sent ─► guard(fanout, ...) keeps the bytes until the peer answers (a copy when
+//          short; when long, a reference to the peer link's own exact-size copy: Guard)
 //          └─ fail(PEER_ERR_NOT_CONNECTED | _REFUSED | _TIMEOUT) ─► hint (a datastore error reply
 //             is a reply: the replica saw the write)
 //
@@ -39,6 +40,7 @@ import type { Logger } from 'pino';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { stagingScratch } from '../wasm/framer.js';
+import { OUT_CHUNK_BYTES } from '../net/out-buffer.js';
 import { proxyErrorSource, type DynErrorCode } from '../errors.js';
 import { PEER_SEND_WRITE, type Peer, type PeerRequestType, type ReplyTarget } from '../dispatch/request.js';
 import { HintLog, hintFileName, type HintRecord } from './hint-log.js';
@@ -101,6 +103,8 @@ export interface HintCounts {
   droppedTtl: number;
   /** Dropped for another reason: larger than the staging area, a durable-log write failed. */
   droppedOther: number;
+  /** Guarded writes whose bytes the guard copied (the rest kept the peer link's own copy). */
+  guardCopies: number;
 }
 
 interface Hint extends HintRecord {
@@ -173,15 +177,48 @@ function isUnavailableReply(src: Uint8Array, off: number, len: number): boolean 
   return source === 'Storage' || source === 'Peer';
 }
 
-/** Wraps the reply target of a write sent to a peer: a connection failure turns into a hint. */
+/**
+ * Wraps the reply target of a write sent to a peer: a connection failure turns into a hint.
+ *
+ * The guard needs the request bytes only if the send fails. A short request is copied when the
+ * guard is made. A long one (over OUT_CHUNK_BYTES) is not: the peer link writes it as one
+ * exact-size Buffer that nothing reuses and hands that to sentCopy(), and the guard keeps the
+ * reference. Until the send returns, the bytes are still at src[off, off+len) (a failure inside
+ * send() copies them from there); sealGuard() copies them if no sender copy came.
+ */
 class Guard implements ReplyTarget {
   target: ReplyTarget | undefined;
   node = 0;
   type: PeerRequestType = ABI.DN_TYPE_REQ;
   flags = 0;
   bytes: Buffer | undefined;
+  /** The caller's bytes, valid only until the send returns (large requests, not yet copied). */
+  src: Uint8Array | undefined;
+  off = 0;
+  len = 0;
 
   constructor(private readonly store: HintStore) {}
+
+  sentCopy(_seq: number, bytes: Buffer): void {
+    if (this.src !== undefined && bytes.length === this.len) {
+      this.bytes = bytes;
+      this.src = undefined;
+    }
+  }
+
+  /** The request bytes, copied now if only the caller's view is held (inside the send). */
+  take(): Buffer {
+    if (this.bytes === undefined) this.seal();
+    return this.bytes!;
+  }
+
+  seal(): void {
+    const s = this.src;
+    if (s === undefined) return;
+    this.bytes = Buffer.from(s.subarray(this.off, this.off + this.len));
+    this.src = undefined;
+    this.store.counts.guardCopies++;
+  }
 
   complete(seq: number, src: Uint8Array, off: number, len: number): void {
     const t = this.target!;
@@ -197,14 +234,14 @@ class Guard implements ReplyTarget {
 
   fail(seq: number, code: DynErrorCode): void {
     const t = this.target!;
-    if (HINTED_FAILURES.has(code)) this.store.keep(this.node, this.type, this.flags, this.bytes!);
+    if (HINTED_FAILURES.has(code)) this.store.keep(this.node, this.type, this.flags, this.take());
     this.store.releaseGuard(this);
     t.fail(seq, code);
   }
 }
 
 export class HintStore {
-  readonly counts: HintCounts = { stored: 0, replayed: 0, droppedBytes: 0, droppedTtl: 0, droppedOther: 0 };
+  readonly counts: HintCounts = { stored: 0, replayed: 0, droppedBytes: 0, droppedTtl: 0, droppedOther: 0, guardCopies: 0 };
   private readonly peers: (PeerHints | undefined)[] = [];
   private readonly bucket: TokenBucket;
   private readonly now: () => number;
@@ -307,8 +344,25 @@ export class HintStore {
     g.node = node;
     g.type = type;
     g.flags = flags;
-    g.bytes = Buffer.from(u8.subarray(off, off + len));
+    if (len > OUT_CHUNK_BYTES) {
+      g.bytes = undefined;
+      g.src = u8;
+      g.off = off;
+      g.len = len;
+    } else {
+      g.bytes = Buffer.from(u8.subarray(off, off + len));
+      g.src = undefined;
+      this.counts.guardCopies++;
+    }
     return g;
+  }
+
+  /**
+   * Called right after the send that used guard() returned: a guard that got no sender copy
+   * (an encrypted link, a sender without one) copies the bytes now, while they are still alive.
+   */
+  sealGuard(target: ReplyTarget): void {
+    if (target instanceof Guard) target.seal();
   }
 
   /** A link to node n came up: replay its hints (deferred: never inside the caller's stack). */
@@ -323,6 +377,7 @@ export class HintStore {
   releaseGuard(g: Guard): void {
     g.target = undefined;
     g.bytes = undefined;
+    g.src = undefined;
     if (this.guards.length < 1024) this.guards.push(g);
   }
 

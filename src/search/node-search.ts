@@ -66,15 +66,24 @@ export class NodeSearch {
   /**
    * Joins the ring: queries scatter, schema changes broadcast (when there are peers). Until one peer
    * has answered, asks a connected peer for its index definitions every second and adopts the ones
-   * this node lacks (a restarted or newly joined node gets the ring's indexes).
+   * this node lacks (a restarted or newly joined node gets the ring's indexes). A peer that fails
+   * the request is not asked again: a Netflix dynomite peer closes its link on FT.CONFIG, and asking
+   * it every second would cut every request in flight on that link every second.
    */
   joinRing(ring: RingAccess): void {
     this.ring = ring;
-    if (ring.topology().nodes.length <= 1) return;
+    const nodes = ring.topology().nodes.length;
+    if (nodes <= 1) return;
+    const failed = new Set<number>();
     const tick = (): void => {
       if (this.closed) return;
-      void fetchDefinitions(this.core, ring).then((defs) => {
+      void fetchDefinitions(this.core, ring, failed).then(({ defs, asked }) => {
         if (defs === undefined) {
+          if (asked !== undefined) failed.add(asked);
+          if (failed.size >= nodes - 1) {
+            this.log.warn({ peers: failed.size }, 'search: no peer answered FT.CONFIG GET with index definitions (Netflix dynomite peers have no FT.*); not asking again');
+            return;
+          }
           this.catchUp = setTimeout(tick, 1000);
           this.catchUp.unref();
           return;

@@ -246,28 +246,32 @@ function merge(req: ReturnType<typeof parseSearch>, replies: RespValue[], args: 
   return out;
 }
 
-/** Asks the first connected peer for its index definitions; undefined when none answered. */
-export function fetchDefinitions(core: Core, ring: RingAccess): Promise<IndexDef[] | undefined> {
+/**
+ * Asks the first connected peer not in `skip` for its index definitions. `asked` is the node asked
+ * (undefined when no such peer is up); `defs` is undefined when it did not answer with them: a
+ * Netflix dynomite peer does not know FT.CONFIG and closes the link instead.
+ */
+export function fetchDefinitions(core: Core, ring: RingAccess, skip: ReadonlySet<number> = new Set()): Promise<{ defs?: IndexDef[]; asked?: number }> {
   const topo = ring.topology();
   let n = 1;
-  while (n < topo.nodes.length && ring.peer(n)?.up !== true) n++;
+  while (n < topo.nodes.length && (skip.has(n) || ring.peer(n)?.up !== true)) n++;
   const link = n < topo.nodes.length ? ring.peer(n) : undefined;
-  if (!link) return Promise.resolve(undefined);
+  if (!link) return Promise.resolve({});
   return new Promise((resolve) => {
     const parse = (b: Buffer): void => {
       const v = parseResp(b, 0)?.[0];
       try {
-        resolve(Buffer.isBuffer(v) ? (JSON.parse(v.toString('latin1')) as IndexDef[]) : undefined);
+        resolve({ asked: n, defs: Buffer.isBuffer(v) ? (JSON.parse(v.toString('latin1')) as IndexDef[]) : undefined });
       } catch {
-        resolve(undefined);
+        resolve({ asked: n });
       }
     };
     const target: ReplyTarget = {
       complete: (_s, src, off, len) => parse(Buffer.from(src.subarray(off, off + len))),
       completeBuffer: (_s, b) => parse(b),
-      fail: () => resolve(undefined),
+      fail: () => resolve({ asked: n }),
     };
     const bytes = encodeCommand(['FT.CONFIG', 'GET', DEFINITIONS_OPTION]);
-    if (!sendBytes(core, link, target, 0, bytes, 0, 0)) resolve(undefined);
+    if (!sendBytes(core, link, target, 0, bytes, 0, 0)) resolve({});
   });
 }

@@ -82,6 +82,9 @@ export interface CoreExports {
   memEqual(a: number, b: number, len: number): number;
   mbufAlloc(): number; mbufRelease(m: number): number; mbufReleaseChain(m: number): number;
   mbufAppend(tail: number, src: number, len: number): number; mbufFreeCount(): number;
+  mbufChainFrom(src: number, len: number, capacity: number): number;
+  mbufChainBytes(head: number): number;
+  mbufChainGather(head: number, dst: number): number;
 }
 
 /** Names of every function export JS requires. */
@@ -92,6 +95,7 @@ export const REQUIRED_FUNCTIONS = [
   'cmdLookup', 'cmdCount', 'cmdFlags', 'cmdArity', 'cmdFirstKey', 'cmdLastKey', 'cmdKeyStep', 'cmdReplyShape', 'cmdMerge', 'mcCmdFlags', 'mcCmdMerge', 'cmdNameCopy',
   'hashToken', 'hashFull', 'routingToken', 'hashKeys', 'ringLookup', 'ringLookupBatch', 'digest64',
   'digestLo', 'digestHi', 'memEqual', 'mbufAlloc', 'mbufRelease', 'mbufReleaseChain', 'mbufAppend', 'mbufFreeCount',
+  'mbufChainFrom', 'mbufChainBytes', 'mbufChainGather',
 ] as const;
 
 /** Throws a clear error when the module lacks an export or disagrees on a constant. */

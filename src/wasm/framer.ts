@@ -1,13 +1,137 @@
 // A Framer turns the byte stream of one connection into frame records, one WASM call per socket read.
 //
-// All framers share the core's staging area: feed() copies the connection's unconsumed tail and the new
-// chunk there, frames every complete message in one call, and hands the record table to the sink
+// All framers share the core's staging area: feed() copies the connection's partial message and the
+// new chunk there, frames every complete message in one call, and hands the record table to the sink
 // synchronously. The sink must copy out whatever bytes it keeps before returning (the next call on any
-// connection reuses staging). What remains is a partial message: it is kept as a list of chunks and
-// framed again, from its first byte, once enough bytes arrived (RES_NEED), so a large value is copied
-// into staging once, not once per read.
+// connection reuses staging). What remains is a partial message, framed again from its first byte
+// once enough bytes arrived (RES_NEED), so a large value is framed once, not once per read. It is
+// held in one of two places:
+//
+//   - an mbuf chain in core memory, when the message needs at least CHAIN_MIN_BYTES: the chain is
+//     taken whole for the size the framer announced (RES_NEED), so it never runs dry; each later
+//     read is copied straight into it (no WASM call); the read that completes the message gathers
+//     the chain into staging inside the core (mbufChainGather: one copy, the chain is released);
+//   - a list of JS chunks (the first a copy of the remainder, the later ones kept by reference), for
+//     short partial messages, for an unknown size (RES_NEED 0), and when the pool cannot hold the
+//     chain (counted: ChainPool.fallbacks).
+//
+// Pool exhaustion never loses data: a connection with a ReadFlow (client connections) pauses
+// reading and waits, in arrival order, until the pool can hold its chain (ChainPool.waits), and
+// falls back to JS chunks after POOL_WAIT_MS; a connection without one (datastore and peer links,
+// which many clients share) falls back at once.
 import { ABI } from './abi.js';
 import type { Core } from './core.js';
+
+/** A partial message that needs at least this many bytes is held in an mbuf chain. */
+export const CHAIN_MIN_BYTES = 16 * 1024;
+/**
+ * When no chain went back to the pool for this long while connections wait for it (holders that
+ * stall: slow or stuck clients), every waiter resumes reading with its partial message in JS chunks.
+ * A busy pool that keeps turning over is waited for however long the queue is.
+ */
+export const POOL_WAIT_MS = 1000;
+
+/** Lets a framer pause its connection's reading while the mbuf pool cannot hold its message. */
+export interface ReadFlow {
+  pauseReading(): void;
+  resumeReading(): void;
+}
+
+/**
+ * The mbuf pool as the framers of one core use it: counters, and the connections waiting for room
+ * (first come, first served: the head waits until its whole chain fits, and nobody passes it).
+ */
+export class ChainPool {
+  /** Partial messages held in a chain. */
+  chains = 0;
+  /** Partial messages of CHAIN_MIN_BYTES or more kept in JS chunks because the pool could not hold them. */
+  fallbacks = 0;
+  /** Times a connection paused reading to wait for mbufs. */
+  waits = 0;
+  /** Data bytes per mbuf, and mbufs in the pool. */
+  readonly perMbuf: number;
+  readonly count: number;
+  private readonly waiters: Framer[] = [];
+  private admitQueued = false;
+  /** When a chain last went back to the pool (performance.now()). */
+  private lastRelease = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly admitNow = (): void => this.admit();
+
+  constructor(readonly core: Core) {
+    this.perMbuf = core.exports.mbuf_size() - ABI.MBUF_HDR;
+    this.count = core.exports.mbuf_count();
+  }
+
+  /** mbufs a chain for `bytes` takes. */
+  mbufsFor(bytes: number): number {
+    return Math.max(1, Math.ceil(bytes / this.perMbuf));
+  }
+
+  /** Connections waiting for mbufs now. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  /** @internal */
+  wait(f: Framer): void {
+    this.waiters.push(f);
+    this.waits++;
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.expire(), Math.max(10, POOL_WAIT_MS >> 2));
+      this.timer.unref();
+    }
+  }
+
+  /** @internal */
+  unwait(f: Framer): void {
+    const i = this.waiters.indexOf(f);
+    if (i >= 0) this.waiters.splice(i, 1);
+    this.idle();
+  }
+
+  /** @internal mbufs went back to the pool: admit waiters, later (never inside a framing call). */
+  released(): void {
+    if (this.waiters.length === 0) return;
+    this.lastRelease = performance.now();
+    if (this.admitQueued) return;
+    this.admitQueued = true;
+    setImmediate(this.admitNow);
+  }
+
+  private admit(): void {
+    this.admitQueued = false;
+    while (this.waiters.length > 0 && this.waiters[0]!.adopt()) this.waiters.shift();
+    this.idle();
+  }
+
+  private expire(): void {
+    const limit = performance.now() - POOL_WAIT_MS;
+    if (this.waiters.length === 0 || this.lastRelease >= limit) return;
+    // Nothing came back for POOL_WAIT_MS: stop waiting for the pool (only waiters that waited that long).
+    while (this.waiters.length > 0 && this.waiters[0]!.waitSince < limit) {
+      this.fallbacks++;
+      this.waiters.shift()!.stopWaiting();
+    }
+    this.idle();
+  }
+
+  private idle(): void {
+    if (this.waiters.length === 0 && this.timer !== undefined) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
+const POOLS = new WeakMap<Core, ChainPool>();
+
+/** The chain pool of a core (one per core, shared by its framers). */
+export function chainPool(core: Core): ChainPool {
+  let p = POOLS.get(core);
+  if (p === undefined) POOLS.set(core, (p = new ChainPool(core)));
+  return p;
+}
 
 export type FramerMode = 'resp-request' | 'resp-reply' | 'mc-request' | 'mc-reply' | 'dnode';
 
@@ -77,16 +201,18 @@ export function stagingScratchHigh(core: Core, len: number): number {
   return at >= Math.max(stagedEnd, lowEnd, core.stagingPtr) ? at : -1;
 }
 
-const FREE_SLOTS: number[] = [];
-let nextSlot = 0;
+/** Free connection slots, per core (a slot indexes that core's connection slab). */
+const SLOTS = new WeakMap<Core, { free: number[]; next: number }>();
 
 function takeSlot(core: Core): number {
-  const s = FREE_SLOTS.pop();
-  if (s !== undefined) return s;
-  if (nextSlot >= core.options.connections) {
+  let s = SLOTS.get(core);
+  if (s === undefined) SLOTS.set(core, (s = { free: [], next: 0 }));
+  const f = s.free.pop();
+  if (f !== undefined) return f;
+  if (s.next >= core.options.connections) {
     throw new Error(`no free framer slot: all ${core.options.connections} connection slots are in use`);
   }
-  return nextSlot++;
+  return s.next++;
 }
 
 export class Framer {
@@ -96,6 +222,15 @@ export class Framer {
   /** Chunks of the partial message (the first may be a copy of the last call's remainder). */
   private tail: Buffer[] = [];
   private tailBytes = 0;
+  /** Or: the partial message in an mbuf chain (head mbuf, 0 = none), the mbuf being filled, its bytes. */
+  private chain = 0;
+  private chainAt = 0;
+  private chainBytes = 0;
+  private readonly pool: ChainPool;
+  /** Set while waiting for the pool (reading paused); when it started (performance.now()). */
+  private waitingPool = false;
+  /** @internal */
+  waitSince = 0;
   /** Bytes the partial message needs before it is worth framing again (0 = any new byte). */
   private need = 0;
   private closed = false;
@@ -109,7 +244,10 @@ export class Framer {
     readonly mode: FramerMode,
     /** Largest message accepted, at most the staging size. */
     readonly maxMessage: number = core.options.stagingBytes,
+    /** Pauses the connection's reading while the mbuf pool is short; without it the framer falls back at once. */
+    private readonly flow?: ReadFlow,
   ) {
+    this.pool = chainPool(core);
     this.slot = takeSlot(core);
     core.exports.connReset(this.slot, MODE_IDS[mode]);
     this.res = core.resPtr >> 2;
@@ -125,18 +263,24 @@ export class Framer {
 
   /** Bytes held for a message not yet complete. */
   get pendingBytes(): number {
-    return this.tailBytes;
+    return this.tailBytes + this.chainBytes;
+  }
+
+  /** True while the partial message is held in an mbuf chain. */
+  get chained(): boolean {
+    return this.chain !== 0;
   }
 
   /** Frames what `chunk` completes; throws FramingError on malformed input. */
   feed(chunk: Buffer, sink: FrameSink): void {
     if (this.closed || this.broken) throw new Error('framer is closed or its stream is broken');
-    const total = this.tailBytes + chunk.length;
+    const held = this.tailBytes + this.chainBytes;
+    const total = held + chunk.length;
     if (total < this.need || (this.need === 0 && total === 0)) {
       this.keep(chunk);
       return;
     }
-    if (total > this.maxMessage && this.tailBytes > 0) {
+    if (total > this.maxMessage && held > 0) {
       // A partial message grew past the limit: it can never be framed.
       throw new FramingError(ABI.E_TOO_LARGE, 0, `message larger than ${this.maxMessage} bytes (max_message_bytes)`);
     }
@@ -155,11 +299,18 @@ export class Framer {
     }
   }
 
-  /** Copies the tail and the chunk into staging; returns the staging address. */
+  /** Copies the partial message (chain or JS chunks) and the chunk into staging; returns the staging address. */
   private stage(chunk: Buffer, total: number): number {
     const base = this.core.stagingPtr;
     const u8 = this.core.u8;
     let at = base;
+    if (this.chain !== 0) {
+      const n = this.core.exports.mbufChainGather(this.chain, at);
+      if (n !== this.chainBytes) throw new Error(`mbuf chain gather returned ${n}, expected ${this.chainBytes} bytes`);
+      at += n;
+      this.chain = this.chainAt = this.chainBytes = 0;
+      this.pool.released();
+    }
     for (const t of this.tail) {
       u8.set(t, at);
       at += t.length;
@@ -214,18 +365,109 @@ export class Framer {
         throw new FramingError(ABI.E_TOO_LARGE, off, `message larger than ${this.maxMessage} bytes (max_message_bytes)`);
       }
       // The remainder must leave staging before anyone frames again: copy it out once.
-      this.tail.push(Buffer.from(this.core.buf.subarray(base + off, base + total)));
-      this.tailBytes = rest;
+      this.hold(base + off, rest, need);
       this.need = need;
     } else {
       this.need = 0;
+      if (this.waitingPool) this.stopWaiting();
     }
+  }
+
+  /** Keeps the remainder core[at, at+rest) of a message that needs `need` bytes: chain, or JS chunks. */
+  private hold(at: number, rest: number, need: number): void {
+    if (need >= CHAIN_MIN_BYTES) {
+      const head = this.core.exports.mbufChainFrom(at, rest, need);
+      if (head > 0) {
+        this.chain = this.chainAt = head;
+        this.chainBytes = rest;
+        this.pool.chains++;
+        if (this.waitingPool) this.stopWaiting();
+        return;
+      }
+      if (head < 0) throw new Error(`mbufChainFrom refused (${rest} of ${need} bytes)`);
+      if (this.flow !== undefined && this.pool.mbufsFor(need) <= this.pool.count) {
+        // Short of mbufs now: stop reading until a chain fits (the bytes already read wait in JS).
+        if (!this.waitingPool) {
+          this.waitingPool = true;
+          this.waitSince = performance.now();
+          this.pool.wait(this);
+          this.flow.pauseReading();
+        }
+      } else {
+        this.pool.fallbacks++;
+      }
+    } else if (this.waitingPool) {
+      this.stopWaiting();
+    }
+    this.tail.push(Buffer.from(this.core.buf.subarray(at, at + rest)));
+    this.tailBytes = rest;
+  }
+
+  /**
+   * @internal The pool may have room: takes the chain this framer waits for, moves the JS chunks
+   * into it and resumes reading. False when it still does not fit.
+   */
+  adopt(): boolean {
+    if (!this.waitingPool) return true;
+    if (this.closed) {
+      this.waitingPool = false;
+      return true;
+    }
+    const head = this.core.exports.mbufChainFrom(0, 0, Math.max(this.need, this.tailBytes));
+    if (head <= 0) return false;
+    this.chain = this.chainAt = head;
+    this.chainBytes = 0;
+    this.pool.chains++;
+    const t = this.tail;
+    this.tail = [];
+    this.tailBytes = 0;
+    for (const c of t) this.chainAppend(c);
+    this.waitingPool = false;
+    this.flow?.resumeReading();
+    return true;
+  }
+
+  /** @internal Stops waiting for the pool (the wait expired, or the message no longer needs it). */
+  stopWaiting(): void {
+    if (!this.waitingPool) return;
+    this.waitingPool = false;
+    this.pool.unwait(this);
+    if (!this.closed) this.flow?.resumeReading();
+  }
+
+  /** Copies a chunk into the chain, filling mbufs in order (the chain was taken whole: it has room). */
+  private chainAppend(chunk: Buffer): void {
+    const { u8, i32 } = this.core;
+    const size = this.pool.perMbuf + ABI.MBUF_HDR;
+    let m = this.chainAt;
+    let off = 0;
+    while (off < chunk.length) {
+      const lastAt = (m + ABI.MBUF_LAST) >> 2;
+      const last = i32[lastAt]!;
+      const room = size - last;
+      if (room === 0) {
+        m = i32[(m + ABI.MBUF_NEXT) >> 2]!;
+        if (m === 0) throw new Error(`mbuf chain full at ${this.chainBytes + off} bytes (need ${this.need})`);
+        continue;
+      }
+      const take = Math.min(room, chunk.length - off);
+      u8.set(off === 0 && take === chunk.length ? chunk : chunk.subarray(off, off + take), m + last);
+      i32[lastAt] = last + take;
+      off += take;
+    }
+    this.chainAt = m;
+    this.chainBytes += chunk.length;
   }
 
   private keep(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    if (this.tailBytes + chunk.length > this.maxMessage) {
-      throw new FramingError(ABI.E_TOO_LARGE, this.tailBytes, `message larger than ${this.maxMessage} bytes (max_message_bytes)`);
+    const held = this.tailBytes + this.chainBytes;
+    if (held + chunk.length > this.maxMessage) {
+      throw new FramingError(ABI.E_TOO_LARGE, held, `message larger than ${this.maxMessage} bytes (max_message_bytes)`);
+    }
+    if (this.chain !== 0) {
+      this.chainAppend(chunk);
+      return;
     }
     // Socket chunks are fresh Buffers owned by us: keep a reference, no copy.
     this.tail.push(chunk);
@@ -238,7 +480,16 @@ export class Framer {
     this.closed = true;
     this.tail = [];
     this.tailBytes = 0;
-    FREE_SLOTS.push(this.slot);
+    if (this.chain !== 0) {
+      this.core.exports.mbufReleaseChain(this.chain);
+      this.chain = this.chainAt = this.chainBytes = 0;
+      this.pool.released();
+    }
+    if (this.waitingPool) {
+      this.waitingPool = false;
+      this.pool.unwait(this);
+    }
+    SLOTS.get(this.core)!.free.push(this.slot);
   }
 }
 
