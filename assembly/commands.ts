@@ -25,6 +25,7 @@
 //   NAMES  [id * 32]  name in lower case, zero padded to 32 bytes
 //   MASKS  [id * 32]  0x20 at every letter position (the bits a case-insensitive compare ignores)
 //   META   [id * 32]  +0 len  +4 flags  +8 arity  +12 firstKey  +16 lastKey  +20 step  +24 shape
+//                     +28 merge
 //   SLOTS  [h  *  2]  u16 id per hash slot, 0 = empty (open addressing, linear probing)
 //
 // cmdLookup hashes the first and last 8 bytes of the name with the 0x20 bit set in every byte (so
@@ -33,7 +34,7 @@
 import {
   CF_READ, CF_WRITE, CF_FRAGMENT, CF_NOKEY, CF_BROADCAST, CF_UNSUPPORTED, CF_PSEUDO, CF_SUBCMD,
   CF_SEARCH, CF_SCRIPT, CF_QUIT, CF_KV, SH_PLAIN, SH_MAP, SH_SET, SH_DOUBLE, SH_DOUBLES, SH_SCORES,
-  SH_ZPOP, SH_PAIRS, SH_VERBATIM, SH_SUBCMD, SH_ZMPOP, SH_GEO,
+  SH_ZPOP, SH_PAIRS, SH_VERBATIM, SH_SUBCMD, SH_ZMPOP, SH_GEO, MG_NONE, MG_ARRAY, MG_SUM, MG_ALL_OK,
 } from './layout';
 
 /** Longest command name; longer names are unknown. */
@@ -56,6 +57,7 @@ const M_FIRST: i32 = 12;
 const M_LAST: i32 = 16;
 const M_STEP: i32 = 20;
 const M_SHAPE: i32 = 24;
+const M_MERGE: i32 = 28;
 
 const CASE_BITS: u64 = 0x2020202020202020;
 
@@ -144,6 +146,8 @@ export function cmdLastKey(id: i32): i32 { return field(id, M_LAST); }
 export function cmdKeyStep(id: i32): i32 { return field(id, M_STEP); }
 /** SH_*: how the reply reads in RESP3 (layout.ts). */
 export function cmdReplyShape(id: i32): i32 { return field(id, M_SHAPE); }
+/** MG_*: how the replies of a CF_FRAGMENT command split per owner are merged (layout.ts). */
+export function cmdMerge(id: i32): i32 { return field(id, M_MERGE); }
 
 /** Writes the upper-case name of `id` at out and returns its length; 0 for a bad id or bad out. */
 export function cmdNameCopy(id: i32, out: usize): i32 {
@@ -158,10 +162,12 @@ export function cmdNameCopy(id: i32, out: usize): i32 {
 
 // ---- the table (start-up only) ----
 
-function def(name: string, flags: i32, arity: i32, firstKey: i32, lastKey: i32, step: i32, shape: i32 = SH_PLAIN): void {
+function def(name: string, flags: i32, arity: i32, firstKey: i32, lastKey: i32, step: i32, shape: i32 = SH_PLAIN, merge: i32 = MG_NONE): void {
   const len = name.length;
   const id = count + 1;
   if (len < 1 || len > NAME_MAX || id >= MAX_CMDS) { badDefinitions++; return; }
+  // A command split per owner needs a merge policy, and only such a command has one.
+  if (((flags & CF_FRAGMENT) != 0) != (merge != MG_NONE)) { badDefinitions++; return; }
   const e = <usize>id * ENTRY;
   for (let i = 0; i < len; i++) {
     let c = name.charCodeAt(i);
@@ -183,6 +189,7 @@ function def(name: string, flags: i32, arity: i32, firstKey: i32, lastKey: i32, 
   store<i32>(m, lastKey, M_LAST);
   store<i32>(m, step, M_STEP);
   store<i32>(m, shape, M_SHAPE);
+  store<i32>(m, merge, M_MERGE);
   count = id;
   const first = len >= 8 ? load<u64>(NAMES + e) : loadShort(NAMES + e, len);
   const last = len >= 8 ? load<u64>(NAMES + e + <usize>(len - 8)) : first;
@@ -213,9 +220,15 @@ const ZPOP = SH_ZPOP;
 const PAIRS = SH_PAIRS;
 const VERB = SH_VERBATIM;
 const BYSUB = SH_SUBCMD;
+const PLAIN = SH_PLAIN;
+// Merge policies of CF_FRAGMENT commands (after the shape; absent = MG_NONE).
+const ARRAY = MG_ARRAY;
+const SUM = MG_SUM;
+const ALL_OK = MG_ALL_OK;
 
 /**
- * Every command, one line each: name, flags, arity, firstKey, lastKey, step[, reply shape in RESP3].
+ * Every command, one line each: name, flags, arity, firstKey, lastKey, step[, reply shape in RESP3
+ * [, merge policy of a CF_FRAGMENT command]].
  * Read/write: Redis's own readonly/write flag, except where the proxy needs otherwise (noted).
  * Netflix misclassified SUNIONSTORE, ZUNIONSTORE, ZINTERSTORE as reads and TTL as a write; those
  * follow Redis here. Read | write (PFCOUNT alone) = a read that changes the stored bytes: replicated. Netflix fixed HSET at 4 arguments and left HSTRLEN / UNLINK without an
@@ -235,8 +248,8 @@ function defineAll(): void {
   def('INCRBY', W, 3, 1, 1, 1);
   def('INCRBYFLOAT', W, 3, 1, 1, 1);
   def('LCS', R, -3, 1, 2, 1, MAP);
-  def('MGET', R | FRAG, -2, 1, -1, 1);
-  def('MSET', W | FRAG | KV, -3, 1, -1, 2);
+  def('MGET', R | FRAG, -2, 1, -1, 1, PLAIN, ARRAY);
+  def('MSET', W | FRAG | KV, -3, 1, -1, 2, PLAIN, ALL_OK);
   def('MSETNX', W, -3, 1, -1, 2); // all-or-nothing: cannot be split, routes by its first key
   def('PSETEX', W, 4, 1, 1, 1);
   def('SET', W, -3, 1, 1, 1);
@@ -247,9 +260,9 @@ function defineAll(): void {
   def('SUBSTR', R, 4, 1, 1, 1);
   // -- keys / generic
   def('COPY', W, -3, 1, 2, 1);
-  def('DEL', W | FRAG, -2, 1, -1, 1);
+  def('DEL', W | FRAG, -2, 1, -1, 1, PLAIN, SUM);
   def('DUMP', R, 2, 1, 1, 1);
-  def('EXISTS', R | FRAG, -2, 1, -1, 1);
+  def('EXISTS', R | FRAG, -2, 1, -1, 1, PLAIN, SUM);
   def('EXPIRE', W, -3, 1, 1, 1);
   def('EXPIREAT', W, -3, 1, 1, 1);
   def('EXPIRETIME', R, 2, 1, 1, 1);
@@ -265,10 +278,10 @@ function defineAll(): void {
   def('RESTORE', W, -4, 1, 1, 1);
   def('SORT', W, -2, 1, 1, 1); // a write: SORT ... STORE dst must reach every replica
   def('SORT_RO', R, -2, 1, 1, 1);
-  def('TOUCH', R | FRAG, -2, 1, -1, 1);
+  def('TOUCH', R | FRAG, -2, 1, -1, 1, PLAIN, SUM);
   def('TTL', R, 2, 1, 1, 1);
   def('TYPE', R, 2, 1, 1, 1);
-  def('UNLINK', W | FRAG, -2, 1, -1, 1);
+  def('UNLINK', W | FRAG, -2, 1, -1, 1, PLAIN, SUM);
   // -- hashes
   def('HDEL', W, -3, 1, 1, 1);
   def('HEXISTS', R, 3, 1, 1, 1);

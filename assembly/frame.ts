@@ -2,14 +2,28 @@
 // record layout lives in one place (layout.ts) and is written in one place (here).
 import {
   KEY_SIZE, REC_SIZE, RES_CONSUMED, RES_ERR_CODE, RES_ERR_POS, RES_FLAGS, RES_NEED, RES_NKEYS, RES_COUNT,
-  CONN_SIZE, CONN_MODE, ST_BADARG,
+  CONN_SIZE, CONN_MODE, CONN_NO_DIGEST, ST_BADARG,
 } from './layout';
+import { digest64 } from './digest';
 import { connCap, connPtr, keyCap, keyPtr, recCap, recPtr, resPtr } from './state';
 
 /** Records written by the current call. */
 export let nrec: i32 = 0;
 /** Key entries written by the current call. */
 export let nkey: i32 = 0;
+
+/** Reply framers: whether this call's connection wants reply digests (CONN_NO_DIGEST unset). */
+let digestOn: bool = true;
+
+/** Reads the connection's CONN_NO_DIGEST for this call (reply framers, after opening the call). */
+@inline export function readDigestWish(conn: usize): void {
+  digestOn = load<i32>(conn, CONN_NO_DIGEST) == 0;
+}
+
+/** XXH64 of a complete reply for REC_DIGEST_*, or 0 when the connection reads no digests. */
+@inline export function replyDigest(p: usize, len: i32): u64 {
+  return digestOn ? digest64(p, len) : 0;
+}
 
 /** Starts a framing call: clears the result block and the counters. */
 export function beginCall(): void {

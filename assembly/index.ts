@@ -9,7 +9,7 @@ export * from './layout';
 export { respFrameRequests, respFrameReplies } from './resp';
 export * from './memcache';
 export * from './dnode';
-export { cmdLookup, cmdCount, cmdFlags, cmdArity, cmdFirstKey, cmdLastKey, cmdKeyStep, cmdReplyShape, cmdNameCopy } from './commands';
+export { cmdLookup, cmdCount, cmdFlags, cmdArity, cmdFirstKey, cmdLastKey, cmdKeyStep, cmdReplyShape, cmdMerge, cmdNameCopy } from './commands';
 export { hashToken, hashFull, routingToken, hashKeys } from './hash/index';
 export { ringLookup, ringLookupBatch } from './ring';
 export { digest64, digestLo, digestHi, memEqual } from './digest';

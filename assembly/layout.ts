@@ -81,11 +81,14 @@ export const KEY_SIZE: i32 = 16;
 
 // ---- Per-connection framer state: CONN_SIZE bytes at conn_ptr(slot) ----
 //   +0 MODE (FRAMER_*)  +4 NEED (bytes the partial message needs)  +8 STICKY_ERR (E_* once broken)
-//  +12 MESSAGES (messages framed, wraps)  +16..63 reserved for the framers
+//  +12 MESSAGES (messages framed, wraps)  +16..59 reserved for the framers
+//  +60 NO_DIGEST (set by the host: nonzero = the reply framers leave REC_DIGEST_* at 0 for this
+//      connection; a host that reads no digests of it saves one XXH64 pass per reply)
 export const CONN_MODE: i32 = 0;
 export const CONN_NEED: i32 = 4;
 export const CONN_ERR: i32 = 8;
 export const CONN_MESSAGES: i32 = 12;
+export const CONN_NO_DIGEST: i32 = 60;
 export const CONN_SIZE: i32 = 64;
 
 export const FRAMER_RESP_REQ: i32 = 1;
@@ -160,6 +163,15 @@ export const SH_VERBATIM: i32 = 8; // bulk -> verbatim string `=N\r\ntxt:...` (L
 export const SH_SUBCMD: i32 = 9; // decided by the subcommand (XINFO, MEMORY, LATENCY)
 export const SH_ZMPOP: i32 = 10; // [key, [[m, s] ...]] -> scores as doubles (ZMPOP)
 export const SH_GEO: i32 = 11; // GEORADIUS / GEOSEARCH items: coordinates WITHCOORD -> doubles
+
+// ---- Merge policies (command table column, cmdMerge / mcCmdMerge): how the replies of a CF_FRAGMENT
+// command split per owner group are merged into the one reply its client gets. The first error
+// reply (in fragment order) wins over every policy.
+export const MG_NONE: i32 = 0; // not split: routed by its first key
+export const MG_ARRAY: i32 = 1; // one array, every element at its key's position (MGET)
+export const MG_SUM: i32 = 2; // the sum of the integer replies (DEL, UNLINK, EXISTS, TOUCH)
+export const MG_ALL_OK: i32 = 3; // +OK when every fragment said +OK, else the first other reply (MSET)
+export const MG_MC_VALUES: i32 = 4; // memcached VALUE items in the client's key order, then END (get, gets)
 
 // Message flags (REC_FLAGS high bits, set by the framer)
 export const MF_INLINE: i32 = 1 << 16; // inline command (no multibulk)

@@ -23,15 +23,14 @@ import {
   MC_REPLY_ERROR, MC_REPLY_NUMBER, MC_REPLY_STAT, MC_REPLY_STATUS, MC_REPLY_VALUE, MC_REPLY_VERSION,
   REC_ARG1_LEN, REC_ARG1_OFF, REC_ARGC, REC_AUX, REC_CMD, REC_DIGEST_HI, REC_DIGEST_LO, REC_ERR,
   REC_FLAGS, REC_KEY_FIRST, REC_LEN, REC_NAME_LEN, REC_NAME_OFF, REC_NKEYS, REC_START, REC_TOKEN,
-  RES_MORE, MF_NOREPLY,
+  RES_MORE, MF_NOREPLY, MG_MC_VALUES, MG_NONE,
 } from './layout';
 import {
   beginCall, connAddr, endCall, failCall, keyPush, keyRoom, keyTruncate, nkey, nrec, recNext, recRoom,
-  recSet,
+  recSet, readDigestWish, replyDigest,
 } from './frame';
 import { maxBulk } from './state';
 import { routingToken } from './hash/index';
-import { digest64 } from './digest';
 
 // ---- memcached command ids (REC_CMD in request mode) ----
 export const MC_CMD_UNKNOWN: i32 = 0;
@@ -87,6 +86,15 @@ export function mcCmdFlags(id: i32): i32 {
     case MC_CMD_QUIT: return CF_QUIT | CF_PSEUDO;
     default: return 0;
   }
+}
+
+/**
+ * MG_*: how the replies of a memcached command split per owner are merged. get/gets: the VALUE
+ * items in key order. gat/gats are CF_FRAGMENT but have none: they are routed whole by their first
+ * key (a fragment would have to repeat the exptime argument before its keys).
+ */
+export function mcCmdMerge(id: i32): i32 {
+  return id == MC_CMD_GET || id == MC_CMD_GETS ? MG_MC_VALUES : MG_NONE;
 }
 
 // Per-message outcome: a message end (>= 0) or one of these.
@@ -628,7 +636,7 @@ function parseDigits(ptr: usize, a: i32, b: i32): bool {
 
 function writeReply(ptr: usize, s: i32, end: i32, we: i32, keyFirst: i32, err: i32): void {
   const r = recNext();
-  const d = digest64(ptr + <usize>s, end - s);
+  const d = replyDigest(ptr + <usize>s, end - s);
   recSet(r, REC_START, s);
   recSet(r, REC_LEN, end - s);
   recSet(r, REC_CMD, pKind);
@@ -658,6 +666,7 @@ function frameAll(conn: i32, ptr: usize, len: i32, mode: i32): i32 {
   const m = load<i32>(a, CONN_MODE);
   if (m != 0 && m != mode) return -2;
   beginCall();
+  readDigestWish(a);
   const sticky = load<i32>(a, CONN_ERR);
   if (sticky != 0) return failCall(0, 0, sticky);
   let pos: i32 = 0;

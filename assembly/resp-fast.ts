@@ -32,13 +32,12 @@ import {
   REC_ARGC, REC_AUX, REC_CMD, REC_DIGEST_HI, REC_DIGEST_LO, REC_ERR, REC_FLAGS, REC_KEY_FIRST, REC_LEN,
   REC_NAME_LEN, REC_NAME_OFF, REC_NKEYS, REC_START, REC_TOKEN, REC_WORDS,
 } from './layout';
-import { keyCommit, keyStore, nkey, recClaim } from './frame';
+import { keyCommit, keyStore, nkey, recClaim, replyDigest } from './frame';
 import { hashAlgo, keyCap, tagClose, tagOpen } from './state';
 import { cmdArity, cmdFirstKey, cmdFlags, cmdKeyStep, cmdLastKey, cmdLookup } from './commands';
 import { routingToken } from './hash/index';
 import { murmur } from './hash/murmur';
 import { tagConfigured } from './hash/tag';
-import { digest64 } from './digest';
 
 /** "Not mine": the general framer takes the message from its first byte. */
 export const BAIL: i32 = -4;
@@ -400,7 +399,7 @@ export function emptyTagFlag(p: usize, len: i32): i32 {
   } else {
     return BAIL;
   }
-  const dg = digest64(b + <usize>s, q - s);
+  const dg = replyDigest(b + <usize>s, q - s);
   const r = recClaim();
   store<u64>(r, pair(s, q - s), REC_START << 2); // START, LEN
   store<u64>(r, pair(t, 0), REC_CMD << 2); // CMD = type, FLAGS

@@ -36,13 +36,12 @@ import {
 } from './layout';
 import {
   beginCall, endCall, failCall, keyPush, keyRoom, keyTruncate, nkey, nrec, recNext, recRoom, recSet,
-  connAddr,
+  connAddr, readDigestWish, replyDigest,
 } from './frame';
 import { maxBulk, resPtr } from './state';
 import { cmdArity, cmdFirstKey, cmdFlags, cmdKeyStep, cmdLastKey, cmdLookup } from './commands';
 import { routingToken } from './hash/index';
 import { BAIL, emptyTagFlag, fastBegin, frameFast, replyFast } from './resp-fast';
-import { digest64 } from './digest';
 
 // ---- status values of the internal parse steps (positions are >= 0) ----
 const INCOMPLETE: i32 = -1; // input ended inside the message; gNeed says how much it needs
@@ -632,7 +631,7 @@ function finishReply(s: i32, e: i32): i32 {
   recSet(r, REC_ARGC, rCount);
   recSet(r, REC_KEY_FIRST, rKeyStart);
   recSet(r, REC_NKEYS, nk);
-  const dg = digest64(base + <usize>s, e - s);
+  const dg = replyDigest(base + <usize>s, e - s);
   recSet(r, REC_DIGEST_LO, <i32>dg);
   recSet(r, REC_DIGEST_HI, <i32>(dg >>> 32));
   recSet(r, REC_AUX, rAttrLen);
@@ -643,6 +642,7 @@ function finishReply(s: i32, e: i32): i32 {
 export function respFrameReplies(conn: i32, ptr: usize, len: i32): i32 {
   const c = openCall(conn, ptr, len);
   if (c == 0) return ST_BADARG;
+  readDigestWish(c);
   const sticky = load<i32>(c, CONN_ERR);
   if (sticky != 0) return failCall(0, load<i32>(c, CONN_ERR_REL), sticky);
   let p = 0;

@@ -16,7 +16,7 @@ import { PEER_SEND_NOREPLY, PEER_SEND_WRITE, type Backend, type FramedRequest, t
 import type { DynErrorCode } from '../errors.js';
 import type { Dispatcher, TxDispatch } from './dispatcher.js';
 import { Fanout } from './fanout.js';
-import { FragmentedRequest, mergeKind } from './fragment.js';
+import { FragmentedRequest, type MergePolicy } from './fragment.js';
 import { broadcast } from './broadcast.js';
 import { BlockUnwrap, ClusterTx, type TxSender } from './cluster-tx.js';
 import { loadCommandTable } from '../wasm/commands.js';
@@ -354,14 +354,18 @@ export class ClusterDispatcher implements Dispatcher, TxSender {
     const kb = core.keyPtr >> 2;
     const tokenOf = (k: number): number => i32[kb + (first + k) * ABI.KEY_WORDS + ABI.KEY_TOKEN]! >>> 0;
     const argOf = (k: number): number => i32[kb + (first + k) * ABI.KEY_WORDS + ABI.KEY_ARG]!;
-    const args = this.o.protocol === 'memcache' ? mcArgs(core.u8, req.off, req.len)
+    // The command table's merge column (memcached: its own table); MG_NONE routes by the first key.
+    const cmd = i32[req.rec + ABI.REC_CMD]!;
+    const mc = this.o.protocol === 'memcache';
+    const policy = (mc ? core.exports.mcCmdMerge(cmd) : core.exports.cmdMerge(cmd)) as MergePolicy | typeof ABI.MG_NONE;
+    if (policy === ABI.MG_NONE) return this.single(target, seq, req, affinity, tokenOf(0), isWrite, level);
+    const args = mc ? mcArgs(core.u8, req.off, req.len)
       : req.inline ? decodeInline(core.u8, req.off, req.len) ?? [] : decodeMultibulk(core.u8, req.off, req.len);
     const name = args[0]!;
-    const kind = mergeKind(this.o.protocol === 'memcache' ? name.toString('latin1') : name.toString('latin1').toUpperCase());
-    if (!kind) return this.single(target, seq, req, affinity, tokenOf(0), isWrite, level);
-    const kv = kind === 'ok';
-    const parent = new FragmentedRequest(target, seq, kind, groups, groups.reduce((s, g) => s + g.length, 0));
-    if (kind === 'mc-values') parent.keyNames = Array.from({ length: args.length - 1 }, (_, k) => args[argOf(k)]!.toString('latin1'));
+    // Key-value pairs (MSET): every key travels with its value.
+    const kv = (i32[req.rec + ABI.REC_FLAGS]! & ABI.CF_KV) !== 0;
+    const parent = new FragmentedRequest(target, seq, policy, groups, groups.reduce((s, g) => s + g.length, 0));
+    if (policy === ABI.MG_MC_VALUES) parent.keyNames = Array.from({ length: args.length - 1 }, (_, k) => args[argOf(k)]!.toString('latin1'));
     this.o.onFragments?.(groups.length);
     const sub = this.sub;
     for (let g = 0; g < groups.length; g++) {

@@ -74,6 +74,8 @@ export class FanoutRequest {
 }
 
 export class Fanout implements ReplyTarget {
+  /** Replies are coalesced on their digests: datastore connections frame them with one. */
+  readonly readsDigests = true;
   private nextId = 1;
   private readonly inflight = new Map<number, FanoutRequest>();
   private readonly pool: FanoutRequest[] = [];
@@ -176,7 +178,7 @@ export class Fanout implements ReplyTarget {
     return this.inflight.has(r.id) ? r : undefined;
   }
 
-  complete(child: number, src: Uint8Array, off: number, len: number): void {
+  complete(child: number, src: Uint8Array, off: number, len: number, rec?: number): void {
     const i = child % MAX_TARGETS;
     const r = this.inflight.get((child - i) / MAX_TARGETS);
     if (!r) return; // a straggler of a request already finished (deadline passed)
@@ -184,7 +186,7 @@ export class Fanout implements ReplyTarget {
     if (r.nodeOf[i] === 0) this.hooks.onLocalReply?.();
     const slot = r.slotOf[i]!;
     if (!r.decided && slot >= 0) {
-      const [lo, hi] = this.digest(src, off, len);
+      const [lo, hi] = this.digest(src, off, len, rec);
       r.digLo[slot] = lo;
       r.digHi[slot] = hi;
       const isError = src[off] === 45; /* '-' */
@@ -194,7 +196,7 @@ export class Fanout implements ReplyTarget {
     } else if (slot >= 0 && r.key !== undefined && this.divergence) {
       // A replica that answered after the decision (a stale peer behind a fast quorum) is still
       // compared with the winner, so read repair sees it too.
-      const [lo, hi] = this.digest(src, off, len);
+      const [lo, hi] = this.digest(src, off, len, rec);
       const d = r.tracker.decision;
       if (d?.ok && (lo !== r.winLo || hi !== r.winHi) && !isProxyErrorReply(src, off, len)) {
         this.divergence.onDivergence(r, [slot], undefined);
@@ -220,9 +222,18 @@ export class Fanout implements ReplyTarget {
 
   private readonly words: [number, number] = [0, 0];
 
-  /** The reply's 64-bit equivalence key as two words (XXH64 in the core, no BigInt). */
-  private digest(src: Uint8Array, off: number, len: number): [number, number] {
+  /**
+   * The reply's 64-bit equivalence key as two words, no BigInt: XXH64 of its bytes, read from its
+   * frame record when the reply framer wrote one (a local datastore reply), else computed once here
+   * (a peer's RES payload, the embedded datastore's reply).
+   */
+  private digest(src: Uint8Array, off: number, len: number, rec: number | undefined): [number, number] {
     const core = this.core;
+    if (rec !== undefined) {
+      this.words[0] = core.i32[rec + ABI.REC_DIGEST_LO]!;
+      this.words[1] = core.i32[rec + ABI.REC_DIGEST_HI]!;
+      return this.words;
+    }
     const ex = core.exports;
     let at = off;
     if (src !== core.u8) {

@@ -1,26 +1,18 @@
-// Multi-key requests across owners: MGET, MSET, DEL, UNLINK, EXISTS, TOUCH and memcached get/gets
-// are split into one sub-request per owner group (each replicated and coalesced like a single-key
-// request), and the replies merged back in key order:
-//   MGET -> one array in key order; DEL/UNLINK/EXISTS/TOUCH -> the sum; MSET -> +OK only if every
-//   fragment said +OK; memcached get -> the VALUE items in key order, then END.
+// Multi-key requests across owners (CF_FRAGMENT commands: MGET, MSET, DEL, UNLINK, EXISTS, TOUCH,
+// memcached get/gets) are split into one sub-request per owner group (each replicated and coalesced
+// like a single-key request), and the replies merged back by the command table's merge column
+// (MG_*, `CommandInfo.merge`, `mcMergePolicies`):
+//   MG_ARRAY -> one array in key order; MG_SUM -> the sum; MG_ALL_OK -> +OK only if every fragment
+//   said +OK; MG_MC_VALUES -> the VALUE items in key order, then END.
 // The first error reply (in fragment order) wins over everything.
 import type { ReplyTarget } from './request.js';
 import type { DynErrorCode } from '../errors.js';
 import { respError, mcError } from '../errors.js';
 import { arrayElements, MC_END, mcItems, REPLY_OK } from '../protocol/replies.js';
+import { ABI } from '../wasm/abi.js';
 
-export type MergeKind = 'array' | 'sum' | 'ok' | 'mc-values';
-
-/** The merge rule of a command by its upper-case name (memcached verbs lower case). */
-export function mergeKind(name: string): MergeKind | undefined {
-  switch (name) {
-    case 'MGET': return 'array';
-    case 'DEL': case 'UNLINK': case 'EXISTS': case 'TOUCH': return 'sum';
-    case 'MSET': return 'ok';
-    case 'get': case 'gets': return 'mc-values';
-    default: return undefined;
-  }
-}
+/** An MG_* merge policy other than MG_NONE. */
+export type MergePolicy = typeof ABI.MG_ARRAY | typeof ABI.MG_SUM | typeof ABI.MG_ALL_OK | typeof ABI.MG_MC_VALUES;
 
 /** Collects the replies of one fragmented request and answers its client slot once. */
 export class FragmentedRequest implements ReplyTarget {
@@ -31,7 +23,7 @@ export class FragmentedRequest implements ReplyTarget {
   constructor(
     private readonly target: ReplyTarget,
     private readonly seq: number,
-    private readonly kind: MergeKind,
+    private readonly policy: MergePolicy,
     /** For each fragment, the original key positions of its keys, in order. */
     private readonly keysOf: readonly number[][],
     private readonly totalKeys: number,
@@ -58,7 +50,7 @@ export class FragmentedRequest implements ReplyTarget {
 
   private done(): void {
     if (--this.pending > 0) return;
-    const mc = this.kind === 'mc-values';
+    const mc = this.policy === ABI.MG_MC_VALUES;
     for (let i = 0; i < this.keysOf.length; i++) {
       const e = this.errors[i];
       if (e) return this.target.completeBuffer(this.seq, mc ? mcError(e) : respError(e));
@@ -71,16 +63,16 @@ export class FragmentedRequest implements ReplyTarget {
   }
 
   private merge(): Buffer {
-    switch (this.kind) {
-      case 'sum': {
+    switch (this.policy) {
+      case ABI.MG_SUM: {
         let sum = 0;
         for (const r of this.replies) sum += Number(r!.toString('latin1', 1, r!.length - 2));
         return Buffer.from(`:${sum}\r\n`);
       }
-      case 'ok':
+      case ABI.MG_ALL_OK:
         for (const r of this.replies) if (!r!.equals(REPLY_OK)) return r!;
         return REPLY_OK;
-      case 'array': {
+      case ABI.MG_ARRAY: {
         const items = new Array<Buffer>(this.totalKeys);
         for (let f = 0; f < this.replies.length; f++) {
           const spans = arrayElements(this.replies[f]!);
@@ -90,7 +82,7 @@ export class FragmentedRequest implements ReplyTarget {
         }
         return Buffer.concat([Buffer.from(`*${this.totalKeys}\r\n`), ...items]);
       }
-      case 'mc-values': {
+      case ABI.MG_MC_VALUES: {
         // Items are self-describing (VALUE <key> ...): collect them by key, then emit them in the
         // client's key order (a key asked twice gets its item twice only if it came back twice).
         const byKey = new Map<string, Buffer[]>();

@@ -31,8 +31,9 @@
 //   cluster/peer-conn    PeerSocket.onData ─► Framer.feed('dnode') ─► onFrames (RES, msg_id = FIFO head)
 //                          └─ target.complete(seq, bytes)        (each ReplyTarget below)
 //   dispatch/fanout      Fanout.complete / fail ─► CoalesceTracker.onReply / onFailure
-//                          (dispatch/coalesce.ts, on the reply's 64-bit digest) ─► decide: once
-//   dispatch/fragment    FragmentedRequest.complete ─► merge (array | sum | ok | mc-values)
+//                          (dispatch/coalesce.ts, on the reply's 64-bit digest: the framer's record
+//                          for a datastore reply, else digested once) ─► decide: once
+//   dispatch/fragment    FragmentedRequest.complete ─► merge by the merge column (MG_ARRAY | MG_SUM | MG_ALL_OK | MG_MC_VALUES)
 //   net/client-conn      ClientConn.complete ─► ReplyQueue.complete (net/reply-queue.ts): holds
 //                        replies that arrive early ─► advance ─► writeReply in request order
 //                        ─► OutBuffer.append ─► repliesWritten ─► Flusher.mark ─► one socket write
@@ -64,12 +65,21 @@ import type { ABI } from '../wasm/abi.js';
 
 /** Where a reply goes: a client connection's ordered reply slot (or a coalescer later on). */
 export interface ReplyTarget {
-  /** The reply for slot seq is at src[off, off+len): copy what you keep before returning. */
-  complete(seq: number, src: Uint8Array, off: number, len: number): void;
+  /**
+   * The reply for slot seq is at src[off, off+len): copy what you keep before returning. `rec`,
+   * when given, is the reply's frame record (index into core.i32) with its digest in
+   * REC_DIGEST_LO/HI: given only to a target that `readsDigests`, and only while the record is valid.
+   */
+  complete(seq: number, src: Uint8Array, off: number, len: number, rec?: number): void;
   /** The reply for slot seq is b (owned by the callee from now on). */
   completeBuffer(seq: number, b: Buffer): void;
   /** The request in slot seq failed before the datastore answered. */
   fail(seq: number, code: DynErrorCode): void;
+  /**
+   * True for a target that compares its replies by digest (the fan-out): a datastore connection
+   * has its reply framer digest replies only while such a target has requests in flight.
+   */
+  readonly readsDigests?: boolean;
   /**
    * Optional, called by a sender during send(): `bytes` is an exact-size copy of the request bytes
    * that the sender wrote and never changes (a peer link's large payloads), so a target that needs

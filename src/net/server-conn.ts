@@ -9,7 +9,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { LinkSocket } from './transport.js';
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
-import { Framer, FramingError, type FrameSink } from '../wasm/framer.js';
+import { Framer, FramingError, setReplyDigests, type FrameSink } from '../wasm/framer.js';
 import type { DynErrorCode } from '../errors.js';
 import type { ReplyTarget } from '../dispatch/request.js';
 import type { Flushable, Flusher } from './flusher.js';
@@ -53,6 +53,10 @@ export class ServerConn implements FrameSink, Flushable {
   private readonly targets = new Fifo<ReplyTarget | null>(256);
   private readonly seqs = new NumberFifo(256);
   private readonly sentAt = new NumberFifo(256);
+  /** Requests in flight whose target reads reply digests (the fan-out's). */
+  private digestReaders = 0;
+  /** Whether the reply framer digests replies (connReset's default: on). */
+  private digesting = true;
   /** 'down' until connected; 'connecting' queues requests; 'up' sends them. */
   state: 'down' | 'connecting' | 'up' = 'down';
   private closing = false;
@@ -87,6 +91,7 @@ export class ServerConn implements FrameSink, Flushable {
     this.socket = socket;
     this.out = new OutBuffer(socket);
     this.framer = new Framer(this.core, this.opts.protocol === 'redis' ? 'resp-reply' : 'mc-reply', this.opts.maxMessage);
+    this.digesting = true;
     if (this.opts.password !== undefined) this.sendAuth(this.opts.password);
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -134,6 +139,7 @@ export class ServerConn implements FrameSink, Flushable {
   send(target: ReplyTarget, seq: number, off: number, len: number, expectReply: boolean): void {
     this.out!.append(this.core.u8, off, len);
     if (expectReply) {
+      if (target.readsDigests) this.digestReaders++;
       this.targets.push(target);
       this.seqs.push(seq);
       this.sentAt.push(performance.now());
@@ -164,6 +170,12 @@ export class ServerConn implements FrameSink, Flushable {
   }
 
   private onData(chunk: Buffer): void {
+    // Digest replies only while someone compares them: none in single-node or DC_ONE traffic.
+    const digest = this.digestReaders > 0;
+    if (digest !== this.digesting) {
+      setReplyDigests(this.core, this.framer!, digest);
+      this.digesting = digest;
+    }
     try {
       this.framer!.feed(chunk, this);
     } catch (err) {
@@ -202,7 +214,13 @@ export class ServerConn implements FrameSink, Flushable {
         continue;
       }
       this.events.onReply?.(this, (now - sent) * 1000, len);
-      target.complete(seq, u8, start, len);
+      if (target.readsDigests) {
+        this.digestReaders--;
+        // The framer digested this call's replies (a reader was in flight when it was fed).
+        target.complete(seq, u8, start, len, this.digesting ? r : undefined);
+      } else {
+        target.complete(seq, u8, start, len);
+      }
     }
   }
 
@@ -223,6 +241,7 @@ export class ServerConn implements FrameSink, Flushable {
     this.framer?.close();
     this.framer = undefined;
     this.out?.reset();
+    this.digestReaders = 0;
     // Everything in flight fails in order; clients see the Storage error in each slot.
     while (this.targets.length > 0) {
       const t = this.targets.shift()!;

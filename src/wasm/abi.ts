@@ -10,7 +10,7 @@ export const ABI = {
   REC_KEY_FIRST: 7, REC_NKEYS: 8, REC_TOKEN: 9, REC_ERR: 10, REC_ARG1_OFF: 11, REC_ARG1_LEN: 12,
   REC_DIGEST_LO: 13, REC_DIGEST_HI: 14, REC_AUX: 15, REC_WORDS: 16, REC_SIZE: 64,
   KEY_OFF: 0, KEY_LEN: 1, KEY_TOKEN: 2, KEY_ARG: 3, KEY_WORDS: 4, KEY_SIZE: 16,
-  CONN_MODE: 0, CONN_NEED: 4, CONN_ERR: 8, CONN_MESSAGES: 12, CONN_SIZE: 64,
+  CONN_MODE: 0, CONN_NEED: 4, CONN_ERR: 8, CONN_MESSAGES: 12, CONN_NO_DIGEST: 60, CONN_SIZE: 64,
   FRAMER_RESP_REQ: 1, FRAMER_RESP_REP: 2, FRAMER_MC_REQ: 3, FRAMER_MC_REP: 4, FRAMER_DNODE: 5,
   MBUF_NEXT: 0, MBUF_POS: 4, MBUF_LAST: 8, MBUF_REFS: 12, MBUF_HDR: 16,
   ST_PROTOCOL: -1, ST_BADARG: -2,
@@ -22,6 +22,7 @@ export const ABI = {
   CF_PSEUDO: 64, CF_SUBCMD: 128, CF_SEARCH: 256, CF_SCRIPT: 512, CF_QUIT: 1024, CF_KV: 2048,
   SH_PLAIN: 0, SH_MAP: 1, SH_SET: 2, SH_DOUBLE: 3, SH_DOUBLES: 4, SH_SCORES: 5, SH_ZPOP: 6, SH_PAIRS: 7,
   SH_VERBATIM: 8, SH_SUBCMD: 9, SH_ZMPOP: 10, SH_GEO: 11,
+  MG_NONE: 0, MG_ARRAY: 1, MG_SUM: 2, MG_ALL_OK: 3, MG_MC_VALUES: 4,
   MF_INLINE: 1 << 16, MF_EMPTY_TAG: 1 << 17, MF_NOREPLY: 1 << 18,
   MC_REPLY_VALUE: 1, MC_REPLY_STATUS: 2, MC_REPLY_NUMBER: 3, MC_REPLY_ERROR: 4, MC_REPLY_VERSION: 5,
   MC_REPLY_STAT: 6,
@@ -65,6 +66,9 @@ export interface CoreExports {
   cmdCount(): number; cmdFlags(id: number): number; cmdArity(id: number): number;
   cmdFirstKey(id: number): number; cmdLastKey(id: number): number; cmdKeyStep(id: number): number;
   cmdReplyShape(id: number): number;
+  cmdMerge(id: number): number;
+  mcCmdFlags(id: number): number;
+  mcCmdMerge(id: number): number;
   cmdNameCopy(id: number, out: number): number;
   hashToken(algo: number, ptr: number, len: number): number;
   hashFull(algo: number, ptr: number, len: number, out: number): number;
@@ -88,7 +92,7 @@ export const REQUIRED_FUNCTIONS = [
   'init', 'configureHash', 'configureMaxBulk', 'connReset', 'res_ptr', 'rec_ptr', 'rec_cap', 'key_ptr',
   'key_cap', 'conn_ptr', 'conn_cap', 'staging_ptr', 'staging_cap', 'mbuf_base', 'mbuf_size', 'mbuf_count',
   'respFrameRequests', 'respFrameReplies', 'mcFrameRequests', 'mcFrameReplies', 'dnodeFrame', 'dnodeEncode',
-  'cmdLookup', 'cmdCount', 'cmdFlags', 'cmdArity', 'cmdFirstKey', 'cmdLastKey', 'cmdKeyStep', 'cmdReplyShape', 'cmdNameCopy',
+  'cmdLookup', 'cmdCount', 'cmdFlags', 'cmdArity', 'cmdFirstKey', 'cmdLastKey', 'cmdKeyStep', 'cmdReplyShape', 'cmdMerge', 'mcCmdFlags', 'mcCmdMerge', 'cmdNameCopy',
   'hashToken', 'hashFull', 'routingToken', 'hashKeys', 'ringLookup', 'ringLookupBatch', 'digest64',
   'digestLo', 'digestHi', 'memEqual', 'mbufAlloc', 'mbufRelease', 'mbufReleaseChain', 'mbufAppend', 'mbufFreeCount',
   'mbufChainFrom', 'mbufChainBytes', 'mbufChainGather',

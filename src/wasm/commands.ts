@@ -23,6 +23,8 @@ export interface CommandInfo {
   readonly step: number;
   /** SH_*: how its RESP2 reply reads in RESP3 (see REPLY_SHAPE_NAMES). */
   readonly shape: number;
+  /** MG_*: how the replies of its parts merge when it is split per owner (see MERGE_NAMES). */
+  readonly merge: number;
 }
 
 export interface CommandTable {
@@ -60,6 +62,7 @@ export function loadCommandTable(core: Core): CommandTable {
         lastKey: ex.cmdLastKey(id),
         step: ex.cmdKeyStep(id),
         shape: ex.cmdReplyShape(id),
+        merge: ex.cmdMerge(id),
       }));
     }
   } finally {
@@ -107,6 +110,9 @@ export const REPLY_SHAPE_NAMES: readonly string[] = [
   'plain', 'map', 'set', 'double', 'doubles', 'scores', 'zpop', 'pairs', 'verbatim', 'by subcommand', 'zmpop', 'geo',
 ];
 
+/** MG_* names, by value, for docs and logs. */
+export const MERGE_NAMES: readonly string[] = ['none', 'array', 'sum', 'all ok', 'mc values'];
+
 /** One word for how the proxy treats the command. */
 export type CommandClass = 'unsupported' | 'pseudo' | 'search' | 'admin' | 'write' | 'read';
 
@@ -148,7 +154,7 @@ function describeKeys(c: CommandInfo): string {
 export function renderCommandsDoc(table: CommandTable): string {
   const rows = table.all().map((c) => {
     const arity = c.arity >= 0 ? String(c.arity) : `>= ${-c.arity}`;
-    return `| ${c.name} | ${commandClass(c)} | ${arity} | ${describeKeys(c)} | ${flagNames(c.flags).join(' ')} | ${REPLY_SHAPE_NAMES[c.shape] ?? c.shape} |`;
+    return `| ${c.name} | ${commandClass(c)} | ${arity} | ${describeKeys(c)} | ${flagNames(c.flags).join(' ')} | ${REPLY_SHAPE_NAMES[c.shape] ?? c.shape} | ${c.merge === ABI.MG_NONE ? '-' : MERGE_NAMES[c.merge] ?? c.merge} |`;
   });
   const counts = new Map<CommandClass, number>();
   for (const c of table.all()) counts.set(commandClass(c), (counts.get(commandClass(c)) ?? 0) + 1);
@@ -174,8 +180,14 @@ export function renderCommandsDoc(table: CommandTable): string {
     'doubles; `by subcommand`: XINFO STREAM and MEMORY STATS are maps, XINFO GROUPS / CONSUMERS arrays',
     'of maps, MEMORY / LATENCY DOCTOR verbatim.',
     '',
-    '| command | class | arity | keys | flags | RESP3 |',
-    '| --- | --- | --- | --- | --- | --- |',
+    'Merge is how a `fragment` command whose keys have several owners is answered: it is split into',
+    'one request per owner group and the replies merged: `array` = one array, each element at its',
+    'key\'s position; `sum` = the sum of the integer replies; `all ok` = `+OK` when every part said',
+    '`+OK`, else the first other reply. The first error reply wins over every merge. (memcached: get',
+    'and gets merge as `mc values`, the VALUE items in key order, then END.)',
+    '',
+    '| command | class | arity | keys | flags | RESP3 | merge |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');

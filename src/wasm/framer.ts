@@ -501,3 +501,12 @@ export class Framer {
     SLOTS.get(this.core)!.free.push(this.slot);
   }
 }
+
+/**
+ * Whether the reply framer of `framer`'s connection writes REC_DIGEST_* (the default) or leaves
+ * them 0: a connection none of whose replies is compared (single node, DC_ONE) skips the XXH64
+ * pass. Takes effect from the next framing call; connReset turns digests back on.
+ */
+export function setReplyDigests(core: Core, framer: Framer, on: boolean): void {
+  core.i32[(core.exports.conn_ptr(framer.slot) + ABI.CONN_NO_DIGEST) >> 2] = on ? 0 : 1;
+}
