@@ -89,12 +89,11 @@ export function mcCmdFlags(id: i32): i32 {
 }
 
 /**
- * MG_*: how the replies of a memcached command split per owner are merged. get/gets: the VALUE
- * items in key order. gat/gats are CF_FRAGMENT but have none: they are routed whole by their first
- * key (a fragment would have to repeat the exptime argument before its keys).
+ * MG_*: how the replies of a memcached command split per owner are merged: get/gets/gat/gats, the
+ * VALUE items in key order (each part of a gat/gats repeats the exptime before its keys).
  */
 export function mcCmdMerge(id: i32): i32 {
-  return id == MC_CMD_GET || id == MC_CMD_GETS ? MG_MC_VALUES : MG_NONE;
+  return id == MC_CMD_GET || id == MC_CMD_GETS || id == MC_CMD_GAT || id == MC_CMD_GATS ? MG_MC_VALUES : MG_NONE;
 }
 
 // Per-message outcome: a message end (>= 0) or one of these.

@@ -27,7 +27,7 @@ describe('the merge column', () => {
     expect(Object.keys(withPolicy).sort()).toEqual(fragments);
   });
 
-  it('gives memcached get and gets the VALUE merge; gat and gats (fragment-flagged) none, so they route whole', () => {
+  it('gives memcached get, gets, gat and gats the VALUE merge', () => {
     const merges: Record<string, string> = {};
     const fragments: string[] = [];
     for (let id = 1; id < MC_CMD_COUNT; id++) {
@@ -36,7 +36,7 @@ describe('the merge column', () => {
       const m = core.exports.mcCmdMerge(id);
       if (m !== ABI.MG_NONE) merges[name] = MERGE_NAMES[m]!;
     }
-    expect(merges).toEqual({ get: 'mc values', gets: 'mc values' });
+    expect(merges).toEqual({ get: 'mc values', gets: 'mc values', gat: 'mc values', gats: 'mc values' });
     expect(fragments).toEqual(['get', 'gets', 'gat', 'gats']);
   });
 });
@@ -178,5 +178,12 @@ describe('over a two-node rack (memcached)', () => {
     c.write(`get k${b} nope k${a}\r\n`);
     const got = await c.readUntil((buf) => buf.toString('latin1').endsWith('END\r\n'));
     expect(got.toString('latin1')).toBe(`VALUE k${b} ${b} 2\r\nv${b}\r\nVALUE k${a} ${a} 2\r\nv${a}\r\nEND\r\n`);
+    // gat / gats: split the same way, the exptime repeated in every part; every key gets its TTL.
+    c.write(`gat 1000 k${b} nope k${a}\r\n`);
+    const gat = await c.readUntil((buf) => buf.toString('latin1').endsWith('END\r\n'));
+    expect(gat.toString('latin1')).toBe(`VALUE k${b} ${b} 2\r\nv${b}\r\nVALUE k${a} ${a} 2\r\nv${a}\r\nEND\r\n`);
+    c.write(`gats 0 k${a} k${b}\r\n`);
+    const gats = (await c.readUntil((buf) => buf.toString('latin1').endsWith('END\r\n'))).toString('latin1');
+    expect(gats).toMatch(new RegExp(`^VALUE k${a} ${a} 2 \\d+\r\nv${a}\r\nVALUE k${b} ${b} 2 \\d+\r\nv${b}\r\nEND\r\n$`));
   });
 });

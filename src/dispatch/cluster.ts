@@ -364,13 +364,16 @@ export class ClusterDispatcher implements Dispatcher, TxSender {
     const name = args[0]!;
     // Key-value pairs (MSET): every key travels with its value.
     const kv = (i32[req.rec + ABI.REC_FLAGS]! & ABI.CF_KV) !== 0;
-    const parent = new FragmentedRequest(target, seq, policy, groups, groups.reduce((s, g) => s + g.length, 0));
-    if (policy === ABI.MG_MC_VALUES) parent.keyNames = Array.from({ length: args.length - 1 }, (_, k) => args[argOf(k)]!.toString('latin1'));
+    const parent = new FragmentedRequest(target, seq, policy, groups, groups.reduce((n, g) => n + g.length, 0));
+    const totalKeys = groups.reduce((s, g) => s + g.length, 0);
+    if (policy === ABI.MG_MC_VALUES) parent.keyNames = Array.from({ length: totalKeys }, (_, k) => args[argOf(k)]!.toString('latin1'));
+    // Arguments before the first key (memcached gat/gats: the exptime) go into every part.
+    const prefix = args.slice(1, argOf(0));
     this.o.onFragments?.(groups.length);
     const sub = this.sub;
     for (let g = 0; g < groups.length; g++) {
       const keys = groups[g]!;
-      const parts: Buffer[] = [name];
+      const parts: Buffer[] = [name, ...prefix];
       for (const k of keys) {
         const a = argOf(k);
         parts.push(args[a]!);

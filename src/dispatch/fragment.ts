@@ -1,5 +1,5 @@
 // Multi-key requests across owners (CF_FRAGMENT commands: MGET, MSET, DEL, UNLINK, EXISTS, TOUCH,
-// memcached get/gets) are split into one sub-request per owner group (each replicated and coalesced
+// memcached get/gets/gat/gats) are split into one sub-request per owner group (each replicated and coalesced
 // like a single-key request), and the replies merged back by the command table's merge column
 // (MG_*, `CommandInfo.merge`, `mcMergePolicies`):
 //   MG_ARRAY -> one array in key order; MG_SUM -> the sum; MG_ALL_OK -> +OK only if every fragment
