@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseResp, type RespValue } from '../src/search/resp-conn.js';
+import { Prng } from '../test/helpers/prng.js';
 import { cmd, RawClient } from '../test/helpers/resp-client.js';
 import { freePort, waitForPort } from '../test/helpers/servers.js';
 import { Progress, writeReport, type ReportTable } from './report.js';
@@ -31,19 +32,12 @@ const WORDS = ['running', 'runner', 'jumped', 'quick', 'brown', 'fox', 'lazy', '
   'shadow', 'market', 'garden', 'winter', 'summer', 'silver', 'golden', 'ocean', 'forest', 'mountain', 'valley'];
 const TAGS = ['alpha', 'beta', 'gamma', 'delta'];
 
-/** Deterministic LCG so every run indexes the same documents. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 interface Doc { key: string; title: string; body: string; tags: string; price: string }
 
 function corpus(n: number): Doc[] {
-  const r = prng(11);
+  // The tests' seeded generator, so every run indexes the same documents.
+  const p = new Prng(11);
+  const r = (): number => p.float();
   const pick = (k: number): string => Array.from({ length: k }, () => WORDS[Math.floor(r() * WORDS.length)]!).join(' ');
   return Array.from({ length: n }, (_, i) => ({
     key: `doc:${i}`, title: pick(2 + Math.floor(r() * 3)), body: pick(8 + Math.floor(r() * 24)),
