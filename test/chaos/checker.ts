@@ -7,7 +7,7 @@
 //              seq >= lastAck holds the write; seq < lastAck is older-over-newer; absent is missing.
 //              Every value held must be one some writer attempted (else: phantom).
 //   DEL keys   once a DEL was acknowledged, no replica may hold the key (else: resurrected). An
-//              unacknowledged DEL allows either.
+//              unacknowledged DEL allows either (absent, or the value it deleted).
 //   counters   A acknowledged INCRs, T attempted: each replica must hold v with A <= v <= T.
 //              v > A are at-least-once effects of INCRs that failed or timed out (allowed, counted).
 import { familyOf, seqOf, type History, type Op } from './history.js';
@@ -45,6 +45,8 @@ interface KeyFacts {
   readonly lastAck: number;
   readonly attempted: ReadonlySet<string>;
   readonly delAcked: boolean;
+  /** A DEL was sent (acknowledged or not): the key may be gone. */
+  readonly delSent: boolean;
   readonly incrAcked: number;
   readonly incrAttempted: number;
 }
@@ -53,6 +55,7 @@ function factsOf(key: string, ops: readonly Op[]): KeyFacts {
   let lastAck = 0;
   const attempted = new Set<string>();
   let delAcked = false;
+  let delSent = false;
   let incrAcked = 0;
   let incrAttempted = 0;
   for (const o of ops) {
@@ -60,13 +63,14 @@ function factsOf(key: string, ops: readonly Op[]): KeyFacts {
       attempted.add(o.value!);
       if (o.outcome === 'ok') lastAck = Math.max(lastAck, o.seq!);
     } else if (o.kind === 'del') {
+      delSent = true;
       if (o.outcome === 'ok') delAcked = true;
     } else {
       incrAttempted++;
       if (o.outcome === 'ok') incrAcked++;
     }
   }
-  return { family: familyOf(key), lastAck, attempted, delAcked, incrAcked, incrAttempted };
+  return { family: familyOf(key), lastAck, attempted, delAcked, delSent, incrAcked, incrAttempted };
 }
 
 export function judge(history: History, reads: Reads, quorum: number): Judgement {
@@ -114,6 +118,8 @@ export function judge(history: History, reads: Reads, quorum: number): Judgement
       if (s >= f.lastAck) holding++;
       else j.olderOverNewer.push(v(`holds seq ${s} < last acknowledged ${f.lastAck}`));
     }
+    // An unacknowledged DEL may have been applied anywhere: absence is no loss, an older value still is.
+    if (f.delSent) continue;
     const why = `last acknowledged seq ${f.lastAck}`;
     if (holding < quorum) j.belowQuorum.push(v(why));
     if (holding < replicas.length) j.notEverywhere.push(v(why));

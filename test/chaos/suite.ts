@@ -159,6 +159,13 @@ const rotate = (w: number): number[] => all.map((_, i) => all[(w + i) % all.leng
 
 export const NEMESES: readonly Nemesis[] = [
   {
+    name: 'none',
+    what: 'no fault: the baseline every other scenario is compared with',
+    async inject() {
+      return async () => undefined;
+    },
+  },
+  {
     name: 'kill9',
     what: 'kill -9 node 0 (rack r1), restart it after the fault window (its redis keeps its data)',
     async inject(c) {
@@ -321,6 +328,8 @@ export async function runScenario(c: ChaosCluster, n: Nemesis, o: ScenarioOption
 
 /** The invariants of a result: name, held or not, and the figure behind it. */
 export interface InvariantResult {
+  /** Stable short name: quorum, lost, everywhere, resurrected, older, phantom, counters, converged, hints. */
+  readonly id: string;
   readonly name: string;
   readonly held: boolean;
   readonly figure: string;
@@ -332,14 +341,14 @@ export function invariants(r: ScenarioResult, o: Pick<ScenarioOptions, 'converge
     vs.slice(0, 5).map((v) => `${v.key}: ${v.why}; replicas ${JSON.stringify(v.replicas)}`);
   const f = r.final;
   return [
-    { name: 'acknowledged writes at a quorum (first read after the writers stopped)', held: r.first.belowQuorum.length === 0, figure: `${r.first.belowQuorum.length} keys below quorum`, examples: ex(r.first.belowQuorum) },
-    { name: '0 acknowledged writes lost (held by no replica)', held: f.lost.length === 0, figure: `${f.lost.length} lost`, examples: ex(f.lost) },
-    { name: 'acknowledged writes everywhere after convergence', held: f.notEverywhere.length === 0, figure: `${f.notEverywhere.length} keys missing on some replica`, examples: ex(f.notEverywhere) },
-    { name: '0 resurrected deletes', held: f.resurrected.length === 0, figure: `${f.resurrected.length} resurrected`, examples: ex(f.resurrected) },
-    { name: '0 older-over-newer', held: f.olderOverNewer.length === 0 && r.first.olderOverNewer.length === 0, figure: `${f.olderOverNewer.length} final, ${r.first.olderOverNewer.length} at first read`, examples: ex([...f.olderOverNewer, ...r.first.olderOverNewer]) },
-    { name: '0 phantom values (never written, or counter above attempted INCRs)', held: f.phantom.length === 0, figure: `${f.phantom.length}`, examples: ex(f.phantom) },
-    { name: 'counters >= acknowledged INCRs on every replica', held: f.counterLostIncrements === 0, figure: `${f.counterLostIncrements} increments missing; ${f.counterExtraIncrements} extra (at-least-once effects of unacknowledged INCRs)`, examples: [] },
-    { name: `every replica equal within ${o.convergeMs / 1000} s of healing`, held: r.convergedMs !== null, figure: r.convergedMs === null ? `${f.divergent.length} keys still differ` : `${r.convergedMs} ms`, examples: ex(f.divergent) },
-    { name: `hints replayed within ${o.hintsMs / 1000} s of healing`, held: r.hintsReplayedMs !== null && r.hintsReplayedMs <= o.hintsMs, figure: r.hintsReplayedMs === null ? 'still pending' : `${r.hintsReplayedMs} ms (peak ${r.hintsPeak} pending)`, examples: [] },
+    { id: 'quorum', name: 'acknowledged writes at a quorum (first read after the writers stopped)', held: r.first.belowQuorum.length === 0, figure: `${r.first.belowQuorum.length} keys below quorum`, examples: ex(r.first.belowQuorum) },
+    { id: 'lost', name: '0 acknowledged writes lost (held by no replica)', held: f.lost.length === 0, figure: `${f.lost.length} lost`, examples: ex(f.lost) },
+    { id: 'everywhere', name: 'acknowledged writes everywhere after convergence', held: f.notEverywhere.length === 0, figure: `${f.notEverywhere.length} keys missing on some replica`, examples: ex(f.notEverywhere) },
+    { id: 'resurrected', name: '0 resurrected deletes', held: f.resurrected.length === 0, figure: `${f.resurrected.length} resurrected`, examples: ex(f.resurrected) },
+    { id: 'older', name: '0 older-over-newer', held: f.olderOverNewer.length === 0 && r.first.olderOverNewer.length === 0, figure: `${f.olderOverNewer.length} final, ${r.first.olderOverNewer.length} at first read`, examples: ex([...f.olderOverNewer, ...r.first.olderOverNewer]) },
+    { id: 'phantom', name: '0 phantom effects (a value never written, or a counter above its attempted INCRs: an INCR applied twice)', held: f.phantom.length === 0, figure: `${f.phantom.length}`, examples: ex(f.phantom) },
+    { id: 'counters', name: 'counters >= acknowledged INCRs on every replica', held: f.counterLostIncrements === 0, figure: `${f.counterLostIncrements} increments missing; ${f.counterExtraIncrements} extra (at-least-once effects of unacknowledged INCRs)`, examples: [] },
+    { id: 'converged', name: `every replica equal within ${o.convergeMs / 1000} s of healing`, held: r.convergedMs !== null, figure: r.convergedMs === null ? `${f.divergent.length} keys still differ` : `${r.convergedMs} ms`, examples: ex(f.divergent) },
+    { id: 'hints', name: `hints replayed within ${o.hintsMs / 1000} s of healing`, held: r.hintsReplayedMs !== null && r.hintsReplayedMs <= o.hintsMs, figure: r.hintsReplayedMs === null ? 'still pending' : `${r.hintsReplayedMs} ms (peak ${r.hintsPeak} pending)`, examples: [] },
   ];
 }
