@@ -8,6 +8,7 @@
 // never move).
 import type { Logger } from 'pino';
 import type { Core } from '../wasm/core.js';
+import { ABI } from '../wasm/abi.js';
 import type { Flusher } from '../net/flusher.js';
 import type { ClusterOptions, NodeOptions } from '../conf/options.js';
 import type { PeerStateSample, Stats } from '../observe/stats.js';
@@ -29,6 +30,9 @@ import type { PeerTransport } from '../net/transport.js';
 import type { PeerSpec } from '../route/topology.js';
 import { startDnodeListener, type DnodeListener } from './dnode-listener.js';
 import { linkSecured, loadPemKey, type DnodeKeys } from '../crypto/dnode-crypto.js';
+import { WriteJournal } from '../repair/write-journal.js';
+import { capsReply, isCapsProbe, PeerCaps } from './peer-caps.js';
+import { loadCommandTable } from '../wasm/commands.js';
 
 export type { MembershipEvent };
 
@@ -43,6 +47,13 @@ export interface RunningCluster {
   readonly readRepair: ReadRepair;
   /** Hinted handoff: writes kept for unreachable replicas, replayed when they are back. */
   readonly hints: HintStore;
+  /**
+   * Every write applied to this node's local datastore, by key: its time and whether it deleted
+   * the key (src/repair/write-journal.ts). The version of a key for hint replay and anti-entropy.
+   */
+  readonly journal: WriteJournal;
+  /** Which peers are dynomite-ts nodes (probed on link up: src/cluster/peer-caps.ts). */
+  readonly peerCaps: PeerCaps;
   readonly topology: () => Topology;
   /** Peer links by node index (undefined for this node and for nodes out of the ring). */
   readonly peers: readonly (PeerConn | undefined)[];
@@ -97,7 +108,12 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   const current = (): Topology => membership.topology;
   const crypto = loadPeerKeys(start, d.cluster, d.log);
   const peers: (PeerConn | undefined)[] = [undefined];
-  const links: PeerLinks = { peers, gossip: undefined };
+  const caps = new PeerCaps({
+    core: d.core, protocol: d.protocol, peer: (n) => peers[n],
+    indexOf: (name) => indexOfPeer(current(), name),
+  });
+  const links: PeerLinks = { peers, gossip: undefined, caps };
+  const journal = makeJournal(d);
   const hints = makeHints(d, current, start.nodes.length, peers);
   const members = new MemberLinks({
     membership, peers, hints, log: d.log, gossip: () => links.gossip,
@@ -117,6 +133,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   hints.start();
   dispatcher.start();
   const listener = await startListener(d, dispatcher, gossip, crypto?.keys, () => {
+    caps.stop();
     gossip?.stop();
     dispatcher.stop();
     hints.stop();
@@ -132,6 +149,8 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     dispatcher,
     readRepair,
     hints,
+    journal,
+    peerCaps: caps,
     topology: current,
     peers,
     gossip,
@@ -146,6 +165,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       for (const t of timers.all) clearInterval(t);
       // GOSSIP_SHUTDOWN first, while the links are up: the peers mark this node DOWN at once.
       gossip?.shutdown();
+      caps.stop();
       readRepair.stop();
       dispatcher.stop();
       await listener.close();
@@ -205,6 +225,23 @@ function selfSpec(d: ClusterDeps): PeerSpec {
 interface PeerLinks {
   readonly peers: readonly (PeerConn | undefined)[];
   gossip: Gossip | undefined;
+  readonly caps: PeerCaps;
+}
+
+/** The node index of a peer named `host:port` (its dnode address), or by its host alone. */
+function indexOfPeer(t: Topology, name: string): number | undefined {
+  for (let n = 1; n < t.nodes.length; n++) {
+    const p = t.nodes[n]!;
+    if (`${p.host}:${p.port}` === name) return n;
+  }
+  for (let n = 1; n < t.nodes.length; n++) if (t.nodes[n]!.host === name) return n;
+  return undefined;
+}
+
+/** The write journal: tombstones kept for tombstone_grace (hints_ttl's default). */
+function makeJournal(d: ClusterDeps): WriteJournal {
+  const h = d.cluster.hints;
+  return new WriteJournal({ graceMs: h?.ttlMs ?? DEFAULT_HINTS.ttlMs });
 }
 
 type PeerKeys = ReturnType<typeof loadPeerKeys>;
@@ -289,13 +326,15 @@ function connectPeer(d: ClusterDeps, topology: Topology, n: number, crypto: Peer
     onMismatch: (_p, skipped, dropped) => {
       counters.mismatch_requests += skipped + (dropped ? 1 : 0);
     },
-    onLinkUp: (p) => {
+    onLinkUp: (p, link) => {
+      if (link === 0) links.caps.onLinkUp(n);
       hints.onPeerUp(n);
       d.events?.peerState?.(n, p.up, 'link up');
     },
     // The link's direct signal for the failure detector: refused / reset / closed convicts a peer
     // that gossips.
-    onLinkDown: (p, _link, why) => {
+    onLinkDown: (p, link, why) => {
+      if (link === 0) links.caps.onLinkDown(n);
       links.gossip?.table.linkFailure(n, why);
       if (!p.up) d.events?.peerState?.(n, false, why);
     },
@@ -357,6 +396,7 @@ function registerRepairStats(stats: Stats, readRepair: ReadRepair, hints: HintSt
 
 /** The dnode listener for requests and gossip from peers; when it cannot start, `unwind` stops what runs. */
 async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, gossip: Gossip | undefined, keys: DnodeKeys | undefined, unwind: () => void): Promise<DnodeListener> {
+  const echo = d.protocol === 'redis' ? loadCommandTable(d.core).byName('ECHO')?.id ?? -1 : -1;
   try {
     return await startDnodeListener({
       core: d.core,
@@ -369,7 +409,11 @@ async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, goss
       crypto: keys,
       mbufSize: d.options.mbufSize,
       handler: {
-        onPeerRequest: (conn, seq, type, req) => dispatcher.onPeerRequest(conn, seq, type, req, conn.id),
+        onPeerRequest: (conn, seq, type, req) => {
+          // The peer-caps probe is answered here, never by the datastore (src/cluster/peer-caps.ts).
+          if (type === ABI.DN_TYPE_REQ && isCapsProbe(d.core, req, d.protocol, echo)) return conn.completeBuffer(seq, capsReply(d.protocol));
+          dispatcher.onPeerRequest(conn, seq, type, req, conn.id);
+        },
         onOther: gossip === undefined ? undefined : (_c, type, _id, payload) => gossip.onMessage(type, payload),
       },
     });
