@@ -19,6 +19,9 @@ import type { Backend } from '../dispatch/request.js';
 import type { PublishSink } from '../dispatch/publish.js';
 import { ClusterDispatcher } from '../dispatch/cluster.js';
 import { ReadRepair } from '../repair/read-repair.js';
+import { AntiEntropy, DEFAULT_AE_INTERVAL_MS, DEFAULT_AE_RATE, type PassReport } from '../repair/anti-entropy.js';
+import type { AeDecide, AeJournal, AePeerCaps } from '../repair/ae-deps.js';
+import { HASH_NAMES } from '../wasm/abi.js';
 import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
 import { PeerConn } from './peer-conn.js';
 import { Gossip, gossipStateOf, parseAddress, type GossipMember } from './gossip.js';
@@ -43,6 +46,8 @@ export interface RunningCluster {
   readonly readRepair: ReadRepair;
   /** Hinted handoff: writes kept for unreachable replicas, replayed when they are back. */
   readonly hints: HintStore;
+  /** Anti-entropy passes (started on anti_entropy_interval or by hand) and the answers to peers' passes. */
+  readonly antiEntropy: AntiEntropy;
   readonly topology: () => Topology;
   /** Peer links by node index (undefined for this node and for nodes out of the ring). */
   readonly peers: readonly (PeerConn | undefined)[];
@@ -79,6 +84,8 @@ export interface ClusterDeps {
   seeds?: () => Promise<readonly PeerSpec[]>;
   /** Membership and repair events for an embedding program (each called only on the change). */
   events?: ClusterEvents;
+  /** The version rule, write journal and peer capabilities anti-entropy decides with. */
+  repair?: { readonly decide: AeDecide; readonly journal?: AeJournal; readonly caps?: AePeerCaps };
   /** Pub/sub: where messages relayed by peers are delivered (the node's registry). */
   publish?: { readonly sink: PublishSink; readonly hmgetCommand: number };
 }
@@ -89,6 +96,8 @@ export interface ClusterEvents {
   membership?(e: MembershipEvent): void;
   repaired?(replicas: number): void;
   hintReplayed?(node: number): void;
+  /** An anti-entropy pass finished (its report, as GET /anti_entropy shows it). */
+  antiEntropyPass?(report: PassReport): void;
 }
 
 export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
@@ -114,6 +123,9 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   dispatcher.fanout.divergence = readRepair;
   if (hints.enabled) dispatcher.fanout.hints = hints;
   registerRepairStats(d.stats, readRepair, hints);
+  const antiEntropy = makeAntiEntropy(d, current, peers);
+  dispatcher.antiEntropy = antiEntropy;
+  registerAntiEntropyStats(d.stats, antiEntropy);
   hints.start();
   dispatcher.start();
   const listener = await startListener(d, dispatcher, gossip, crypto?.keys, () => {
@@ -125,6 +137,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   d.stats.registerPeerStates(() => members.peerStates());
   await Promise.all(peers.map((p) => p?.start()));
   gossip?.start();
+  antiEntropy.start();
   const refreshSeeds = (): Promise<void> => askSeedsAgain(d, membership, members);
   const timers = startMembershipTimers(d, gossip !== undefined, membership, members, refreshSeeds);
   d.log.info({ dynListen: `${d.cluster.dynListen.host}:${listener.port}`, peers: peers.length - 1, dcs: start.dcs.length, racks: start.racks.length }, 'cluster started');
@@ -132,6 +145,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     dispatcher,
     readRepair,
     hints,
+    antiEntropy,
     topology: current,
     peers,
     gossip,
@@ -147,6 +161,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       // GOSSIP_SHUTDOWN first, while the links are up: the peers mark this node DOWN at once.
       gossip?.shutdown();
       readRepair.stop();
+      antiEntropy.stop();
       dispatcher.stop();
       await listener.close();
       await Promise.all([...peers, ...members.retiredLinks()].map((p) => p?.close()));
@@ -337,6 +352,36 @@ function makeReadRepair(d: ClusterDeps, peers: readonly (PeerConn | undefined)[]
     onRepair: d.events?.repaired,
   });
 }
+
+/**
+ * Anti-entropy over the cluster's links. The version rule, the write journal and the peer
+ * capability probe come from the node (ClusterDeps); without a journal every state is compared
+ * by presence and digest alone.
+ */
+function makeAntiEntropy(d: ClusterDeps, topology: () => Topology, peers: readonly (PeerConn | undefined)[]): AntiEntropy {
+  const ae = d.cluster.antiEntropy;
+  const rate = ae?.ratePerSecond ?? DEFAULT_AE_RATE;
+  return new AntiEntropy({
+    core: d.core, local: d.backend, peer: (n) => peers[n], topology, protocol: d.protocol, log: d.log,
+    algo: HASH_NAMES.indexOf(d.options.hash as (typeof HASH_NAMES)[number]),
+    decide: d.repair?.decide ?? presenceWins, journal: d.repair?.journal, caps: d.repair?.caps,
+    intervalMs: ae?.intervalMs ?? DEFAULT_AE_INTERVAL_MS, ratePerSecond: rate === 0 ? Infinity : rate,
+    name: `${d.cluster.dynListen.host}:${d.cluster.dynListen.port}`,
+    onPass: d.events?.antiEntropyPass,
+  });
+}
+
+function registerAntiEntropyStats(stats: Stats, ae: AntiEntropy): void {
+  stats.sourceOurs('anti_entropy_passes', () => ae.status().passes);
+  stats.sourceOurs('anti_entropy_running', () => (ae.status().running ? 1 : 0));
+  stats.sourceOurs('anti_entropy_percent_done', () => ae.status().percentDone);
+  stats.sourceOurs('anti_entropy_keys_compared', () => ae.status().totals.keysCompared);
+  stats.sourceOurs('anti_entropy_keys_repaired', () => ae.status().totals.keysRepaired);
+  stats.sourceOurs('anti_entropy_bytes_exchanged', () => ae.status().totals.bytesExchanged);
+}
+
+/** Without the version rule: a present key beats an absent one; two values are left alone. */
+const presenceWins: AeDecide = (a, b) => (a.present === b.present ? 'same' : a.present ? 'a' : 'b');
 
 /** The read-repair and hinted-handoff counts in the pool's stats. */
 function registerRepairStats(stats: Stats, readRepair: ReadRepair, hints: HintStore): void {
