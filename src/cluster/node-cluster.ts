@@ -8,6 +8,7 @@
 // never move).
 import type { Logger } from 'pino';
 import type { Core } from '../wasm/core.js';
+import { ABI } from '../wasm/abi.js';
 import type { Flusher } from '../net/flusher.js';
 import type { ClusterOptions, NodeOptions } from '../conf/options.js';
 import type { PeerStateSample, Stats } from '../observe/stats.js';
@@ -20,7 +21,7 @@ import type { PublishSink } from '../dispatch/publish.js';
 import { ClusterDispatcher } from '../dispatch/cluster.js';
 import { ReadRepair } from '../repair/read-repair.js';
 import { AntiEntropy, DEFAULT_AE_INTERVAL_MS, DEFAULT_AE_RATE, type PassReport } from '../repair/anti-entropy.js';
-import type { AeDecide, AeJournal, AePeerCaps } from '../repair/ae-deps.js';
+import { decide } from '../repair/version-rule.js';
 import { HASH_NAMES } from '../wasm/abi.js';
 import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
 import { PeerConn } from './peer-conn.js';
@@ -32,6 +33,9 @@ import type { PeerTransport } from '../net/transport.js';
 import type { PeerSpec } from '../route/topology.js';
 import { startDnodeListener, type DnodeListener } from './dnode-listener.js';
 import { linkSecured, loadPemKey, type DnodeKeys } from '../crypto/dnode-crypto.js';
+import { WriteJournal } from '../repair/write-journal.js';
+import { capsReply, isCapsProbe, PeerCaps } from './peer-caps.js';
+import { loadCommandTable } from '../wasm/commands.js';
 
 export type { MembershipEvent };
 
@@ -48,6 +52,13 @@ export interface RunningCluster {
   readonly hints: HintStore;
   /** Anti-entropy passes (started on anti_entropy_interval or by hand) and the answers to peers' passes. */
   readonly antiEntropy: AntiEntropy;
+  /**
+   * Every write applied to this node's local datastore, by key: its time and whether it deleted
+   * the key (src/repair/write-journal.ts). The version of a key for hint replay and anti-entropy.
+   */
+  readonly journal: WriteJournal;
+  /** Which peers are dynomite-ts nodes (probed on link up: src/cluster/peer-caps.ts). */
+  readonly peerCaps: PeerCaps;
   readonly topology: () => Topology;
   /** Peer links by node index (undefined for this node and for nodes out of the ring). */
   readonly peers: readonly (PeerConn | undefined)[];
@@ -84,8 +95,6 @@ export interface ClusterDeps {
   seeds?: () => Promise<readonly PeerSpec[]>;
   /** Membership and repair events for an embedding program (each called only on the change). */
   events?: ClusterEvents;
-  /** The version rule, write journal and peer capabilities anti-entropy decides with. */
-  repair?: { readonly decide: AeDecide; readonly journal?: AeJournal; readonly caps?: AePeerCaps };
   /** Pub/sub: where messages relayed by peers are delivered (the node's registry). */
   publish?: { readonly sink: PublishSink; readonly hmgetCommand: number };
 }
@@ -106,7 +115,12 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   const current = (): Topology => membership.topology;
   const crypto = loadPeerKeys(start, d.cluster, d.log);
   const peers: (PeerConn | undefined)[] = [undefined];
-  const links: PeerLinks = { peers, gossip: undefined };
+  const caps = new PeerCaps({
+    core: d.core, protocol: d.protocol, peer: (n) => peers[n],
+    indexOf: (name) => indexOfPeer(current(), name),
+  });
+  const links: PeerLinks = { peers, gossip: undefined, caps };
+  const journal = makeJournal(d);
   const hints = makeHints(d, current, start.nodes.length, peers);
   const members = new MemberLinks({
     membership, peers, hints, log: d.log, gossip: () => links.gossip,
@@ -123,12 +137,13 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   dispatcher.fanout.divergence = readRepair;
   if (hints.enabled) dispatcher.fanout.hints = hints;
   registerRepairStats(d.stats, readRepair, hints);
-  const antiEntropy = makeAntiEntropy(d, current, peers);
+  const antiEntropy = makeAntiEntropy(d, current, peers, journal, caps);
   dispatcher.antiEntropy = antiEntropy;
   registerAntiEntropyStats(d.stats, antiEntropy);
   hints.start();
   dispatcher.start();
   const listener = await startListener(d, dispatcher, gossip, crypto?.keys, () => {
+    caps.stop();
     gossip?.stop();
     dispatcher.stop();
     hints.stop();
@@ -146,6 +161,8 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     readRepair,
     hints,
     antiEntropy,
+    journal,
+    peerCaps: caps,
     topology: current,
     peers,
     gossip,
@@ -160,6 +177,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       for (const t of timers.all) clearInterval(t);
       // GOSSIP_SHUTDOWN first, while the links are up: the peers mark this node DOWN at once.
       gossip?.shutdown();
+      caps.stop();
       readRepair.stop();
       antiEntropy.stop();
       dispatcher.stop();
@@ -220,6 +238,23 @@ function selfSpec(d: ClusterDeps): PeerSpec {
 interface PeerLinks {
   readonly peers: readonly (PeerConn | undefined)[];
   gossip: Gossip | undefined;
+  readonly caps: PeerCaps;
+}
+
+/** The node index of a peer named `host:port` (its dnode address), or by its host alone. */
+function indexOfPeer(t: Topology, name: string): number | undefined {
+  for (let n = 1; n < t.nodes.length; n++) {
+    const p = t.nodes[n]!;
+    if (`${p.host}:${p.port}` === name) return n;
+  }
+  for (let n = 1; n < t.nodes.length; n++) if (t.nodes[n]!.host === name) return n;
+  return undefined;
+}
+
+/** The write journal: tombstones kept for tombstone_grace (hints_ttl's default). */
+function makeJournal(d: ClusterDeps): WriteJournal {
+  const h = d.cluster.hints;
+  return new WriteJournal({ graceMs: h?.ttlMs ?? DEFAULT_HINTS.ttlMs });
 }
 
 type PeerKeys = ReturnType<typeof loadPeerKeys>;
@@ -304,13 +339,15 @@ function connectPeer(d: ClusterDeps, topology: Topology, n: number, crypto: Peer
     onMismatch: (_p, skipped, dropped) => {
       counters.mismatch_requests += skipped + (dropped ? 1 : 0);
     },
-    onLinkUp: (p) => {
+    onLinkUp: (p, link) => {
+      if (link === 0) links.caps.onLinkUp(n);
       hints.onPeerUp(n);
       d.events?.peerState?.(n, p.up, 'link up');
     },
     // The link's direct signal for the failure detector: refused / reset / closed convicts a peer
     // that gossips.
-    onLinkDown: (p, _link, why) => {
+    onLinkDown: (p, link, why) => {
+      if (link === 0) links.caps.onLinkDown(n);
       links.gossip?.table.linkFailure(n, why);
       if (!p.up) d.events?.peerState?.(n, false, why);
     },
@@ -353,18 +390,14 @@ function makeReadRepair(d: ClusterDeps, peers: readonly (PeerConn | undefined)[]
   });
 }
 
-/**
- * Anti-entropy over the cluster's links. The version rule, the write journal and the peer
- * capability probe come from the node (ClusterDeps); without a journal every state is compared
- * by presence and digest alone.
- */
-function makeAntiEntropy(d: ClusterDeps, topology: () => Topology, peers: readonly (PeerConn | undefined)[]): AntiEntropy {
+/** Anti-entropy over the cluster's links, deciding with the version rule and the write journal. */
+function makeAntiEntropy(d: ClusterDeps, topology: () => Topology, peers: readonly (PeerConn | undefined)[], journal: WriteJournal, caps: PeerCaps): AntiEntropy {
   const ae = d.cluster.antiEntropy;
   const rate = ae?.ratePerSecond ?? DEFAULT_AE_RATE;
   return new AntiEntropy({
     core: d.core, local: d.backend, peer: (n) => peers[n], topology, protocol: d.protocol, log: d.log,
     algo: HASH_NAMES.indexOf(d.options.hash as (typeof HASH_NAMES)[number]),
-    decide: d.repair?.decide ?? presenceWins, journal: d.repair?.journal, caps: d.repair?.caps,
+    decide, journal, caps: { of: (n) => caps.of(n), has: (n, cap) => caps.has(n, cap) },
     intervalMs: ae?.intervalMs ?? DEFAULT_AE_INTERVAL_MS, ratePerSecond: rate === 0 ? Infinity : rate,
     name: `${d.cluster.dynListen.host}:${d.cluster.dynListen.port}`,
     onPass: d.events?.antiEntropyPass,
@@ -379,9 +412,6 @@ function registerAntiEntropyStats(stats: Stats, ae: AntiEntropy): void {
   stats.sourceOurs('anti_entropy_keys_repaired', () => ae.status().totals.keysRepaired);
   stats.sourceOurs('anti_entropy_bytes_exchanged', () => ae.status().totals.bytesExchanged);
 }
-
-/** Without the version rule: a present key beats an absent one; two values are left alone. */
-const presenceWins: AeDecide = (a, b) => (a.present === b.present ? 'same' : a.present ? 'a' : 'b');
 
 /** The read-repair and hinted-handoff counts in the pool's stats. */
 function registerRepairStats(stats: Stats, readRepair: ReadRepair, hints: HintStore): void {
@@ -402,6 +432,7 @@ function registerRepairStats(stats: Stats, readRepair: ReadRepair, hints: HintSt
 
 /** The dnode listener for requests and gossip from peers; when it cannot start, `unwind` stops what runs. */
 async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, gossip: Gossip | undefined, keys: DnodeKeys | undefined, unwind: () => void): Promise<DnodeListener> {
+  const echo = d.protocol === 'redis' ? loadCommandTable(d.core).byName('ECHO')?.id ?? -1 : -1;
   try {
     return await startDnodeListener({
       core: d.core,
@@ -414,7 +445,11 @@ async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, goss
       crypto: keys,
       mbufSize: d.options.mbufSize,
       handler: {
-        onPeerRequest: (conn, seq, type, req) => dispatcher.onPeerRequest(conn, seq, type, req, conn.id),
+        onPeerRequest: (conn, seq, type, req) => {
+          // The peer-caps probe is answered here, never by the datastore (src/cluster/peer-caps.ts).
+          if (type === ABI.DN_TYPE_REQ && isCapsProbe(d.core, req, d.protocol, echo)) return conn.completeBuffer(seq, capsReply(d.protocol));
+          dispatcher.onPeerRequest(conn, seq, type, req, conn.id);
+        },
         onOther: gossip === undefined ? undefined : (_c, type, _id, payload) => gossip.onMessage(type, payload),
       },
     });

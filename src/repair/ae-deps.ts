@@ -1,34 +1,18 @@
-// What anti-entropy needs from the rest of the node, as structural interfaces: the write journal
-// (src/repair/write-journal.ts), the version rule (src/repair/version-rule.ts) and the peer
-// capability probe (src/cluster/peer-caps.ts). node-cluster.ts passes the real ones; unit tests
-// and the benchmark may pass their own.
+// What anti-entropy needs from the rest of the node, as the slices it uses: the write journal
+// (write-journal.ts), the version rule (version-rule.ts) and the peer capability probe
+// (cluster/peer-caps.ts). node-cluster.ts passes the real ones; the benchmark may pass its own.
+import type { KeyClock, WriteJournal } from './write-journal.js';
+import type { ReplicaKeyState } from './version-rule.js';
 
-/** The last write the journal knows for a key (ts in wall-clock ms; token breaks ties). */
-export interface AeClock {
-  readonly ts: number;
-  readonly deleted: boolean;
-  readonly token: number;
-}
-
-export interface AeJournal {
-  record(key: Uint8Array, ts: number, deleted: boolean, token: number): void;
-  lookup(key: Uint8Array): AeClock | undefined;
-  /** Deletions remembered for keys whose ring token is in [lo, hi]. */
-  tombstonesIn(lo: number, hi: number): Iterable<{ readonly key: Uint8Array; readonly clock: AeClock }>;
-}
-
-/** One replica's state of a key, as the version rule compares them. */
-export interface AeKeyState {
-  readonly present: boolean;
-  readonly valueHash: bigint;
-  readonly expireAtMs: number;
-  readonly clock?: AeClock;
-}
-
+export type AeClock = KeyClock;
+export type AeJournal = Pick<WriteJournal, 'record' | 'lookup' | 'tombstonesIn' | 'floorFor' | 'stamp'>;
+export type AeKeyState = ReplicaKeyState;
 /** Which replica's state wins: 'a', 'b', or 'same' (nothing to repair). */
-export type AeDecide = (a: AeKeyState, b: AeKeyState) => 'a' | 'b' | 'same';
-
-/** What a peer is: only 'dynomite-ts' peers are sent the reserved commands. */
+export type AeDecide = (a: ReplicaKeyState, b: ReplicaKeyState) => 'a' | 'b' | 'same';
+/** cluster/peer-caps.ts's PeerCaps as anti-entropy reads it (repair/ sits below cluster/: no import). */
 export interface AePeerCaps {
   of(peer: number): 'dynomite-ts' | 'other' | 'unknown';
+  has(peer: number, cap: string): boolean;
 }
+/** The capability a peer announces when its dnode listener answers the anti-entropy carrier. */
+export const AE_CAPABILITY = 'anti-entropy';

@@ -27,7 +27,7 @@ export interface Snapshot {
   readonly tokens: Uint32Array;
   readonly dlo: Int32Array;
   readonly dhi: Int32Array;
-  /** Absolute expire-at in wall-clock ms, -1 = no TTL. */
+  /** Absolute expire-at in wall-clock ms, 0 = no TTL (the version rule's convention). */
   readonly expireAt: Float64Array;
   /** Wall-clock ms at which the key's PTTL/DUMP were sent. */
   readonly readAt: Float64Array;
@@ -86,7 +86,7 @@ export async function takeSnapshot(ctx: CallContext, o: SnapshotOptions): Promis
         throw new Error(`local datastore: PTTL/DUMP ${preview(parsed.keys[i]!)} answered ${preview(replies[2 * i]!)} / ${preview(replies[2 * i + 1]!)}`);
       }
       if (dump === null || ttl === -2) continue; // gone since SCAN
-      batch.push({ key: parsed.keys[i]!, value: dump, exp: ttl >= 0 ? at + ttl : -1 });
+      batch.push({ key: parsed.keys[i]!, value: dump, exp: ttl >= 0 ? at + ttl : 0 });
     }
     const d = digestBatch(ctx.core, o.algo, batch);
     for (let i = 0; i < batch.length; i++) {
@@ -151,7 +151,7 @@ export function digestBatch(core: Core, algo: number, batch: readonly { key: Buf
       i32[r + 2] = p;
       i32[r + 3] = value.length;
       p += value.length;
-      i32[r + 4] = exp < 0 ? -1 : Math.floor(exp / EXPIRE_BUCKET_MS);
+      i32[r + 4] = exp <= 0 ? -1 : Math.floor(exp / EXPIRE_BUCKET_MS);
     }
     core.exports.aeDigestBatch(algo, base, recs, j - i);
     for (let k = i; k < j; k++) {

@@ -6,8 +6,9 @@
 //
 //   BEGIN <pass>                   -> [state, keys read]   state: reading | ready | error: <why>
 //   TREE  <pass> <lo> <hi> <fanout> -> bulk: per child count, digest lo, hi (u32 LE, 12 B each)
-//   KEYS  <pass> <lo> <hi>          -> flat array, 6 per key: key, digest (16 hex, '' = absent),
-//                                      expire-at ms (-1 none), clock ts ('' = none), deleted 0|1, clock token
+//   KEYS  <pass> <lo> <hi>          -> flat array, 7 per key: key, digest (16 hex, '' = absent),
+//                                      expire-at ms (0 none), clock ts ('' = none), deleted 0|1, clock token,
+//                                      the journal's floor for the key
 //   FETCH <key>                     -> [pttl, dump | nil]   (read now, PTTL first)
 //   APPLY <pass> <key> <pttl> <dump | ''> <del 0|1> <clock ts | ''> <clock token>
 //                                   -> +OK | +SKIPPED <why>   (conditional on the receiver's journal)
@@ -83,9 +84,10 @@ export interface RemoteKey {
   readonly valueHash: bigint;
   readonly expireAtMs: number;
   readonly clock: AeClock | undefined;
+  readonly floorMs: number;
 }
 
-export function encodeKeyEntry(key: Buffer, hash: bigint | undefined, expireAt: number, clock: AeClock | undefined): Buffer[] {
+export function encodeKeyEntry(key: Buffer, hash: bigint | undefined, expireAt: number, clock: AeClock | undefined, floorMs: number): Buffer[] {
   return [
     key,
     Buffer.from(hash === undefined ? '' : hash.toString(16).padStart(16, '0')),
@@ -93,13 +95,14 @@ export function encodeKeyEntry(key: Buffer, hash: bigint | undefined, expireAt: 
     Buffer.from(clock === undefined ? '' : String(clock.ts)),
     Buffer.from(clock?.deleted ? '1' : '0'),
     Buffer.from(String(clock?.token ?? 0)),
+    Buffer.from(String(floorMs)),
   ];
 }
 
 export function decodeKeys(items: readonly (Buffer | null)[]): RemoteKey[] {
-  if (items.length % 6 !== 0) throw new Error(`anti-entropy KEYS: ${items.length} fields, not a multiple of 6`);
+  if (items.length % 7 !== 0) throw new Error(`anti-entropy KEYS: ${items.length} fields, not a multiple of 7`);
   const out: RemoteKey[] = [];
-  for (let i = 0; i < items.length; i += 6) {
+  for (let i = 0; i < items.length; i += 7) {
     const f = (j: number): string => (items[i + j] ?? Buffer.alloc(0)).toString('latin1');
     const hash = f(1);
     const ts = f(3);
@@ -109,6 +112,7 @@ export function decodeKeys(items: readonly (Buffer | null)[]): RemoteKey[] {
       valueHash: hash === '' ? 0n : BigInt(`0x${hash}`),
       expireAtMs: Number(f(2)),
       clock: ts === '' ? undefined : { ts: Number(ts), deleted: f(4) === '1', token: Number(f(5)) },
+      floorMs: Number(f(6)),
     });
   }
   return out;

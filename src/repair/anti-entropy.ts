@@ -24,12 +24,14 @@ import type { Backend, FramedRequest, Peer, ReplyTarget } from '../dispatch/requ
 import type { Topology } from '../route/topology.js';
 import { integerReply, bulkReply, REPLY_OK } from '../protocol/replies.js';
 import { respErrorText } from '../errors.js';
+import { stagingScratch } from '../wasm/framer.js';
+import { EXPIRE_TOLERANCE_MS } from './version-rule.js';
 import { call, type CallContext } from './ae-calls.js';
 import { emptySnapshot, preview, takeSnapshot, type Snapshot } from './ae-snapshot.js';
 import { children, decodeLevel, encodeLevel, slice, valueHash, childRange } from './ae-tree.js';
 import { segmentsToStart, type Segment } from './ae-ranges.js';
 import { bulk, bulkArray, carried, carrier, decodeKeys, encodeKeyEntry, readBulk, readBulks, type RemoteKey } from './ae-wire.js';
-import type { AeClock, AeDecide, AeJournal, AeKeyState, AePeerCaps } from './ae-deps.js';
+import { AE_CAPABILITY, type AeClock, type AeDecide, type AeJournal, type AeKeyState, type AePeerCaps } from './ae-deps.js';
 
 /** anti_entropy_interval's default: one pass per hour (see the config key). */
 export const DEFAULT_AE_INTERVAL_MS = 3_600_000;
@@ -39,8 +41,8 @@ export const DEFAULT_AE_RATE = 20_000;
 export const FANOUT = 16;
 /** A differing child with at most this many keys on either side is compared key by key. */
 export const LEAF_KEYS = 64;
-/** Expire-at values closer than this are equal. */
-export const TTL_TOLERANCE_MS = 2_000;
+/** Expire-at values closer than this are equal: the version rule's own tolerance. */
+export const TTL_TOLERANCE_MS = EXPIRE_TOLERANCE_MS;
 /** A peer's snapshot is dropped this long after its last use (a pass that died midway). */
 const PEER_SNAPSHOT_IDLE_MS = 120_000;
 const POLL_MS = 50;
@@ -250,9 +252,12 @@ export class AntiEntropy {
   private peerRefusal(peer: number): string | undefined {
     const link = this.o.peer(peer);
     if (link === undefined || !link.up) return 'peer is not connected';
-    const kind = this.o.caps?.of(peer) ?? 'dynomite-ts';
-    if (kind === 'other') return 'peer is not dynomite-ts (no anti-entropy commands: a Netflix dynomite closes the link on unknown commands)';
-    if (kind === 'unknown') return 'peer capabilities not known yet (its probe has not answered)';
+    const caps = this.o.caps;
+    if (caps === undefined) return undefined;
+    const kind = caps.of(peer);
+    if (kind === 'other') return 'peer is not dynomite-ts (it does not answer the anti-entropy commands; a Netflix dynomite closes the link on unknown commands)';
+    if (kind === 'unknown') return 'peer capabilities not known yet (its capability probe has not answered)';
+    if (!caps.has(peer, AE_CAPABILITY)) return `peer is dynomite-ts without the '${AE_CAPABILITY}' capability (an older build)`;
     return undefined;
   }
 
@@ -304,13 +309,15 @@ export class AntiEntropy {
     const j = this.o.journal;
     for (let i = from; i < to; i++) {
       local.set(mine.keys[i]!.toString('latin1'), {
-        present: true, valueHash: valueHash(mine, i), expireAtMs: mine.expireAt[i]!, clock: j?.lookup(mine.keys[i]!), readAt: mine.readAt[i]!,
+        present: true, valueHash: valueHash(mine, i), expireAtMs: mine.expireAt[i]!, clock: j?.lookup(mine.keys[i]!),
+        floorMs: j?.floorFor(mine.keys[i]!), readAt: mine.readAt[i]!,
       });
     }
     if (j) {
-      for (const t of j.tombstonesIn(lo, hi)) {
-        const name = Buffer.from(t.key).toString('latin1');
-        if (!local.has(name)) local.set(name, { present: false, valueHash: 0n, expireAtMs: -1, clock: t.clock, readAt: mine.startedAt });
+      // The journal's ranges are (lo, hi]: (lo - 1, hi] is our [lo, hi].
+      for (const [key, clock] of j.tombstonesIn((lo - 1) >>> 0, hi)) {
+        const name = key.toString('latin1');
+        if (!local.has(name)) local.set(name, { present: false, valueHash: 0n, expireAtMs: 0, clock, floorMs: j.floorFor(key), readAt: mine.startedAt });
       }
     }
     const remote = new Map<string, RemoteKey>();
@@ -318,14 +325,15 @@ export class AntiEntropy {
     const names = new Set([...local.keys(), ...remote.keys()]);
     for (const name of names) {
       pass.keysCompared++;
-      const a: AeKeyState & { readAt?: number } = local.get(name) ?? { present: false, valueHash: 0n, expireAtMs: -1, readAt: mine.startedAt };
+      const key = Buffer.from(name, 'latin1');
+      const a: AeKeyState & { readAt?: number } = local.get(name)
+        ?? { present: false, valueHash: 0n, expireAtMs: 0, clock: j?.lookup(key), floorMs: j?.floorFor(key), readAt: mine.startedAt };
       const r = remote.get(name);
-      const b: AeKeyState = r ?? { present: false, valueHash: 0n, expireAtMs: -1 };
+      const b: AeKeyState = r ?? { present: false, valueHash: 0n, expireAtMs: 0 };
       if (equalStates(a, b)) continue;
       pass.keysDiffering++;
       const winner = this.o.decide(a, b);
       if (winner === 'same') continue;
-      const key = Buffer.from(name, 'latin1');
       await this.pace(1);
       if (winner === 'a') await this.push(peer, id, key, a.clock, pass);
       else await this.pull(peer, key, b, a.readAt ?? mine.startedAt, pass);
@@ -369,10 +377,8 @@ export class AntiEntropy {
       : [Buffer.from('RESTORE'), key, Buffer.from(String(pttl > 0 ? pttl : 0)), dump, Buffer.from('REPLACE')];
     const [r] = await call(this.ctx, 0, [cmd], `${del ? 'DEL' : 'RESTORE'} on the local datastore`, undefined, true);
     if (r![0] === 45) throw new Error(`${del ? 'DEL' : 'RESTORE'} ${preview(key)} answered ${preview(r!)}`);
-    if (this.o.journal !== undefined) {
-      const ts = clock?.ts ?? Date.now();
-      this.o.journal.record(key, ts, del, clock?.token ?? 0);
-    }
+    // Recorded with the winner's clock when it had one, so the replicas now agree on the version too.
+    this.o.journal?.record(key, clock?.ts ?? this.o.journal.stamp(), del, clock?.token ?? keyTokenOf(this.o.core, key));
     return undefined;
   }
 
@@ -418,12 +424,12 @@ export class AntiEntropy {
         const seen = new Set<string>();
         for (let i = from; i < to; i++) {
           seen.add(snap.keys[i]!.toString('latin1'));
-          items.push(...encodeKeyEntry(snap.keys[i]!, valueHash(snap, i), snap.expireAt[i]!, this.o.journal?.lookup(snap.keys[i]!)));
+          const k = snap.keys[i]!;
+          items.push(...encodeKeyEntry(k, valueHash(snap, i), snap.expireAt[i]!, this.o.journal?.lookup(k), this.o.journal?.floorFor(k) ?? 0));
         }
         if (this.o.journal) {
-          for (const t of this.o.journal.tombstonesIn(lo, hi)) {
-            const k = Buffer.from(t.key);
-            if (!seen.has(k.toString('latin1'))) items.push(...encodeKeyEntry(k, undefined, -1, t.clock));
+          for (const [k, clock] of this.o.journal.tombstonesIn((lo - 1) >>> 0, hi)) {
+            if (!seen.has(k.toString('latin1'))) items.push(...encodeKeyEntry(k, undefined, 0, clock, this.o.journal.floorFor(k)));
           }
         }
         return bulkArray(items);
@@ -480,12 +486,20 @@ function readAtOf(s: Snapshot, key: Buffer): number {
 /** Key -> position, built on a snapshot's first APPLY. */
 const INDEXES = new WeakMap<Snapshot, Map<string, number>>();
 
-/** Equal values (by digest) with expire-at within the tolerance, or both absent. */
+/** Equal values (by digest) with expire-at (0 = never) within the tolerance, or both absent. */
 export function equalStates(a: AeKeyState, b: AeKeyState): boolean {
   if (!a.present || !b.present) return a.present === b.present;
   if (a.valueHash !== b.valueHash) return false;
-  if ((a.expireAtMs < 0) !== (b.expireAtMs < 0)) return false;
-  return a.expireAtMs < 0 || Math.abs(a.expireAtMs - b.expireAtMs) <= TTL_TOLERANCE_MS;
+  if ((a.expireAtMs === 0) !== (b.expireAtMs === 0)) return false;
+  return Math.abs(a.expireAtMs - b.expireAtMs) <= TTL_TOLERANCE_MS;
+}
+
+/** The ring token of a key under the node's hash and hash_tag, for a journal entry. */
+function keyTokenOf(core: Core, key: Buffer): number {
+  const at = stagingScratch(core, key.length);
+  if (at < 0) return 0;
+  core.u8.set(key, at);
+  return core.exports.routingToken(at, key.length) >>> 0;
 }
 
 function nodeName(t: Topology, n: number): string {
