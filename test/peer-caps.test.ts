@@ -52,7 +52,7 @@ describe('peer caps', () => {
       expect(a.cluster!.peerCaps.of(1)).toBe('dynomite-ts');
       expect(b.cluster!.peerCaps.of(1)).toBe('dynomite-ts');
     }, 10_000);
-    expect(a.cluster!.peerCaps.entry(`127.0.0.1:${db}`)).toEqual({ kind: 'dynomite-ts', protocol: 1, capabilities: ['hint'] });
+    expect(a.cluster!.peerCaps.entry(`127.0.0.1:${db}`)).toEqual({ kind: 'dynomite-ts', protocol: 1, capabilities: ['hint', 'anti-entropy'] });
     expect(a.cluster!.peerCaps.of('127.0.0.1')).toBe('dynomite-ts');
     expect(a.cluster!.peerCaps.has(1, 'hint')).toBe(true);
     expect(a.cluster!.peerCaps.of('127.0.0.1:1')).toBe('unknown');
@@ -90,6 +90,6 @@ describe('peer caps', () => {
     expect(parseCapsReply('redis', Buffer.from(`$${CAPS_PROBE_WORD.length}\r\n${CAPS_PROBE_WORD}\r\n`)).kind).toBe('other');
     expect(parseCapsReply('redis', Buffer.from('-ERR unknown command\r\n')).kind).toBe('other');
     expect(parseCapsReply('memcache', Buffer.from('END\r\n')).kind).toBe('other');
-    expect(parseCapsReply('memcache', Buffer.from(`VALUE k 0 ${capsLine().length}\r\n${capsLine()}\r\nEND\r\n`))).toEqual({ kind: 'dynomite-ts', protocol: 1, capabilities: ['hint'] });
+    expect(parseCapsReply('memcache', Buffer.from(`VALUE k 0 ${capsLine().length}\r\n${capsLine()}\r\nEND\r\n`))).toEqual({ kind: 'dynomite-ts', protocol: 1, capabilities: ['hint', 'anti-entropy'] });
   });
 });

@@ -20,6 +20,9 @@ import type { Backend } from '../dispatch/request.js';
 import type { PublishSink } from '../dispatch/publish.js';
 import { ClusterDispatcher } from '../dispatch/cluster.js';
 import { ReadRepair } from '../repair/read-repair.js';
+import { AntiEntropy, DEFAULT_AE_INTERVAL_MS, DEFAULT_AE_RATE, type PassReport } from '../repair/anti-entropy.js';
+import { decide } from '../repair/version-rule.js';
+import { HASH_NAMES } from '../wasm/abi.js';
 import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
 import { PeerConn } from './peer-conn.js';
 import { Gossip, gossipStateOf, parseAddress, type GossipMember } from './gossip.js';
@@ -49,6 +52,8 @@ export interface RunningCluster {
   readonly readRepair: ReadRepair;
   /** Hinted handoff: writes kept for unreachable replicas, replayed when they are back. */
   readonly hints: HintStore;
+  /** Anti-entropy passes (started on anti_entropy_interval or by hand) and the answers to peers' passes. */
+  readonly antiEntropy: AntiEntropy;
   /**
    * Every write applied to this node's local datastore, by key: its time and whether it deleted
    * the key (src/repair/write-journal.ts). The version of a key for hint replay and anti-entropy.
@@ -104,6 +109,8 @@ export interface ClusterEvents {
   membership?(e: MembershipEvent): void;
   repaired?(replicas: number): void;
   hintReplayed?(node: number): void;
+  /** An anti-entropy pass finished (its report, as GET /anti_entropy shows it). */
+  antiEntropyPass?(report: PassReport): void;
 }
 
 export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
@@ -140,6 +147,9 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   dispatcher.fanout.divergence = readRepair;
   if (hints.enabled) dispatcher.fanout.hints = hints;
   registerRepairStats(d.stats, readRepair, hints);
+  const antiEntropy = makeAntiEntropy(d, current, peers, journal, caps);
+  dispatcher.antiEntropy = antiEntropy;
+  registerAntiEntropyStats(d.stats, antiEntropy);
   hints.start();
   dispatcher.start();
   const listener = await startListener(d, dispatcher, applier, gossip, crypto?.keys, () => {
@@ -152,6 +162,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   d.stats.registerPeerStates(() => members.peerStates());
   await Promise.all(peers.map((p) => p?.start()));
   gossip?.start();
+  antiEntropy.start();
   const refreshSeeds = (): Promise<void> => askSeedsAgain(d, membership, members);
   const timers = startMembershipTimers(d, gossip !== undefined, membership, members, refreshSeeds);
   d.log.info({ dynListen: `${d.cluster.dynListen.host}:${listener.port}`, peers: peers.length - 1, dcs: start.dcs.length, racks: start.racks.length }, 'cluster started');
@@ -159,6 +170,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     dispatcher,
     readRepair,
     hints,
+    antiEntropy,
     journal,
     peerCaps: caps,
     hintApply: applier,
@@ -178,6 +190,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       gossip?.shutdown();
       caps.stop();
       readRepair.stop();
+      antiEntropy.stop();
       dispatcher.stop();
       await listener.close();
       await Promise.all([...peers, ...members.retiredLinks()].map((p) => p?.close()));
@@ -397,6 +410,29 @@ function makeReadRepair(d: ClusterDeps, local: Backend, peers: readonly (PeerCon
     core: d.core, local, peer: (n) => peers[n], enabled: () => d.control.readRepairs, logger: d.log, protocol: d.protocol,
     onRepair: d.events?.repaired,
   });
+}
+
+/** Anti-entropy over the cluster's links, deciding with the version rule and the write journal. */
+function makeAntiEntropy(d: ClusterDeps, topology: () => Topology, peers: readonly (PeerConn | undefined)[], journal: WriteJournal, caps: PeerCaps): AntiEntropy {
+  const ae = d.cluster.antiEntropy;
+  const rate = ae?.ratePerSecond ?? DEFAULT_AE_RATE;
+  return new AntiEntropy({
+    core: d.core, local: d.backend, peer: (n) => peers[n], topology, protocol: d.protocol, log: d.log,
+    algo: HASH_NAMES.indexOf(d.options.hash as (typeof HASH_NAMES)[number]),
+    decide, journal, caps: { of: (n) => caps.of(n), has: (n, cap) => caps.has(n, cap) },
+    intervalMs: ae?.intervalMs ?? DEFAULT_AE_INTERVAL_MS, ratePerSecond: rate === 0 ? Infinity : rate,
+    name: `${d.cluster.dynListen.host}:${d.cluster.dynListen.port}`,
+    onPass: d.events?.antiEntropyPass,
+  });
+}
+
+function registerAntiEntropyStats(stats: Stats, ae: AntiEntropy): void {
+  stats.sourceOurs('anti_entropy_passes', () => ae.status().passes);
+  stats.sourceOurs('anti_entropy_running', () => (ae.status().running ? 1 : 0));
+  stats.sourceOurs('anti_entropy_percent_done', () => ae.status().percentDone);
+  stats.sourceOurs('anti_entropy_keys_compared', () => ae.status().totals.keysCompared);
+  stats.sourceOurs('anti_entropy_keys_repaired', () => ae.status().totals.keysRepaired);
+  stats.sourceOurs('anti_entropy_bytes_exchanged', () => ae.status().totals.bytesExchanged);
 }
 
 /** The read-repair and hinted-handoff counts in the pool's stats. */

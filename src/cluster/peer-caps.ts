@@ -28,8 +28,9 @@ export const CAPS_PROTOCOL = 1;
 /**
  * What this build's dnode listener understands beyond Netflix's protocol:
  * `hint`: DYNO_HINT, a conditional hint replay (src/repair/hint-apply.ts).
+ * `anti-entropy`: the anti-entropy exchange carrier (src/repair/ae-wire.ts).
  */
-export const OUR_CAPABILITIES: readonly string[] = ['hint'];
+export const OUR_CAPABILITIES: readonly string[] = ['hint', 'anti-entropy'];
 
 export type PeerKind = 'dynomite-ts' | 'other' | 'unknown';
 
