@@ -11,11 +11,11 @@ describe('WriteJournal', () => {
     j.record(k('a'), 100, false, 5);
     j.record(k('b'), 110, false, 6);
     j.record(k('a'), 120, true, 5);
-    expect(j.lookup(k('a'))).toEqual({ ts: 120, deleted: true, token: 5 });
-    expect(j.lookup(k('b'))).toEqual({ ts: 110, deleted: false, token: 6 });
+    expect(j.lookup(k('a'))).toMatchObject({ ts: 120, deleted: true, token: 5 });
+    expect(j.lookup(k('b'))).toMatchObject({ ts: 110, deleted: false, token: 6 });
     expect(j.lookup(k('c'))).toBeUndefined();
     j.record(k('a'), 130, false, 5);
-    expect(j.lookup(k('a'))).toEqual({ ts: 130, deleted: false, token: 5 });
+    expect(j.lookup(k('a'))).toMatchObject({ ts: 130, deleted: false, token: 5 });
     expect(j.tombstones).toBe(0);
     expect(j.size).toBe(2);
   });
