@@ -36,6 +36,7 @@ import { linkSecured, loadPemKey, type DnodeKeys } from '../crypto/dnode-crypto.
 import { WriteJournal } from '../repair/write-journal.js';
 import { JournalBackend } from '../repair/journal-backend.js';
 import { HintApplier } from '../repair/hint-apply.js';
+import { JournalLog } from '../repair/journal-log.js';
 import { capsReply, isCapsProbe, PeerCaps } from './peer-caps.js';
 import { loadCommandTable } from '../wasm/commands.js';
 
@@ -126,7 +127,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     onKnown: (n) => hints.onPeerUp(n),
   });
   const links: PeerLinks = { peers, gossip: undefined, caps };
-  const journal = makeJournal(d);
+  const { journal, log: journalLog } = makeJournal(d);
   const hints = makeHints(d, current, start.nodes.length, peers, caps, journal);
   const members = new MemberLinks({
     membership, peers, hints, log: d.log, gossip: () => links.gossip,
@@ -157,6 +158,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     gossip?.stop();
     dispatcher.stop();
     hints.stop();
+    closeJournalLog(journalLog, d.log);
   });
   d.stats.registerGauge('dnode_client_connections', () => listener.connections());
   d.stats.registerPeerStates(() => members.peerStates());
@@ -196,6 +198,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       await Promise.all([...peers, ...members.retiredLinks()].map((p) => p?.close()));
       // Last: writes failed by the closing links above are still hinted (and logged when durable).
       hints.stop();
+      closeJournalLog(journalLog, d.log);
     },
   };
 }
@@ -252,6 +255,14 @@ interface PeerLinks {
   readonly caps: PeerCaps;
 }
 
+function closeJournalLog(log: JournalLog | undefined, logger: Logger): void {
+  try {
+    log?.close();
+  } catch (err) {
+    logger.warn({ err, file: log?.path }, 'write journal: closing the journal file failed');
+  }
+}
+
 /** The node index of a peer named `host:port` (its dnode address), or by its host alone. */
 function indexOfPeer(t: Topology, name: string): number | undefined {
   for (let n = 1; n < t.nodes.length; n++) {
@@ -262,10 +273,19 @@ function indexOfPeer(t: Topology, name: string): number | undefined {
   return undefined;
 }
 
-/** The write journal: tombstones kept for tombstone_grace (hints_ttl's default). */
-function makeJournal(d: ClusterDeps): WriteJournal {
+/**
+ * The write journal: tombstones kept for tombstone_grace, clocks up to write_journal_max_keys;
+ * durable in hints_dir when one is set (src/repair/journal-log.ts).
+ */
+function makeJournal(d: ClusterDeps): { journal: WriteJournal; log: JournalLog | undefined } {
   const h = d.cluster.hints;
-  return new WriteJournal({ graceMs: h?.ttlMs ?? DEFAULT_HINTS.ttlMs });
+  const journal = new WriteJournal({
+    graceMs: d.cluster.tombstoneGraceMs ?? h?.ttlMs ?? DEFAULT_HINTS.ttlMs,
+    maxKeys: d.cluster.writeJournalMaxKeys,
+    maxTombstones: d.cluster.writeJournalMaxKeys,
+  });
+  const log = h?.dir === undefined ? undefined : new JournalLog(journal, { dir: h.dir, logger: d.log });
+  return { journal, log };
 }
 
 type PeerKeys = ReturnType<typeof loadPeerKeys>;
