@@ -148,6 +148,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   dispatcher.fanout.divergence = readRepair;
   if (hints.enabled) dispatcher.fanout.hints = hints;
   registerRepairStats(d.stats, readRepair, hints);
+  registerVersionStats(d.stats, journal, applier);
   const antiEntropy = makeAntiEntropy(d, current, peers, journal, caps);
   dispatcher.antiEntropy = antiEntropy;
   registerAntiEntropyStats(d.stats, antiEntropy);
@@ -470,6 +471,17 @@ function registerRepairStats(stats: Stats, readRepair: ReadRepair, hints: HintSt
   stats.sourceOurs('hints_dropped_other', () => hints.counts.droppedOther);
   stats.sourceOurs('hints_pending', () => hints.pending);
   stats.sourceOurs('hints_pending_bytes', () => hints.pendingBytes);
+}
+
+/** The write journal's and the conditional hint replays' counts in the pool's stats. */
+function registerVersionStats(stats: Stats, journal: WriteJournal, applier: HintApplier): void {
+  const a = applier.counts;
+  stats.sourceOurs('hints_applied_versioned', () => a.applied);
+  stats.sourceOurs('hints_skipped_newer', () => a.skippedNewer);
+  stats.sourceOurs('hints_skipped_floor', () => a.skippedFloor);
+  stats.sourceOurs('write_journal_keys', () => journal.size);
+  stats.sourceOurs('write_journal_tombstones', () => journal.tombstones);
+  stats.sourceOurs('write_journal_evicted', () => journal.counts.clocksEvicted + journal.counts.tombstonesEvicted);
 }
 
 /** The dnode listener for requests and gossip from peers; when it cannot start, `unwind` stops what runs. */
