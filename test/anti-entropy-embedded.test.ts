@@ -1,0 +1,128 @@
+// Anti-entropy on the embedded datastore (three in-process nodes, one per rack, each over its own
+// MemoryStore), and with a peer that is not dynomite-ts (a Netflix-like peer that forwards every
+// request to its redis): skipped with its reason, never sent the carrier.
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { startNode, type RunningNode } from '../src/node.js';
+import type { MemoryBackend } from '../src/store/memory-backend.js';
+import { nodeOptions } from './helpers/node.js';
+import { ScriptedDnodePeer } from './helpers/dnode-peer.js';
+import { cmd, RawClient } from './helpers/resp-client.js';
+import { freePort, startRedis } from './helpers/servers.js';
+import { until } from './helpers/until.js';
+
+const TOKEN = 101134286;
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** A logger whose lines the test reads. */
+function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
+function direct(n: RunningNode, ...args: string[]): Buffer {
+  return (n.backend as MemoryBackend).store.execute(args.map((a) => Buffer.from(a)));
+}
+
+/** Every key of node n's embedded store, sorted, with its DUMP. */
+function contents(n: RunningNode): [string, string][] {
+  const keys = direct(n, 'KEYS', '*').toString('latin1').split('\r\n').filter((_, i) => i > 0 && i % 2 === 0).sort();
+  return keys.map((k) => [k, direct(n, 'DUMP', k).toString('latin1')]);
+}
+
+async function passOn(n: RunningNode): Promise<ReturnType<NonNullable<RunningNode['cluster']>['antiEntropy']['status']>> {
+  const ae = n.cluster!.antiEntropy;
+  const before = ae.status().passes;
+  expect(ae.run('manual').started).toBe(true);
+  await until('the pass to finish', () => {
+    expect(ae.status().passes).toBe(before + 1);
+    expect(ae.status().running).toBe(false);
+  }, 20_000, 20);
+  return ae.status();
+}
+
+describe('anti-entropy, embedded datastore', () => {
+  it('a store that lost its keys and one with a damaged value converge on every rack', async () => {
+    const dyn = [await freePort(), await freePort(), await freePort()];
+    const racks = ['rack1', 'rack2', 'rack3'];
+    const nodes: RunningNode[] = [];
+    for (let i = 0; i < 3; i++) {
+      const seeds = [0, 1, 2].filter((j) => j !== i).map((j) => ({ host: '127.0.0.1', port: dyn[j]!, rack: racks[j]!, dc: 'dc1', tokens: [TOKEN] }));
+      const n = await startNode(nodeOptions({
+        dataStore: 'memory', rack: racks[i]!, datacenter: 'dc1', tokens: [TOKEN], timeoutMs: 2000,
+        cluster: { dynListen: { host: '127.0.0.1', port: dyn[i]! }, seeds, localPeerConnections: 1, remotePeerConnections: 1,
+          peerReadTimeoutMs: 2000, peerWriteTimeoutMs: 2000, antiEntropy: { intervalMs: 0, ratePerSecond: 0 } },
+      }), { logger: pino({ level: 'silent' }) });
+      nodes.push(n);
+      cleanups.push(() => n.close('test done', 100));
+    }
+    await until('every node knows every peer is dynomite-ts', () => {
+      for (const n of nodes) for (const p of [1, 2]) expect(n.cluster!.peerCaps.of(p)).toBe('dynomite-ts');
+    }, 10_000, 50);
+    const c = await RawClient.connect(nodes[0]!.port);
+    cleanups.push(() => c.close());
+    const M = 200;
+    c.write(Buffer.concat(Array.from({ length: M }, (_, k) => (k % 2 === 0 ? cmd('SET', `k${k}`, `v${k}`) : cmd('HSET', `h${k}`, 'f', `${k}`)))));
+    expect((await c.replies(M)).filter((r) => r[0] === 45)).toEqual([]);
+    await until('every write on every rack', () => expect(nodes.map((n) => contents(n).length)).toEqual([M, M, M]), 5000);
+    expect(direct(nodes[2]!, 'FLUSHALL').toString()).toBe('+OK\r\n');
+    expect(direct(nodes[1]!, 'SET', 'k0', 'damaged').toString()).toBe('+OK\r\n');
+    const s0 = await passOn(nodes[0]!);
+    expect(s0.lastPass).toMatchObject({ ranges: 2, rangesCompared: 2, errors: [], unsupported: null, percentDone: 100 });
+    expect(s0.lastPass!.keysRepaired).toBeGreaterThanOrEqual(M);
+    // r1 starts r1-r2 and r1-r3; r2 starts r2-r3: after both every rack holds the same bytes.
+    await passOn(nodes[1]!);
+    const want = contents(nodes[0]!);
+    expect(want.length).toBe(M);
+    expect(contents(nodes[1]!)).toEqual(want);
+    expect(contents(nodes[2]!)).toEqual(want);
+    // Converged: a further pass repairs nothing.
+    const again = await passOn(nodes[0]!);
+    expect(again.lastPass).toMatchObject({ keysRepaired: 0, keysCompared: 2 * M, errors: [] });
+  }, 60_000);
+
+  it("a peer that is not dynomite-ts is skipped with the reason logged, and never sees the carrier", async () => {
+    const r = await startRedis();
+    cleanups.push(() => r.stop());
+    const toRedis = await RawClient.connect(r.port);
+    cleanups.push(() => toRedis.close());
+    let chain: Promise<unknown> = Promise.resolve();
+    const fake = await ScriptedDnodePeer.start((q) => {
+      chain = chain.then(async () => {
+        toRedis.write(q.payload);
+        q.reply((await toRedis.replies(1))[0]!);
+      });
+    });
+    cleanups.push(() => fake.close());
+    const own = await startRedis();
+    cleanups.push(() => own.stop());
+    const { logger, lines } = capturingLogger();
+    const a = await startNode(nodeOptions({
+      dataStore: 'redis', server: { host: '127.0.0.1', port: own.port }, rack: 'rack1', datacenter: 'dc1', tokens: [TOKEN], timeoutMs: 3000,
+      cluster: {
+        dynListen: { host: '127.0.0.1', port: await freePort() },
+        seeds: [{ host: '127.0.0.1', port: fake.port, rack: 'rack2', dc: 'dc1', tokens: [TOKEN] }],
+        localPeerConnections: 1, remotePeerConnections: 1, peerReadTimeoutMs: 3000, peerWriteTimeoutMs: 3000,
+        antiEntropy: { intervalMs: 0, ratePerSecond: 0 },
+      },
+    }), { logger });
+    cleanups.push(() => a.close('test done', 100));
+    await until('the probe answered', () => expect(a.cluster!.peerCaps.of(1)).toBe('other'), 10_000);
+    const s = await passOn(a);
+    const reason = 'peer is not dynomite-ts (it does not answer the anti-entropy commands; a Netflix dynomite closes the link on unknown commands)';
+    expect(s.lastPass).toMatchObject({ ranges: 0, keysCompared: 0, errors: [], peersSkipped: [{ peer: `127.0.0.1:${fake.port}`, reason }] });
+    expect(lines.filter((l) => l.msg === 'anti-entropy: peer skipped').map((l) => [l.peer, l.reason])).toEqual([[`127.0.0.1:${fake.port}`, reason]]);
+    expect(fake.requests.filter((q) => q.payload.includes('__dynomite_ts_ae__'))).toEqual([]);
+    expect(fake.open).toBe(fake.accepted);
+  }, 30_000);
+});
