@@ -189,3 +189,23 @@ describe('anti-entropy, embedded datastore', () => {
     expect(fake.open).toBe(fake.accepted);
   }, 30_000);
 });
+
+describe('anti-entropy through the embedding API', () => {
+  it("createNode's antiEntropy event carries the report of a pass, and repairs an in-process cluster", async () => {
+    const { createNode, InProcessNetwork } = await import('../src/index.js');
+    const network = new InProcessNetwork();
+    const nodes = ['rack1', 'rack2'].map((rack) => createNode({ rack }, { network }));
+    for (const n of nodes) cleanups.push(() => n.stop());
+    await Promise.all(nodes.map((n) => n.start()));
+    expect(await nodes[0]!.call('SET', 'e1', 'v1')).toBe('OK');
+    await until('replicated', async () => expect(await nodes[1]!.call('GET', 'e1')).toBe('v1'), 5000);
+    const internals = nodes.map((n) => n.internals);
+    direct(internals[1]!, 'FLUSHALL');
+    const reports: { keysRepaired: number }[] = [];
+    nodes[0]!.on('antiEntropy', (r) => reports.push(r));
+    await until('peer caps known', () => expect(internals[0]!.cluster!.peerCaps.of(1)).toBe('dynomite-ts'), 5000);
+    await passOn(internals[0]!);
+    expect(reports).toMatchObject([{ keysRepaired: 1, errors: [] }]);
+    expect(direct(internals[1]!, 'GET', 'e1').toString()).toBe('$2\r\nv1\r\n');
+  }, 30_000);
+});
