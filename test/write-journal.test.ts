@@ -1,7 +1,7 @@
 // The write journal (src/repair/write-journal.ts): clocks, tombstones, bounds, floorMs, token
 // ranges, and the heap bytes an entry costs (the figure JOURNAL_BYTES_PER_ENTRY documents).
 import { describe, expect, it } from 'vitest';
-import { JOURNAL_BYTES_PER_ENTRY, tokenInRange, WriteJournal } from '../src/repair/write-journal.js';
+import { JOURNAL_BYTES_PER_ENTRY, STAMP_STEP_MS, tokenInRange, WriteJournal } from '../src/repair/write-journal.js';
 
 const k = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -11,11 +11,11 @@ describe('WriteJournal', () => {
     j.record(k('a'), 100, false, 5);
     j.record(k('b'), 110, false, 6);
     j.record(k('a'), 120, true, 5);
-    expect(j.lookup(k('a'))).toEqual({ ts: 120, deleted: true, token: 5 });
-    expect(j.lookup(k('b'))).toEqual({ ts: 110, deleted: false, token: 6 });
+    expect(j.lookup(k('a'))).toMatchObject({ ts: 120, deleted: true, token: 5 });
+    expect(j.lookup(k('b'))).toMatchObject({ ts: 110, deleted: false, token: 6 });
     expect(j.lookup(k('c'))).toBeUndefined();
     j.record(k('a'), 130, false, 5);
-    expect(j.lookup(k('a'))).toEqual({ ts: 130, deleted: false, token: 5 });
+    expect(j.lookup(k('a'))).toMatchObject({ ts: 130, deleted: false, token: 5 });
     expect(j.tombstones).toBe(0);
     expect(j.size).toBe(2);
   });
@@ -30,16 +30,23 @@ describe('WriteJournal', () => {
     expect([...j.tombstonesIn(0, 0)].map(([key]) => [...key])).toEqual([[0, 255, 128, 10]]);
   });
 
-  it('stamp() never goes back: below a recorded ts (a peer clock ahead) it returns that ts', () => {
-    let now = 1000;
+  it('stamp() always rises: within one ms by STAMP_STEP_MS, above a recorded ts (a peer clock ahead)', () => {
+    let now = 1_764_000_000_000;
     const j = new WriteJournal({ now: () => now });
-    expect(j.stamp()).toBe(1000);
-    j.record(k('x'), 5000, false, 1);
-    expect(j.stamp()).toBe(5000);
-    now = 900;
-    expect(j.stamp()).toBe(5000);
-    now = 6000;
-    expect(j.stamp()).toBe(6000);
+    expect(j.stamp()).toBe(now);
+    expect(j.stamp()).toBe(now + STAMP_STEP_MS);
+    expect(j.stamp()).toBe(now + 2 * STAMP_STEP_MS);
+    j.record(k('x'), now + 5000, false, 1);
+    expect(j.stamp()).toBe(now + 5000 + STAMP_STEP_MS);
+    now -= 100;
+    expect(j.stamp()).toBe(now + 100 + 5000 + 2 * STAMP_STEP_MS);
+    now += 6000;
+    expect(j.stamp()).toBe(now);
+    // 512 stamps in one millisecond stay distinct and below the next millisecond.
+    const seen = new Set<number>();
+    for (let i = 0; i < 511; i++) seen.add(j.stamp());
+    expect(seen.size).toBe(511);
+    expect(Math.max(...seen)).toBeLessThan(now + 1);
   });
 
   it('bounds the overwrite clocks: the least recently written go first and raise floorMs', () => {

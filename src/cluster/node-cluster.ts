@@ -34,6 +34,8 @@ import type { PeerSpec } from '../route/topology.js';
 import { startDnodeListener, type DnodeListener } from './dnode-listener.js';
 import { linkSecured, loadPemKey, type DnodeKeys } from '../crypto/dnode-crypto.js';
 import { WriteJournal } from '../repair/write-journal.js';
+import { JournalBackend } from '../repair/journal-backend.js';
+import { HintApplier } from '../repair/hint-apply.js';
 import { capsReply, isCapsProbe, PeerCaps } from './peer-caps.js';
 import { loadCommandTable } from '../wasm/commands.js';
 
@@ -59,6 +61,8 @@ export interface RunningCluster {
   readonly journal: WriteJournal;
   /** Which peers are dynomite-ts nodes (probed on link up: src/cluster/peer-caps.ts). */
   readonly peerCaps: PeerCaps;
+  /** What conditional hint replays from peers did here (applied, skipped). */
+  readonly hintApply: HintApplier;
   readonly topology: () => Topology;
   /** Peer links by node index (undefined for this node and for nodes out of the ring). */
   readonly peers: readonly (PeerConn | undefined)[];
@@ -118,10 +122,12 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   const caps = new PeerCaps({
     core: d.core, protocol: d.protocol, peer: (n) => peers[n],
     indexOf: (name) => indexOfPeer(current(), name),
+    // Hints wait for the peer's kind: replay them now that it is known.
+    onKnown: (n) => hints.onPeerUp(n),
   });
   const links: PeerLinks = { peers, gossip: undefined, caps };
   const journal = makeJournal(d);
-  const hints = makeHints(d, current, start.nodes.length, peers);
+  const hints = makeHints(d, current, start.nodes.length, peers, caps, journal);
   const members = new MemberLinks({
     membership, peers, hints, log: d.log, gossip: () => links.gossip,
     connect: (n) => connectPeer(d, current(), n, crypto, hints, links),
@@ -132,8 +138,12 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   // enable_gossip (off by default): peers' state from GOSSIP_SYN rounds; a DOWN peer is not `up`.
   const gossip = d.cluster.gossip?.enabled ? makeGossip(start, d.cluster.gossip, members, d) : undefined;
   links.gossip = gossip;
-  const dispatcher = makeDispatcher(d, current, peers);
-  const readRepair = makeReadRepair(d, peers);
+  // Every write to the local datastore, whoever sent it, passes the journal.
+  const local = new JournalBackend(d.backend, d.core, journal, d.protocol);
+  const dispatcher = makeDispatcher(d, local, current, peers);
+  const hintCommand = d.protocol === 'redis' ? loadCommandTable(d.core).byName('DYNO_HINT')?.id ?? -1 : -1;
+  const applier = new HintApplier(d.core, local, hintCommand, (isWrite) => d.control.allows(isWrite));
+  const readRepair = makeReadRepair(d, local, peers);
   dispatcher.fanout.divergence = readRepair;
   if (hints.enabled) dispatcher.fanout.hints = hints;
   registerRepairStats(d.stats, readRepair, hints);
@@ -142,7 +152,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   registerAntiEntropyStats(d.stats, antiEntropy);
   hints.start();
   dispatcher.start();
-  const listener = await startListener(d, dispatcher, gossip, crypto?.keys, () => {
+  const listener = await startListener(d, dispatcher, applier, gossip, crypto?.keys, () => {
     caps.stop();
     gossip?.stop();
     dispatcher.stop();
@@ -163,6 +173,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     antiEntropy,
     journal,
     peerCaps: caps,
+    hintApply: applier,
     topology: current,
     peers,
     gossip,
@@ -274,7 +285,7 @@ async function resolveTopology(d: ClusterDeps): Promise<Topology> {
 }
 
 /** Hinted handoff over the topology's nodes (node 0, this node, is never hinted). */
-function makeHints(d: ClusterDeps, topology: () => Topology, nodes: number, peers: readonly (PeerConn | undefined)[]): HintStore {
+function makeHints(d: ClusterDeps, topology: () => Topology, nodes: number, peers: readonly (PeerConn | undefined)[], caps: PeerCaps, journal: WriteJournal): HintStore {
   const h = d.cluster.hints;
   return new HintStore({
     core: d.core,
@@ -286,6 +297,17 @@ function makeHints(d: ClusterDeps, topology: () => Topology, nodes: number, peer
     dir: h?.dir,
     logger: d.log,
     onReplayed: d.events?.hintReplayed,
+    // One clock for the journal and the hints' origin times: strictly increasing on this node.
+    stamp: () => journal.stamp(),
+    // Conditional replay (DYNO_HINT) to dynomite-ts peers over redis; memcached has no wrapper.
+    replayMode: (n) => {
+      const kind = caps.of(n);
+      if (kind === 'unknown') {
+        caps.ensure(n);
+        return 'unknown';
+      }
+      return d.protocol === 'redis' && caps.has(n, 'hint') ? 'versioned' : 'plain';
+    },
   });
 }
 
@@ -360,11 +382,11 @@ function connectPeer(d: ClusterDeps, topology: Topology, n: number, crypto: Peer
   return peer;
 }
 
-function makeDispatcher(d: ClusterDeps, topology: () => Topology, peers: readonly (PeerConn | undefined)[]): ClusterDispatcher {
+function makeDispatcher(d: ClusterDeps, local: Backend, topology: () => Topology, peers: readonly (PeerConn | undefined)[]): ClusterDispatcher {
   const { stats, options } = d;
   return new ClusterDispatcher({
     core: d.core,
-    local: d.backend,
+    local,
     protocol: d.protocol,
     topology,
     peer: (n) => peers[n],
@@ -383,9 +405,9 @@ function makeDispatcher(d: ClusterDeps, topology: () => Topology, peers: readonl
   });
 }
 
-function makeReadRepair(d: ClusterDeps, peers: readonly (PeerConn | undefined)[]): ReadRepair {
+function makeReadRepair(d: ClusterDeps, local: Backend, peers: readonly (PeerConn | undefined)[]): ReadRepair {
   return new ReadRepair({
-    core: d.core, local: d.backend, peer: (n) => peers[n], enabled: () => d.control.readRepairs, logger: d.log, protocol: d.protocol,
+    core: d.core, local, peer: (n) => peers[n], enabled: () => d.control.readRepairs, logger: d.log, protocol: d.protocol,
     onRepair: d.events?.repaired,
   });
 }
@@ -431,7 +453,7 @@ function registerRepairStats(stats: Stats, readRepair: ReadRepair, hints: HintSt
 }
 
 /** The dnode listener for requests and gossip from peers; when it cannot start, `unwind` stops what runs. */
-async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, gossip: Gossip | undefined, keys: DnodeKeys | undefined, unwind: () => void): Promise<DnodeListener> {
+async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, applier: HintApplier, gossip: Gossip | undefined, keys: DnodeKeys | undefined, unwind: () => void): Promise<DnodeListener> {
   const echo = d.protocol === 'redis' ? loadCommandTable(d.core).byName('ECHO')?.id ?? -1 : -1;
   try {
     return await startDnodeListener({
@@ -448,6 +470,8 @@ async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, goss
         onPeerRequest: (conn, seq, type, req) => {
           // The peer-caps probe is answered here, never by the datastore (src/cluster/peer-caps.ts).
           if (type === ABI.DN_TYPE_REQ && isCapsProbe(d.core, req, d.protocol, echo)) return conn.completeBuffer(seq, capsReply(d.protocol));
+          // A conditional hint replay (src/repair/hint-apply.ts): applied or skipped by the journal.
+          if (type === ABI.DN_TYPE_REQ && applier.take(conn, seq, req, conn.id)) return;
           dispatcher.onPeerRequest(conn, seq, type, req, conn.id);
         },
         onOther: gossip === undefined ? undefined : (_c, type, _id, payload) => gossip.onMessage(type, payload),

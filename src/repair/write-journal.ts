@@ -55,6 +55,13 @@ export const DEFAULT_WRITE_JOURNAL = {
  */
 export const JOURNAL_BYTES_PER_ENTRY = 144;
 
+/**
+ * Added to the clock when stamp() is called again within one millisecond: 2^-9 ms is exact in a
+ * float64 near today's epoch ms (2^41: 11 fraction bits), so 512 stamps fit in a millisecond before
+ * the clock runs ahead of the wall clock (it then catches up when writes slow down).
+ */
+export const STAMP_STEP_MS = 1 / 512;
+
 /** Buckets of the per-key floor (a Float64Array: 512 KiB). */
 const FLOOR_BUCKETS = 1 << 16;
 
@@ -67,7 +74,15 @@ export interface JournalCounts {
 }
 
 class Clock implements KeyClock {
-  constructor(readonly ts: number, readonly deleted: boolean, readonly token: number) {}
+  constructor(readonly ts: number, readonly deleted: boolean, readonly token: number, readonly hinted: boolean) {}
+}
+
+/**
+ * True when the entry was recorded by a conditional hint replay (its ts is the origin node's
+ * stamp, not this node's): src/repair/hint-apply.ts compares those to the sub-millisecond.
+ */
+export function recordedByHint(c: KeyClock): boolean {
+  return c instanceof Clock && c.hinted;
 }
 
 /** True when token t lies in the ring range (lo, hi], wrapping past 2^32 - 1; lo === hi is the whole ring. */
@@ -91,8 +106,8 @@ export class WriteJournal {
   private floor = 0;
   /** The newest forgotten ts per key-hash bucket: floorFor() is far below floorMs under churn. */
   private readonly floors = new Float64Array(FLOOR_BUCKETS);
-  /** Called with each entry recorded, in order (the durable log appends it). */
-  onRecord: ((key: string, c: KeyClock) => void) | undefined;
+  /** Called with each entry recorded or reverted, in order (the durable log appends it); undefined = removed. */
+  onRecord: ((key: string, c: KeyClock | undefined) => void) | undefined;
 
   constructor(o: WriteJournalOptions = {}) {
     this.maxKeys = Math.max(0, o.maxKeys ?? DEFAULT_WRITE_JOURNAL.maxKeys);
@@ -134,10 +149,14 @@ export class WriteJournal {
     return this.tombs.size;
   }
 
-  /** The ts of a write applied now: the wall clock, never below a ts already recorded. */
+  /**
+   * The ts of a write applied (or first sent) now: the wall clock, and always above every ts
+   * stamped or recorded before (by STAMP_STEP_MS when the clock has not moved), so two writes of
+   * one key in the same millisecond still have an order, and a hint's origin time is unique.
+   */
   stamp(): number {
     const now = this.wall();
-    if (now > this.clock) this.clock = now;
+    this.clock = now > this.clock ? now : this.clock + STAMP_STEP_MS;
     return this.clock;
   }
 
@@ -146,10 +165,10 @@ export class WriteJournal {
     this.recordName(latin1(key), ts, deleted, token);
   }
 
-  /** record() with the key already as a latin1 string. */
-  recordName(k: string, ts: number, deleted: boolean, token: number): void {
+  /** record() with the key already as a latin1 string; returns the entry (for revertName). */
+  recordName(k: string, ts: number, deleted: boolean, token: number, hinted = false): KeyClock {
     if (ts > this.clock) this.clock = ts;
-    const c = new Clock(ts, deleted, token >>> 0);
+    const c = new Clock(ts, deleted, token >>> 0, hinted);
     this.counts.recorded++;
     if (deleted) {
       this.clocks.delete(k);
@@ -164,6 +183,28 @@ export class WriteJournal {
       if (this.clocks.size > this.maxKeys) this.evictClock();
     }
     this.onRecord?.(k, c);
+    return c;
+  }
+
+  /** The key's entry as held, grace not checked (what revertName restores). */
+  peekName(k: string): KeyClock | undefined {
+    return this.tombs.get(k) ?? this.clocks.get(k);
+  }
+
+  /**
+   * Undoes record(): a write recorded when it was sent that the datastore then refused. Only while
+   * `mine` is still the key's entry (a later write keeps its own); `prev` (peekName before) returns.
+   */
+  revertName(k: string, mine: KeyClock, prev: KeyClock | undefined): void {
+    if (this.peekName(k) !== mine) return;
+    this.tombs.delete(k);
+    this.clocks.delete(k);
+    if (prev === undefined) {
+      this.onRecord?.(k, undefined);
+      return;
+    }
+    (prev.deleted ? this.tombs : this.clocks).set(k, prev as Clock);
+    this.onRecord?.(k, prev);
   }
 
   /** The key's last recorded write, or undefined (then: no write after floorMs). */
