@@ -151,3 +151,41 @@ describe('anti-entropy over 3 racks', () => {
     expect(last).toMatchObject({ ranges: 0, keysCompared: 0 });
   }, 60_000);
 });
+
+describe('anti-entropy and deletes, hinted handoff off', () => {
+  // No hints: what the replica missed while it was away is anti-entropy's to fix, nobody else's.
+  const spec: ClusterSpec = {
+    nodes: ['r1', 'r2', 'r3'].map((rack) => ({ dc: 'dc1', rack, tokens: [T1] })),
+    conf: { anti_entropy_interval: '0', anti_entropy_rate: '0', write_consistency: 'DC_QUORUM', hints_max_bytes: '0' },
+  };
+  let c2: TestCluster;
+  afterAll(async () => {
+    await c2?.stop();
+  });
+
+  it('a key deleted at quorum while a replica was down is deleted there by anti-entropy, not resurrected', async () => {
+    c2 = new TestCluster(spec);
+    await c2.start();
+    const direct = await Promise.all([0, 1, 2].map((i) => c2.redisClient(i)));
+    const client = await c2.client(0);
+    expect(await pipeline(client, [['SET', 'del:a', '1'], ['SET', 'del:b', '2'], ['SET', 'keep', '3']])).toEqual(['+OK\r\n', '+OK\r\n', '+OK\r\n']);
+    await until('on every replica', async () => expect(await Promise.all(direct.map((r) => call(r, 'DBSIZE')))).toEqual([':3\r\n', ':3\r\n', ':3\r\n']), 5000);
+    await c2.kill(2);
+    // r1 and r2 form the quorum; r3 (down, no hints) keeps both keys.
+    await until('the delete at quorum', async () => expect(await call(client, 'DEL', 'del:a', 'del:b')).toBe(':2\r\n'), 10_000, 100);
+    expect(await Promise.all(direct.map((r) => call(r, 'DBSIZE')))).toEqual([':1\r\n', ':1\r\n', ':3\r\n']);
+    await c2.restart(2);
+    await c2.waitConnected();
+    const m0 = c2.members[0]!;
+    await until('r1 to know r3 is dynomite-ts again', async () => {
+      const r = await fetch(`http://127.0.0.1:${m0.statsPort}/anti_entropy/run`);
+      expect(r.status).toBe(202);
+      await until('that pass to end', async () => expect(JSON.parse(await c2.http(m0, '/anti_entropy')).running).toBe(false), 20_000, 50);
+      expect(JSON.parse(await c2.http(m0, '/anti_entropy')).lastPass.peersSkipped).toEqual([]);
+    }, 20_000, 200);
+    const s = JSON.parse(await c2.http(m0, '/anti_entropy')) as PassJson;
+    expect(s.lastPass!.errors).toEqual([]);
+    expect(await Promise.all(direct.map((r) => call(r, 'EXISTS', 'del:a', 'del:b')))).toEqual([':0\r\n', ':0\r\n', ':0\r\n']);
+    expect(await Promise.all(direct.map((r) => call(r, 'GET', 'keep')))).toEqual(direct.map(() => '$1\r\n3\r\n'));
+  }, 90_000);
+});

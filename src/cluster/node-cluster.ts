@@ -433,7 +433,11 @@ function makeReadRepair(d: ClusterDeps, local: Backend, peers: readonly (PeerCon
   });
 }
 
-/** Anti-entropy over the cluster's links, deciding with the version rule and the write journal. */
+/**
+ * Anti-entropy over the cluster's links, deciding with the version rule and the write journal. It
+ * talks to the datastore itself (d.backend, not the JournalBackend): its reads need no journal, and
+ * a repair is recorded with the winner's clock, not with a fresh stamp as a client write is.
+ */
 function makeAntiEntropy(d: ClusterDeps, topology: () => Topology, peers: readonly (PeerConn | undefined)[], journal: WriteJournal, caps: PeerCaps): AntiEntropy {
   const ae = d.cluster.antiEntropy;
   const rate = ae?.ratePerSecond ?? DEFAULT_AE_RATE;

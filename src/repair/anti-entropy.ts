@@ -313,13 +313,8 @@ export class AntiEntropy {
         floorMs: j?.floorFor(mine.keys[i]!), readAt: mine.readAt[i]!,
       });
     }
-    if (j) {
-      // The journal's ranges are (lo, hi]: (lo - 1, hi] is our [lo, hi].
-      for (const [key, clock] of j.tombstonesIn((lo - 1) >>> 0, hi)) {
-        const name = key.toString('latin1');
-        if (!local.has(name)) local.set(name, { present: false, valueHash: 0n, expireAtMs: 0, clock, floorMs: j.floorFor(key), readAt: mine.startedAt });
-      }
-    }
+    // A key absent here is looked up in the journal below (its tombstone, if any); the peer's
+    // tombstones come in its KEYS answer.
     const remote = new Map<string, RemoteKey>();
     for (const r of theirs) remote.set(r.key.toString('latin1'), r);
     const names = new Set([...local.keys(), ...remote.keys()]);
