@@ -490,7 +490,7 @@ function registerVersionStats(stats: Stats, journal: WriteJournal, applier: Hint
 
 /** The dnode listener for requests and gossip from peers; when it cannot start, `unwind` stops what runs. */
 async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, applier: HintApplier, gossip: Gossip | undefined, keys: DnodeKeys | undefined, unwind: () => void): Promise<DnodeListener> {
-  const echo = d.protocol === 'redis' ? loadCommandTable(d.core).byName('ECHO')?.id ?? -1 : -1;
+  const hmget = d.protocol === 'redis' ? loadCommandTable(d.core).byName('HMGET')?.id ?? -1 : -1;
   try {
     return await startDnodeListener({
       core: d.core,
@@ -504,8 +504,8 @@ async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, appl
       mbufSize: d.options.mbufSize,
       handler: {
         onPeerRequest: (conn, seq, type, req) => {
-          // The peer-caps probe is answered here, never by the datastore (src/cluster/peer-caps.ts).
-          if (type === ABI.DN_TYPE_REQ && isCapsProbe(d.core, req, d.protocol, echo)) return conn.completeBuffer(seq, capsReply(d.protocol));
+          // The peer-caps probe (HMGET of a reserved key) is answered here, never by the datastore (src/cluster/peer-caps.ts).
+          if (type === ABI.DN_TYPE_REQ && isCapsProbe(d.core, req, d.protocol, hmget)) return conn.completeBuffer(seq, capsReply(d.protocol));
           // A conditional hint replay (src/repair/hint-apply.ts): applied or skipped by the journal.
           if (type === ABI.DN_TYPE_REQ && applier.take(conn, seq, req, conn.id)) return;
           dispatcher.onPeerRequest(conn, seq, type, req, conn.id);
