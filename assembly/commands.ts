@@ -510,6 +510,9 @@ function defineAll(): void {
   // A transaction's block between nodes (src/dispatch/cluster-tx.ts): DYNO_TX key request... ;
   // routed by its key like a write. Refused from clients.
   def('DYNO_TX', PSEUDO | W, -4, 1, 1, 1);
+  // A hint replayed to a dynomite-ts peer (src/repair/hint-apply.ts): DYNO_HINT <origin ms> <request>;
+  // the peer applies the request unless its journal holds a newer write of a key. Refused from clients.
+  def('DYNO_HINT', PSEUDO | W | NOKEY, 3, 0, 0, 0);
   // Pub/sub: the node keeps its own clients' subscriptions and relays PUBLISH to its peers
   // (src/net/pubsub.ts). SSUBSCRIBE / SPUBLISH keep Redis's key positions (the channel) for the docs.
   def('SUBSCRIBE', PSEUDO, -2, 0, 0, 0);

@@ -13,6 +13,7 @@ export { cmdLookup, cmdCount, cmdFlags, cmdArity, cmdFirstKey, cmdLastKey, cmdKe
 export { hashToken, hashFull, routingToken, hashKeys } from './hash/index';
 export { ringLookup, ringLookupBatch } from './ring';
 export { digest64, digestLo, digestHi, memEqual } from './digest';
+export { aeDigestBatch } from './anti-entropy';
 export { mbufAlloc, mbufRelease, mbufReleaseChain, mbufAppend, mbufFreeCount, mbufChainFrom, mbufChainBytes, mbufChainGather } from './mbuf';
 
 /**

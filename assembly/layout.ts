@@ -229,3 +229,7 @@ export const HASH_COUNT: i32 = 14;
 export const MAX_DEPTH: i32 = 64;
 /** Longest inline command / memcached text line (bytes up to \n), as Redis's PROTO_INLINE_MAX_SIZE. */
 export const MAX_INLINE: i32 = 65536;
+
+// ---- Anti-entropy snapshot record: AE_REC_WORDS x i32 per key (assembly/anti-entropy.ts) ----
+//   +0 KEY_OFF  +4 KEY_LEN  +8 VAL_OFF  +12 VAL_LEN  +16 EXPIRE_BUCKET  +20 TOKEN  +24 DIGEST_LO  +28 DIGEST_HI
+export const AE_REC_WORDS: i32 = 8;

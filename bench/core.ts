@@ -359,6 +359,54 @@ for (const s of SAMPLES) groups.push(framerGroup(s));
   }
 }
 
+// ---- A payload kept past its request (a hint, a peer write queue entry): today a JS copy
+// (Buffer.from of the core bytes); the alternative an mbuf chain in core memory. A chain's bytes
+// must still be copied out to a JS-owned Buffer for socket.write (the socket keeps the Buffer
+// until the kernel takes it, while the mbufs go back to the pool), so the third row is what a
+// chain-backed queue would cost end to end.
+{
+  const pcore = createCore({ connections: 8, mbufCount: 128 });
+  const px = pcore.exports;
+  // Views over each mbuf's bytes, as a chain-backed queue would hand them to socket.write (core
+  // memory never grows, so views stay valid until the chain is released after the write).
+  const chainViews = (head: number, into: Uint8Array[]): number => {
+    into.length = 0;
+    for (let m = head; m !== 0; m = pcore.i32[(m + ABI.MBUF_NEXT) >> 2]!) {
+      into.push(pcore.u8.subarray(m + pcore.i32[(m + ABI.MBUF_POS) >> 2]!, m + pcore.i32[(m + ABI.MBUF_LAST) >> 2]!));
+    }
+    return head;
+  };
+  const stage = px.staging_ptr();
+  for (const [label, size] of [['1 KiB', 1024], ['16 KiB', 16384], ['256 KiB', 256 << 10], ['1 MiB', 1 << 20]] as const) {
+    pcore.buf.fill(0x61, stage, stage + size);
+    const at = stage;
+    const probe = px.mbufChainFrom(at, size, size);
+    if (probe <= 0 || px.mbufChainBytes(probe) !== size) fail(`mbufChainFrom ${label}: ${probe}`);
+    px.mbufReleaseChain(probe);
+    const out = stage + (2 << 20);
+    const views: Uint8Array[] = [];
+    groups.push({
+      title: `payload kept past its request, ${label}`, item: 'payload', baseline: 'JS copy (Buffer.from)', gigabytes: true, rows: [
+        { name: 'JS copy (Buffer.from)', fn: () => { Buffer.from(pcore.buf.subarray(at, at + size)); }, items: 1, bytes: size },
+        { name: 'mbuf chain in, released', fn: () => { px.mbufReleaseChain(px.mbufChainFrom(at, size, size)); }, items: 1, bytes: size },
+        {
+          name: 'mbuf chain in, out to a Buffer', items: 1, bytes: size,
+          fn: () => { const h = px.mbufChainFrom(at, size, size); px.mbufChainGather(h, out); Buffer.from(pcore.buf.subarray(out, out + size)); },
+        },
+        { name: 'mbuf chain in, views out (writev)', items: 1, bytes: size, fn: () => { px.mbufReleaseChain(chainViews(px.mbufChainFrom(at, size, size), views)); } },
+      ],
+    });
+    // The rows must leave the pool as they found it, and the views must hold the payload's bytes.
+    const free = px.mbufFreeCount();
+    for (const r of groups[groups.length - 1]!.rows) r.fn();
+    if (px.mbufFreeCount() !== free) fail(`payload rows ${label}: the pool lost mbufs`);
+    views.length = 0;
+    const h = chainViews(px.mbufChainFrom(at, size, size), views);
+    if (Buffer.concat(views).compare(pcore.buf.subarray(at, at + size)) !== 0) fail(`payload views ${label}: bytes differ`);
+    px.mbufReleaseChain(h);
+  }
+}
+
 // ---------------------------------------------------------------- run and print
 
 /** Median ns per item of every row, by group title and row name. */

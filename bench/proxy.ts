@@ -8,14 +8,14 @@
 //                                        redis) through one node at DC_ONE and DC_QUORUM
 //   npm run bench:proxy -- --value-size 65536 --only P1 --requests 5000
 //                                        SET/GET values of that many bytes (redis-benchmark -d)
-//   npm run bench:proxy -- --compare /work/wt/base
+//   npm run bench:proxy -- --compare /work/wt/base   (with --cluster: a second cluster of that build)
 //                                        also a dynomite-ts built in another checkout (its
 //                                        bin/dynomite.js, same config, same redis), interleaved
 //                                        with this one: an A/B of two commits in the same run
 //   --report <dir>                       where the Markdown report + SVG charts go (bench/results)
 // Progress goes to stderr as each run starts; the table to stdout.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import os from 'node:os';
@@ -83,6 +83,59 @@ function runBenchmark(t: Target, w: { args: string[] }, a: Args): Sample {
   return s;
 }
 
+/**
+ * A 3-rack cluster (one node per rack, rack i over redis[i]) of the build at `bin`; config files go
+ * to `dir`. Returns rack1's ports and pid: the benchmark goes through that node.
+ */
+async function startBenchCluster(bin: string, redis: number[], dir: string, procs: ChildProcess[]): Promise<{ listen: number; stats: number; pid: number }> {
+  mkdirSync(dir, { recursive: true });
+  const racks: { listen: number; dyn: number; stats: number; redis: number }[] = [];
+  for (const r of redis) racks.push({ listen: await freePort(), dyn: await freePort(), stats: await freePort(), redis: r });
+  const pids: number[] = [];
+  for (const [i, me] of racks.entries()) {
+    const seeds = racks.filter((_, j) => j !== i).map((x) => `  - 127.0.0.1:${x.dyn}:rack${racks.indexOf(x) + 1}:dc1:101134286`);
+    const conf = join(dir, `rack${i + 1}.yml`);
+    writeFileSync(conf, [
+      'dyn_o_mite:', `  listen: 127.0.0.1:${me.listen}`, `  dyn_listen: 127.0.0.1:${me.dyn}`, `  stats_listen: 127.0.0.1:${me.stats}`,
+      `  servers:\n  - 127.0.0.1:${me.redis}:1`, "  tokens: '101134286'", '  data_store: 0', `  rack: rack${i + 1}`, '  datacenter: dc1',
+      '  dyn_seeds:', ...seeds, '',
+    ].join('\n'));
+    const p = spawnProc(process.execPath, [bin, '-c', conf, '-v', '3']);
+    procs.push(p);
+    pids.push(p.pid!);
+  }
+  for (const r of racks) await waitForPort(r.listen);
+  await waitForPeers(racks[0]!.stats, racks.length - 1);
+  return { listen: racks[0]!.listen, stats: racks[0]!.stats, pid: pids[0]! };
+}
+
+/**
+ * Waits until the node's /info shows at least `n` peer connections (the Netflix stats shape's
+ * `peer_connections`, which every build has), or fails after 15 s.
+ */
+async function waitForPeers(statsPort: number, n: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${statsPort}/info`);
+      last = await res.text();
+      const info = JSON.parse(last) as Record<string, unknown>;
+      if (peerConnections(info) >= n) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`bench cluster: the node on stats port ${statsPort} did not see ${n} peers within 15 s (last /info: ${last.slice(0, 200)})`);
+}
+
+/** The sum of every `peer_connections` field in a stats JSON (one per pool). */
+function peerConnections(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0;
+  let n = 0;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) n += k === 'peer_connections' && typeof x === 'number' ? x : peerConnections(x);
+  return n;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -123,7 +176,7 @@ async function main(): Promise<void> {
     await waitForPort(dynPort);
     targets.push({ name: 'dynomite-ts', port: dynPort, pid: dyn.pid });
 
-    if (a.compare !== undefined && !a.cluster) {
+    if (a.compare !== undefined && !a.cluster) { // --cluster compares clusters: below
       const cmpPort = await freePort();
       const cmpConf = join(dir, 'compare.yml');
       writeFileSync(cmpConf, readFileSync(conf, 'utf8')
@@ -147,37 +200,28 @@ async function main(): Promise<void> {
     }
 
     if (a.cluster) {
-      // Two more racks, each a node with its own redis; the first node (above) is rack1.
-      const racks = [{ listen: dynPort, dyn: dynDyn, stats: dynStats, redis: redisPort }];
+      // rack1 uses the redis above; two more racks each get their own redis. The node started above
+      // was standalone: stop it, and run the cluster (and the --compare build's cluster over the same
+      // three redis) instead.
+      const redis = [redisPort];
       for (let i = 0; i < 2; i++) {
         const r = await freePort();
         procs.push(spawnProc('redis-server', ['--port', String(r), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']));
         await waitForPort(r);
-        racks.push({ listen: await freePort(), dyn: await freePort(), stats: await freePort(), redis: r });
+        redis.push(r);
       }
-      for (let i = 0; i < 3; i++) {
-        const me = racks[i]!;
-        const seeds = racks.filter((_, j) => j !== i).map((x) => `  - 127.0.0.1:${x.dyn}:rack${racks.indexOf(x) + 1}:dc1:101134286`);
-        writeFileSync(join(dir, `rack${i + 1}.yml`), [
-          'dyn_o_mite:', `  listen: 127.0.0.1:${me.listen}`, `  dyn_listen: 127.0.0.1:${me.dyn}`, `  stats_listen: 127.0.0.1:${me.stats}`,
-          `  servers:\n  - 127.0.0.1:${me.redis}:1`, "  tokens: '101134286'", '  data_store: 0', `  rack: rack${i + 1}`, '  datacenter: dc1',
-          '  dyn_seeds:', ...seeds, '',
-        ].join('\n'));
-      }
-      // Restart rack1 with its cluster config; start rack2 and rack3.
       dyn.kill('SIGKILL');
       targets.splice(1, 1);
-      const pids: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const p = spawnProc(process.execPath, [new URL('../bin/dynomite.js', import.meta.url).pathname, '-c', join(dir, `rack${i + 1}.yml`), '-v', '3']);
-        procs.push(p);
-        pids.push(p.pid!);
+      const builds: { label: string; bin: string }[] = [{ label: 'dynomite-ts', bin: new URL('../bin/dynomite.js', import.meta.url).pathname }];
+      if (a.compare !== undefined) builds.push({ label: `dynomite-ts ${a.compare}`, bin: join(a.compare, 'bin/dynomite.js') });
+      const clusterTargets: Target[] = [];
+      for (const [b, build] of builds.entries()) {
+        const entry = await startBenchCluster(build.bin, redis, join(dir, `cluster${b}`), procs);
+        clusterTargets.push(
+          { name: `${build.label} DC_ONE`, port: entry.listen, pid: entry.pid, statsPort: entry.stats, consistency: 'dc_one' },
+          { name: `${build.label} DC_QUORUM`, port: entry.listen, pid: entry.pid, statsPort: entry.stats, consistency: 'dc_quorum' });
       }
-      for (const r of racks) await waitForPort(r.listen);
-      await new Promise((r) => setTimeout(r, 2500)); // peers reconnect with backoff
-      targets.splice(1, 0,
-        { name: 'dynomite-ts DC_ONE', port: racks[0]!.listen, pid: pids[0], statsPort: racks[0]!.stats, consistency: 'dc_one' },
-        { name: 'dynomite-ts DC_QUORUM', port: racks[0]!.listen, pid: pids[0], statsPort: racks[0]!.stats, consistency: 'dc_quorum' });
+      targets.splice(1, 0, ...clusterTargets);
     }
 
     // --only: workload names separated by commas (exact), or a part of a name.

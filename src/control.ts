@@ -84,6 +84,18 @@ export class NodeControl implements AdminHooks {
     this.timeoutFactor = factor;
   }
 
+  /** Set by the cluster layer: anti-entropy's status and start (a node without a cluster has none). */
+  antiEntropy: { status(): object; run(why: 'manual'): { started: boolean } } | undefined;
+
+  antiEntropyStatus(): object | undefined {
+    return this.antiEntropy?.status();
+  }
+
+  runAntiEntropy(): { started: boolean } | undefined {
+    const r = this.antiEntropy?.run('manual');
+    return r === undefined ? undefined : { started: r.started };
+  }
+
   /** Set by the cluster layer: what /peer/<action>/<peer> does to the peers (else the constructor's). */
   peerAction: ((action: PeerAction, target: string | undefined) => void) | undefined;
 

@@ -303,6 +303,7 @@ async function joinCluster(b: NodeBase, backend: Backend, search: NodeSearch | u
   });
   search?.joinRing({ topology: () => cluster.topology(), peer: (n) => cluster.peers[n] });
   b.control.describeCluster = cluster.describe;
+  b.control.antiEntropy = cluster.antiEntropy;
   b.control.peerAction = (action, target) => {
     const hit = cluster.peerAction(action, target);
     if (hit === 0) b.log.warn({ action, target }, '/peer: no peer by that name (host, name or host:port)');

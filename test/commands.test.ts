@@ -200,7 +200,7 @@ describe('classification', () => {
     expect(isWrite(get('EVAL').flags) && isRead(get('EVAL_RO').flags)).toBe(true);
     expect(get('SCRIPT').flags).toBe(ABI.CF_SUBCMD | ABI.CF_NOKEY | ABI.CF_BROADCAST);
     expect(table.all().filter((c) => isPseudo(c.flags)).map((c) => c.name).sort())
-      .toEqual(['AUTH', 'CLIENT', 'COMMAND', 'CONFIG', 'DISCARD', 'DYNO_CONFIG:CONN_CONSISTENCY', 'DYNO_TX', 'ECHO', 'EXEC', 'HELLO', 'INFO',
+      .toEqual(['AUTH', 'CLIENT', 'COMMAND', 'CONFIG', 'DISCARD', 'DYNO_CONFIG:CONN_CONSISTENCY', 'DYNO_HINT', 'DYNO_TX', 'ECHO', 'EXEC', 'HELLO', 'INFO',
         'MULTI', 'PSUBSCRIBE', 'PUBLISH', 'PUBSUB', 'PUNSUBSCRIBE', 'QUIT', 'RESET', 'SELECT', 'SPUBLISH', 'SSUBSCRIBE', 'SUBSCRIBE',
         'SUNSUBSCRIBE', 'UNSUBSCRIBE', 'UNWATCH', 'WATCH']);
     // Transactions are queued by the node; WATCH keeps its keys (they route the transaction).

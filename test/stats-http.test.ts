@@ -46,6 +46,8 @@ class FakeNode implements AdminHooks {
   getTimeoutFactor() { return this.timeoutFactor; }
   setTimeoutFactor(f: number) { this.calls.push(['setTimeoutFactor', f]); this.timeoutFactor = f; }
   peer(action: PeerAction, target: string | undefined) { this.calls.push(['peer', action, target]); }
+  antiEntropyStatus() { return undefined; }
+  runAntiEntropy() { this.calls.push(['runAntiEntropy']); return undefined; }
 }
 
 interface Response {

@@ -8,6 +8,7 @@
 // never move).
 import type { Logger } from 'pino';
 import type { Core } from '../wasm/core.js';
+import { ABI } from '../wasm/abi.js';
 import type { Flusher } from '../net/flusher.js';
 import type { ClusterOptions, NodeOptions } from '../conf/options.js';
 import type { PeerStateSample, Stats } from '../observe/stats.js';
@@ -19,9 +20,12 @@ import type { Backend } from '../dispatch/request.js';
 import type { PublishSink } from '../dispatch/publish.js';
 import { ClusterDispatcher } from '../dispatch/cluster.js';
 import { ReadRepair } from '../repair/read-repair.js';
+import { AntiEntropy, DEFAULT_AE_INTERVAL_MS, DEFAULT_AE_RATE, type PassReport } from '../repair/anti-entropy.js';
+import { decide } from '../repair/version-rule.js';
+import { HASH_NAMES } from '../wasm/abi.js';
 import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
 import { PeerConn } from './peer-conn.js';
-import { Gossip, gossipStateOf, parseAddress, type GossipMember } from './gossip.js';
+import { Gossip, gossipStateOf, splitAddress, type GossipMember } from './gossip.js';
 import { Membership } from './membership.js';
 import { MemberLinks, type MembershipEvent } from './member-links.js';
 import { resolveSeeds, startupSeeds } from './seeds.js';
@@ -29,6 +33,12 @@ import type { PeerTransport } from '../net/transport.js';
 import type { PeerSpec } from '../route/topology.js';
 import { startDnodeListener, type DnodeListener } from './dnode-listener.js';
 import { linkSecured, loadPemKey, type DnodeKeys } from '../crypto/dnode-crypto.js';
+import { WriteJournal } from '../repair/write-journal.js';
+import { JournalBackend } from '../repair/journal-backend.js';
+import { HintApplier } from '../repair/hint-apply.js';
+import { JournalLog } from '../repair/journal-log.js';
+import { capsReply, isCapsProbe, PeerCaps } from './peer-caps.js';
+import { loadCommandTable } from '../wasm/commands.js';
 
 export type { MembershipEvent };
 
@@ -43,6 +53,17 @@ export interface RunningCluster {
   readonly readRepair: ReadRepair;
   /** Hinted handoff: writes kept for unreachable replicas, replayed when they are back. */
   readonly hints: HintStore;
+  /** Anti-entropy passes (started on anti_entropy_interval or by hand) and the answers to peers' passes. */
+  readonly antiEntropy: AntiEntropy;
+  /**
+   * Every write applied to this node's local datastore, by key: its time and whether it deleted
+   * the key (src/repair/write-journal.ts). The version of a key for hint replay and anti-entropy.
+   */
+  readonly journal: WriteJournal;
+  /** Which peers are dynomite-ts nodes (probed on link up: src/cluster/peer-caps.ts). */
+  readonly peerCaps: PeerCaps;
+  /** What conditional hint replays from peers did here (applied, skipped). */
+  readonly hintApply: HintApplier;
   readonly topology: () => Topology;
   /** Peer links by node index (undefined for this node and for nodes out of the ring). */
   readonly peers: readonly (PeerConn | undefined)[];
@@ -89,6 +110,8 @@ export interface ClusterEvents {
   membership?(e: MembershipEvent): void;
   repaired?(replicas: number): void;
   hintReplayed?(node: number): void;
+  /** An anti-entropy pass finished (its report, as GET /anti_entropy shows it). */
+  antiEntropyPass?(report: PassReport): void;
 }
 
 export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
@@ -97,8 +120,15 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   const current = (): Topology => membership.topology;
   const crypto = loadPeerKeys(start, d.cluster, d.log);
   const peers: (PeerConn | undefined)[] = [undefined];
-  const links: PeerLinks = { peers, gossip: undefined };
-  const hints = makeHints(d, current, start.nodes.length, peers);
+  const caps = new PeerCaps({
+    core: d.core, protocol: d.protocol, peer: (n) => peers[n],
+    indexOf: (name) => indexOfPeer(current(), name),
+    // Hints wait for the peer's kind: replay them now that it is known.
+    onKnown: (n) => hints.onPeerUp(n),
+  });
+  const links: PeerLinks = { peers, gossip: undefined, caps };
+  const { journal, log: journalLog } = makeJournal(d);
+  const hints = makeHints(d, current, start.nodes.length, peers, caps, journal);
   const members = new MemberLinks({
     membership, peers, hints, log: d.log, gossip: () => links.gossip,
     connect: (n) => connectPeer(d, current(), n, crypto, hints, links),
@@ -109,22 +139,33 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   // enable_gossip (off by default): peers' state from GOSSIP_SYN rounds; a DOWN peer is not `up`.
   const gossip = d.cluster.gossip?.enabled ? makeGossip(start, d.cluster.gossip, members, d) : undefined;
   links.gossip = gossip;
-  const dispatcher = makeDispatcher(d, current, peers);
-  const readRepair = makeReadRepair(d, peers);
+  // Every write to the local datastore, whoever sent it, passes the journal.
+  const local = new JournalBackend(d.backend, d.core, journal, d.protocol);
+  const dispatcher = makeDispatcher(d, local, current, peers);
+  const hintCommand = d.protocol === 'redis' ? loadCommandTable(d.core).byName('DYNO_HINT')?.id ?? -1 : -1;
+  const applier = new HintApplier(d.core, local, hintCommand, (isWrite) => d.control.allows(isWrite));
+  const readRepair = makeReadRepair(d, local, peers);
   dispatcher.fanout.divergence = readRepair;
   if (hints.enabled) dispatcher.fanout.hints = hints;
   registerRepairStats(d.stats, readRepair, hints);
+  registerVersionStats(d.stats, journal, applier);
+  const antiEntropy = makeAntiEntropy(d, current, peers, journal, caps);
+  dispatcher.antiEntropy = antiEntropy;
+  registerAntiEntropyStats(d.stats, antiEntropy);
   hints.start();
   dispatcher.start();
-  const listener = await startListener(d, dispatcher, gossip, crypto?.keys, () => {
+  const listener = await startListener(d, dispatcher, applier, gossip, crypto?.keys, () => {
+    caps.stop();
     gossip?.stop();
     dispatcher.stop();
     hints.stop();
+    closeJournalLog(journalLog, d.log);
   });
   d.stats.registerGauge('dnode_client_connections', () => listener.connections());
   d.stats.registerPeerStates(() => members.peerStates());
   await Promise.all(peers.map((p) => p?.start()));
   gossip?.start();
+  antiEntropy.start();
   const refreshSeeds = (): Promise<void> => askSeedsAgain(d, membership, members);
   const timers = startMembershipTimers(d, gossip !== undefined, membership, members, refreshSeeds);
   d.log.info({ dynListen: `${d.cluster.dynListen.host}:${listener.port}`, peers: peers.length - 1, dcs: start.dcs.length, racks: start.racks.length }, 'cluster started');
@@ -132,6 +173,10 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     dispatcher,
     readRepair,
     hints,
+    antiEntropy,
+    journal,
+    peerCaps: caps,
+    hintApply: applier,
     topology: current,
     peers,
     gossip,
@@ -146,12 +191,15 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       for (const t of timers.all) clearInterval(t);
       // GOSSIP_SHUTDOWN first, while the links are up: the peers mark this node DOWN at once.
       gossip?.shutdown();
+      caps.stop();
       readRepair.stop();
+      antiEntropy.stop();
       dispatcher.stop();
       await listener.close();
       await Promise.all([...peers, ...members.retiredLinks()].map((p) => p?.close()));
       // Last: writes failed by the closing links above are still hinted (and logged when durable).
       hints.stop();
+      closeJournalLog(journalLog, d.log);
     },
   };
 }
@@ -205,6 +253,40 @@ function selfSpec(d: ClusterDeps): PeerSpec {
 interface PeerLinks {
   readonly peers: readonly (PeerConn | undefined)[];
   gossip: Gossip | undefined;
+  readonly caps: PeerCaps;
+}
+
+function closeJournalLog(log: JournalLog | undefined, logger: Logger): void {
+  try {
+    log?.close();
+  } catch (err) {
+    logger.warn({ err, file: log?.path }, 'write journal: closing the journal file failed');
+  }
+}
+
+/** The node index of a peer named `host:port` (its dnode address), or by its host alone. */
+function indexOfPeer(t: Topology, name: string): number | undefined {
+  for (let n = 1; n < t.nodes.length; n++) {
+    const p = t.nodes[n]!;
+    if (`${p.host}:${p.port}` === name) return n;
+  }
+  for (let n = 1; n < t.nodes.length; n++) if (t.nodes[n]!.host === name) return n;
+  return undefined;
+}
+
+/**
+ * The write journal: tombstones kept for tombstone_grace, clocks up to write_journal_max_keys;
+ * durable in hints_dir when one is set (src/repair/journal-log.ts).
+ */
+function makeJournal(d: ClusterDeps): { journal: WriteJournal; log: JournalLog | undefined } {
+  const h = d.cluster.hints;
+  const journal = new WriteJournal({
+    graceMs: d.cluster.tombstoneGraceMs ?? h?.ttlMs ?? DEFAULT_HINTS.ttlMs,
+    maxKeys: d.cluster.writeJournalMaxKeys,
+    maxTombstones: d.cluster.writeJournalMaxKeys,
+  });
+  const log = h?.dir === undefined ? undefined : new JournalLog(journal, { dir: h.dir, logger: d.log });
+  return { journal, log };
 }
 
 type PeerKeys = ReturnType<typeof loadPeerKeys>;
@@ -224,7 +306,7 @@ async function resolveTopology(d: ClusterDeps): Promise<Topology> {
 }
 
 /** Hinted handoff over the topology's nodes (node 0, this node, is never hinted). */
-function makeHints(d: ClusterDeps, topology: () => Topology, nodes: number, peers: readonly (PeerConn | undefined)[]): HintStore {
+function makeHints(d: ClusterDeps, topology: () => Topology, nodes: number, peers: readonly (PeerConn | undefined)[], caps: PeerCaps, journal: WriteJournal): HintStore {
   const h = d.cluster.hints;
   return new HintStore({
     core: d.core,
@@ -236,6 +318,17 @@ function makeHints(d: ClusterDeps, topology: () => Topology, nodes: number, peer
     dir: h?.dir,
     logger: d.log,
     onReplayed: d.events?.hintReplayed,
+    // One clock for the journal and the hints' origin times: strictly increasing on this node.
+    stamp: () => journal.stamp(),
+    // Conditional replay (DYNO_HINT) to dynomite-ts peers over redis; memcached has no wrapper.
+    replayMode: (n) => {
+      const kind = caps.of(n);
+      if (kind === 'unknown') {
+        caps.ensure(n);
+        return 'unknown';
+      }
+      return d.protocol === 'redis' && caps.has(n, 'hint') ? 'versioned' : 'plain';
+    },
   });
 }
 
@@ -289,13 +382,15 @@ function connectPeer(d: ClusterDeps, topology: Topology, n: number, crypto: Peer
     onMismatch: (_p, skipped, dropped) => {
       counters.mismatch_requests += skipped + (dropped ? 1 : 0);
     },
-    onLinkUp: (p) => {
+    onLinkUp: (p, link) => {
+      if (link === 0) links.caps.onLinkUp(n);
       hints.onPeerUp(n);
       d.events?.peerState?.(n, p.up, 'link up');
     },
     // The link's direct signal for the failure detector: refused / reset / closed convicts a peer
     // that gossips.
-    onLinkDown: (p, _link, why) => {
+    onLinkDown: (p, link, why) => {
+      if (link === 0) links.caps.onLinkDown(n);
       links.gossip?.table.linkFailure(n, why);
       if (!p.up) d.events?.peerState?.(n, false, why);
     },
@@ -308,11 +403,11 @@ function connectPeer(d: ClusterDeps, topology: Topology, n: number, crypto: Peer
   return peer;
 }
 
-function makeDispatcher(d: ClusterDeps, topology: () => Topology, peers: readonly (PeerConn | undefined)[]): ClusterDispatcher {
+function makeDispatcher(d: ClusterDeps, local: Backend, topology: () => Topology, peers: readonly (PeerConn | undefined)[]): ClusterDispatcher {
   const { stats, options } = d;
   return new ClusterDispatcher({
     core: d.core,
-    local: d.backend,
+    local,
     protocol: d.protocol,
     topology,
     peer: (n) => peers[n],
@@ -331,11 +426,38 @@ function makeDispatcher(d: ClusterDeps, topology: () => Topology, peers: readonl
   });
 }
 
-function makeReadRepair(d: ClusterDeps, peers: readonly (PeerConn | undefined)[]): ReadRepair {
+function makeReadRepair(d: ClusterDeps, local: Backend, peers: readonly (PeerConn | undefined)[]): ReadRepair {
   return new ReadRepair({
-    core: d.core, local: d.backend, peer: (n) => peers[n], enabled: () => d.control.readRepairs, logger: d.log, protocol: d.protocol,
+    core: d.core, local, peer: (n) => peers[n], enabled: () => d.control.readRepairs, logger: d.log, protocol: d.protocol,
     onRepair: d.events?.repaired,
   });
+}
+
+/**
+ * Anti-entropy over the cluster's links, deciding with the version rule and the write journal. It
+ * talks to the datastore itself (d.backend, not the JournalBackend): its reads need no journal, and
+ * a repair is recorded with the winner's clock, not with a fresh stamp as a client write is.
+ */
+function makeAntiEntropy(d: ClusterDeps, topology: () => Topology, peers: readonly (PeerConn | undefined)[], journal: WriteJournal, caps: PeerCaps): AntiEntropy {
+  const ae = d.cluster.antiEntropy;
+  const rate = ae?.ratePerSecond ?? DEFAULT_AE_RATE;
+  return new AntiEntropy({
+    core: d.core, local: d.backend, peer: (n) => peers[n], topology, protocol: d.protocol, log: d.log,
+    algo: HASH_NAMES.indexOf(d.options.hash as (typeof HASH_NAMES)[number]),
+    decide, journal, caps: { of: (n) => caps.of(n), has: (n, cap) => caps.has(n, cap) },
+    intervalMs: ae?.intervalMs ?? DEFAULT_AE_INTERVAL_MS, ratePerSecond: rate === 0 ? Infinity : rate,
+    name: `${d.cluster.dynListen.host}:${d.cluster.dynListen.port}`,
+    onPass: d.events?.antiEntropyPass,
+  });
+}
+
+function registerAntiEntropyStats(stats: Stats, ae: AntiEntropy): void {
+  stats.sourceOurs('anti_entropy_passes', () => ae.status().passes);
+  stats.sourceOurs('anti_entropy_running', () => (ae.status().running ? 1 : 0));
+  stats.sourceOurs('anti_entropy_percent_done', () => ae.status().percentDone);
+  stats.sourceOurs('anti_entropy_keys_compared', () => ae.status().totals.keysCompared);
+  stats.sourceOurs('anti_entropy_keys_repaired', () => ae.status().totals.keysRepaired);
+  stats.sourceOurs('anti_entropy_bytes_exchanged', () => ae.status().totals.bytesExchanged);
 }
 
 /** The read-repair and hinted-handoff counts in the pool's stats. */
@@ -355,8 +477,20 @@ function registerRepairStats(stats: Stats, readRepair: ReadRepair, hints: HintSt
   stats.sourceOurs('hints_pending_bytes', () => hints.pendingBytes);
 }
 
+/** The write journal's and the conditional hint replays' counts in the pool's stats. */
+function registerVersionStats(stats: Stats, journal: WriteJournal, applier: HintApplier): void {
+  const a = applier.counts;
+  stats.sourceOurs('hints_applied_versioned', () => a.applied);
+  stats.sourceOurs('hints_skipped_newer', () => a.skippedNewer);
+  stats.sourceOurs('hints_skipped_floor', () => a.skippedFloor);
+  stats.sourceOurs('write_journal_keys', () => journal.size);
+  stats.sourceOurs('write_journal_tombstones', () => journal.tombstones);
+  stats.sourceOurs('write_journal_evicted', () => journal.counts.clocksEvicted + journal.counts.tombstonesEvicted);
+}
+
 /** The dnode listener for requests and gossip from peers; when it cannot start, `unwind` stops what runs. */
-async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, gossip: Gossip | undefined, keys: DnodeKeys | undefined, unwind: () => void): Promise<DnodeListener> {
+async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, applier: HintApplier, gossip: Gossip | undefined, keys: DnodeKeys | undefined, unwind: () => void): Promise<DnodeListener> {
+  const hmget = d.protocol === 'redis' ? loadCommandTable(d.core).byName('HMGET')?.id ?? -1 : -1;
   try {
     return await startDnodeListener({
       core: d.core,
@@ -369,7 +503,13 @@ async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, goss
       crypto: keys,
       mbufSize: d.options.mbufSize,
       handler: {
-        onPeerRequest: (conn, seq, type, req) => dispatcher.onPeerRequest(conn, seq, type, req, conn.id),
+        onPeerRequest: (conn, seq, type, req) => {
+          // The peer-caps probe (HMGET of a reserved key) is answered here, never by the datastore (src/cluster/peer-caps.ts).
+          if (type === ABI.DN_TYPE_REQ && isCapsProbe(d.core, req, d.protocol, hmget)) return conn.completeBuffer(seq, capsReply(d.protocol));
+          // A conditional hint replay (src/repair/hint-apply.ts): applied or skipped by the journal.
+          if (type === ABI.DN_TYPE_REQ && applier.take(conn, seq, req, conn.id)) return;
+          dispatcher.onPeerRequest(conn, seq, type, req, conn.id);
+        },
         onOther: gossip === undefined ? undefined : (_c, type, _id, payload) => gossip.onMessage(type, payload),
       },
     });
@@ -384,7 +524,6 @@ function makeGossip(t: Topology, g: NonNullable<ClusterOptions['gossip']>, membe
   const others: GossipMember[] = [];
   for (let n = 1; n < t.nodes.length; n++) others.push(members.gossipMember(n));
   d.log.info({ intervalMs: g.intervalMs, peers: others.length, phiThreshold: g.phiThreshold, phiWindow: g.phiWindow, removalMs: g.removalMs ?? DEFAULT_REMOVAL_MS }, 'gossip enabled');
-  const ownPort = d.cluster.dynListen.port;
   return new Gossip({
     self: members.gossipMember(0),
     peers: others,
@@ -397,7 +536,7 @@ function makeGossip(t: Topology, g: NonNullable<ClusterOptions['gossip']>, membe
     // Joins and replacements first, so the records' heartbeats then land on the new entries.
     beforeMerge: (records) => {
       for (const r of records) {
-        const at = parseAddress(r.address, ownPort);
+        const at = splitAddress(r.address);
         if (WILDCARD_HOSTS.has(at.host)) continue; // not an address anyone can connect to
         const c = members.membership.observe({ ...r, ...at });
         if (c !== undefined) members.apply(c);

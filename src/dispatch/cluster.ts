@@ -126,6 +126,9 @@ export class ClusterDispatcher implements Dispatcher, TxSender {
   private localFailedAt = 0;
   private readonly localReads: LocalRead[] = [];
 
+  /** Answers anti-entropy's reserved requests from peers (repair/anti-entropy.ts); set after start. */
+  antiEntropy: { onPeerRequest(target: ReplyTarget, seq: number, req: FramedRequest): boolean } | undefined;
+
   constructor(private readonly o: ClusterDispatcherOptions) {
     this.core = o.core;
     const txCommand = o.protocol === 'redis' ? loadCommandTable(o.core).byName('DYNO_TX')?.id ?? -1 : -1;
@@ -276,6 +279,7 @@ export class ClusterDispatcher implements Dispatcher, TxSender {
 
   /** A request from a peer: type 3 runs here; type 4 is replicated inside this DC. */
   onPeerRequest(target: ReplyTarget, seq: number, type: PeerRequestType, req: FramedRequest, affinity: number): void {
+    if (type === ABI.DN_TYPE_REQ && this.antiEntropy?.onPeerRequest(target, seq, req)) return;
     if (type === ABI.DN_TYPE_REQ && this.o.publish !== undefined) {
       const reply = peerPublish(this.o.core, req, this.o.publish.hmgetCommand, this.o.publish.sink);
       if (reply !== undefined) return target.completeBuffer(seq, reply);

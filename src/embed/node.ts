@@ -19,6 +19,7 @@ import { DatastoreBackend, isStreamDatastore, type Datastore, type StreamDatasto
 import { InProcessClient, type Reply } from './client.js';
 import type { InProcessNetwork } from './in-process.js';
 import { ringView, type PeerInfo, type RingView } from './ring-view.js';
+import type { PassReport } from '../repair/anti-entropy.js';
 
 /** Where the peers come from, instead of dyn_seed_provider. */
 export interface SeedsProvider {
@@ -67,6 +68,8 @@ export interface NodeEvents {
   repair: [info: { replicas: number }];
   /** A hint (a write kept for an unreachable replica) was delivered to it. */
   hintReplay: [info: { peer: PeerInfo }];
+  /** An anti-entropy pass this node started finished: its report, as `GET /anti_entropy` shows it. */
+  antiEntropy: [report: PassReport];
 }
 
 const CLUSTER_DEFAULTS = { seeds: [], localPeerConnections: 1, remotePeerConnections: 1, peerReadTimeoutMs: 10000, peerWriteTimeoutMs: 10000 };
@@ -140,6 +143,9 @@ export class DynomiteNode extends EventEmitter<NodeEvents> {
         },
         repaired: (replicas) => {
           if (this.listenerCount('repair') > 0) this.emit('repair', { replicas });
+        },
+        antiEntropyPass: (report) => {
+          if (this.listenerCount('antiEntropy') > 0) this.emit('antiEntropy', report);
         },
         hintReplayed: (n) => {
           if (this.listenerCount('hintReplay') > 0) this.emit('hintReplay', { peer: this.peers()[n - 1]! });

@@ -65,6 +65,10 @@ export interface AdminHooks {
   setTimeoutFactor(factor: number): void;
   /** `/peer/<action>[/<peer name or 'all'>]`: Netflix sets the named peer's state. */
   peer(action: PeerAction, target: string | undefined): void;
+  /** `/anti_entropy`: the pass running or the last one (JSON-able); undefined on a node without a cluster. */
+  antiEntropyStatus(): object | undefined;
+  /** `/anti_entropy/run`: starts a pass unless one runs; undefined on a node without a cluster. */
+  runAntiEntropy(): { started: boolean } | undefined;
 }
 
 /** The slice of a pino logger the endpoint uses. */
@@ -158,6 +162,7 @@ interface Route {
 /** Thrown by handlers for a bad argument; becomes a 400 with its message. */
 class BadRequest extends Error {}
 
+const json = (status: number, body: object): Reply => ({ status, body: `${JSON.stringify(body)}\n`, contentType: JSON_CONTENT_TYPE });
 const netflix = (body: string): Reply => ({ status: 200, body, contentType: NETFLIX_CONTENT_TYPE });
 const plain = (status: number, body: string): Reply => ({ status, body: `${body}\n`, contentType: TEXT_CONTENT_TYPE });
 const OK = netflix(OK_BODY);
@@ -272,6 +277,22 @@ export const ROUTES: readonly Route[] = [
       if (what !== 'data') throw new BadRequest(`unknown dashboard resource '${what}' (expected data)`);
       const data = dashboardData(ctx.stats.view(), ctx.stats.ours, ctx.admin.clusterDescribe(), ctx.admin.getState(), Date.now());
       return { status: 200, body: `${JSON.stringify(data)}\n`, contentType: JSON_CONTENT_TYPE };
+    },
+  },
+  fixed('anti_entropy', (ctx) => {
+    const st = ctx.admin.antiEntropyStatus();
+    if (st === undefined) return json(404, { error: 'anti-entropy needs a cluster member (dyn_listen): this node has no replicas' });
+    return json(200, st);
+  }),
+  {
+    path: 'anti_entropy', usage: '/anti_entropy/run', minArgs: 1, maxArgs: 1, admin: true,
+    run: (ctx, [what]) => {
+      if (what !== 'run') throw new BadRequest(`unknown anti_entropy action '${what}' (expected run)`);
+      const r = ctx.admin.runAntiEntropy();
+      if (r === undefined) return json(404, { error: 'anti-entropy needs a cluster member (dyn_listen): this node has no replicas' });
+      ctx.log('anti-entropy pass requested', { started: r.started });
+      const st = ctx.admin.antiEntropyStatus();
+      return json(r.started ? 202 : 409, { started: r.started, message: r.started ? 'anti-entropy pass started' : 'an anti-entropy pass is already running', status: st });
     },
   },
   {

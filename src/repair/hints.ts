@@ -25,14 +25,21 @@
 //     write the client was told failed appear later. A replicated write is applied by the live
 //     replicas whatever the client is told (consistency decides how many acknowledgements the
 //     client waits for, never whether a replica is written), so its missing replicas are hinted.
-//   - A timed-out or cut request may have been applied by the peer before the link failed: its
-//     hint replays it again. Delivery is at-least-once (as for the durable log after a crash); a
-//     non-idempotent write (INCR, APPEND) can then be applied twice on that replica.
+//   - A hint keeps the time its write was FIRST sent (Guard: when the guard was made; add(): when
+//     the write was planned), not when it became a hint: that time is its version.
+//   - Replay to a dynomite-ts peer that announced `hint` (src/cluster/peer-caps.ts) is
+//     conditional: the request travels as `DYNO_HINT <first sent ms> <request>` and the peer skips
+//     it when its journal holds a write of a key at or after that time (src/repair/hint-apply.ts).
+//     So a timed-out write the peer had applied is not applied twice, and a hint never overwrites
+//     a newer value. While the peer's kind is unknown (the probe is in flight) nothing is replayed.
+//   - Replay to any other peer (Netflix), of a DYNO_TX block, of a REQ_FORWARD, or in a memcached
+//     cluster is unconditional: delivery is at-least-once (as for the durable log after a crash);
+//     a non-idempotent write (INCR, APPEND) can then be applied twice on that replica.
 //   - Replays go on the peer's link 0 (affinity 0) only: one connection answers in order, so the
 //     peer's datastore applies the hints in the order they were taken.
-//   - New writes reach a peer that is back at once, while its hints are still replaying: a hint
-//     may overwrite a newer value of the same key (no write timestamps to order them by). The
-//     window is the replay time (pending / maxPerSecond).
+//   - New writes reach a peer that is back at once, while its hints are still replaying: on an
+//     unconditional replay a hint may overwrite a newer value of the same key. The window is the
+//     replay time (pending / maxPerSecond).
 //   - The local datastore (node 0) is never hinted: it is not a peer.
 //   - maxBytes 0 turns hints off (no copies on the write path).
 //   - Never on the client's path: replay runs from the link-up hook (deferred) and a timer; nothing
@@ -46,6 +53,13 @@ import { proxyErrorSource, type DynErrorCode } from '../errors.js';
 import { PEER_SEND_WRITE, type Peer, type PeerRequestType, type ReplyTarget } from '../dispatch/request.js';
 import { HintLog, hintFileName, type HintRecord } from './hint-log.js';
 import { TokenBucket } from './rate-limit.js';
+import { wrapHint, wrappable } from './hint-apply.js';
+
+/**
+ * How hints are replayed to a peer: 'versioned' (DYNO_HINT, the peer checks its journal),
+ * 'plain' (the request as it was), 'unknown' (not yet known: wait).
+ */
+export type ReplayMode = 'versioned' | 'plain' | 'unknown';
 
 /** Accounted per hint on top of its request bytes: the queue entry, its Buffer and slot (measured: ~190 B on Node 20). */
 export const HINT_OVERHEAD_BYTES = 192;
@@ -92,6 +106,13 @@ export interface HintStoreOptions {
   syncMs?: number;
   /** Called when a replayed hint was delivered to node n. */
   onReplayed?(node: number): void;
+  /**
+   * A hint's version: the time its write was first sent, strictly increasing (two hints of one key
+   * in the same millisecond keep their order at a conditional replay). @default now(), made strictly increasing
+   */
+  stamp?: () => number;
+  /** How to replay to node n (peer caps). @default always 'plain' */
+  replayMode?: (node: number) => ReplayMode;
 }
 
 /** What hinted handoff did since start (counters) and holds now (gauges). */
@@ -192,6 +213,8 @@ class Guard implements ReplyTarget {
   node = 0;
   type: PeerRequestType = ABI.DN_TYPE_REQ;
   flags = 0;
+  /** When the write was sent (the hint's version). */
+  at = 0;
   bytes: Buffer | undefined;
   /** The caller's bytes, valid only until the send returns (large requests, not yet copied). */
   src: Uint8Array | undefined;
@@ -235,7 +258,7 @@ class Guard implements ReplyTarget {
 
   fail(seq: number, code: DynErrorCode): void {
     const t = this.target!;
-    if (HINTED_FAILURES.has(code)) this.store.keep(this.node, this.type, this.flags, this.take());
+    if (HINTED_FAILURES.has(code)) this.store.keep(this.node, this.type, this.flags, this.take(), this.at);
     this.store.releaseGuard(this);
     t.fail(seq, code);
   }
@@ -246,6 +269,7 @@ export class HintStore {
   private readonly peers: (PeerHints | undefined)[] = [];
   private readonly bucket: TokenBucket;
   private readonly now: () => number;
+  private lastStamp = 0;
   private readonly window: number;
   private readonly guards: Guard[] = [];
   private totalBytes = 0;
@@ -262,6 +286,14 @@ export class HintStore {
     this.window = Math.max(1, o.window ?? DEFAULT_HINTS.window);
     this.bucket = new TokenBucket({ ratePerSecond: o.maxPerSecond ?? DEFAULT_HINTS.maxPerSecond });
     for (let n = 0; n < o.nodes; n++) this.peers.push(n === 0 ? undefined : new PeerHints(n, this));
+  }
+
+  /** The origin time of a write sent now (see HintStoreOptions.stamp). */
+  stamp(): number {
+    if (this.o.stamp !== undefined) return this.o.stamp();
+    const now = this.now();
+    this.lastStamp = now > this.lastStamp ? now : this.lastStamp + 1 / 512;
+    return this.lastStamp;
   }
 
   /** A node joined the ring (membership): hints may be kept for it from now on. */
@@ -330,7 +362,7 @@ export class HintStore {
    */
   add(node: number, type: PeerRequestType, u8: Uint8Array, off: number, len: number, flags: number): void {
     if (!this.enabled || !this.peers[node]) return;
-    this.keep(node, type, flags, Buffer.from(u8.subarray(off, off + len)));
+    this.keep(node, type, flags, Buffer.from(u8.subarray(off, off + len)), this.stamp());
   }
 
   /**
@@ -345,6 +377,7 @@ export class HintStore {
     g.node = node;
     g.type = type;
     g.flags = flags;
+    g.at = this.stamp();
     if (len > OUT_CHUNK_BYTES) {
       g.bytes = undefined;
       g.src = u8;
@@ -382,11 +415,11 @@ export class HintStore {
     if (this.guards.length < 1024) this.guards.push(g);
   }
 
-  /** @internal Queues a hint whose bytes the store owns from now on. */
-  keep(node: number, type: PeerRequestType, flags: number, bytes: Buffer): void {
+  /** @internal Queues a hint whose bytes the store owns from now on; `at`: when its write was first sent. */
+  keep(node: number, type: PeerRequestType, flags: number, bytes: Buffer, at: number): void {
     const ph = this.peers[node];
     if (!ph || !this.enabled || this.stopped) return;
-    const h: Hint = { type, flags, at: this.now(), bytes, sentAs: 0 };
+    const h: Hint = { type, flags, at, bytes, sentAs: 0 };
     if (!this.makeRoom(h.bytes.length + HINT_OVERHEAD_BYTES)) {
       this.counts.droppedBytes++;
       return;
@@ -463,6 +496,8 @@ export class HintStore {
   private pump(ph: PeerHints): void {
     const link = this.o.peer(ph.node);
     if (!link?.up) return;
+    const mode = this.o.replayMode?.(ph.node) ?? 'plain';
+    if (mode === 'unknown') return; // the caps probe answers soon; onPeerUp runs again then
     const now = this.now();
     if (ph.retryAt !== 0 && now < ph.retryAt) return;
     ph.retryAt = 0;
@@ -470,7 +505,8 @@ export class HintStore {
     const core = this.o.core;
     while (ph.length > ph.sent && ph.sent < this.window && ph.retryAt === 0) {
       const h = ph.at(ph.sent);
-      const at = stagingScratch(core, h.bytes.length);
+      const bytes = mode === 'versioned' && h.type === ABI.DN_TYPE_REQ && wrappable(h.bytes) ? wrapHint(h.at, h.bytes) : h.bytes;
+      const at = stagingScratch(core, bytes.length);
       if (at < 0) {
         // Larger than the staging area: it can never be sent.
         this.retire(ph, ph.sent);
@@ -478,11 +514,11 @@ export class HintStore {
         continue;
       }
       if (!this.bucket.tryTake()) break;
-      core.u8.set(h.bytes, at);
+      core.u8.set(bytes, at);
       h.sentAs = this.nextSeq++;
       ph.sent++;
       // A synchronous failure lands in replayFailed and sets retryAt: the loop stops.
-      link.send(h.type, ph, h.sentAs, at, h.bytes.length, 0, h.flags | PEER_SEND_WRITE);
+      link.send(h.type, ph, h.sentAs, at, bytes.length, 0, h.flags | PEER_SEND_WRITE);
     }
   }
 

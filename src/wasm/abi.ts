@@ -34,6 +34,7 @@ export const ABI = {
   HASH_FNV1A_64: 6, HASH_FNV1_32: 7, HASH_FNV1A_32: 8, HASH_HSIEH: 9, HASH_MURMUR: 10, HASH_JENKINS: 11,
   HASH_MURMUR3: 12, HASH_MURMUR3_X64_64: 13, HASH_COUNT: 14,
   MAX_DEPTH: 64, MAX_INLINE: 65536,
+  AE_REC_WORDS: 8,
 } as const;
 
 export type AbiConstant = keyof typeof ABI;
@@ -80,6 +81,8 @@ export interface CoreExports {
   digestLo(ptr: number, len: number): number;
   digestHi(): number;
   memEqual(a: number, b: number, len: number): number;
+  /** Anti-entropy: TOKEN and DIGEST of n snapshot records (AE_REC_WORDS words each) at recs. */
+  aeDigestBatch(algo: number, base: number, recs: number, n: number): void;
   mbufAlloc(): number; mbufRelease(m: number): number; mbufReleaseChain(m: number): number;
   mbufAppend(tail: number, src: number, len: number): number; mbufFreeCount(): number;
   mbufChainFrom(src: number, len: number, capacity: number): number;
@@ -95,7 +98,7 @@ export const REQUIRED_FUNCTIONS = [
   'cmdLookup', 'cmdCount', 'cmdFlags', 'cmdArity', 'cmdFirstKey', 'cmdLastKey', 'cmdKeyStep', 'cmdReplyShape', 'cmdMerge', 'mcCmdFlags', 'mcCmdMerge', 'cmdNameCopy',
   'hashToken', 'hashFull', 'routingToken', 'hashKeys', 'ringLookup', 'ringLookupBatch', 'digest64',
   'digestLo', 'digestHi', 'memEqual', 'mbufAlloc', 'mbufRelease', 'mbufReleaseChain', 'mbufAppend', 'mbufFreeCount',
-  'mbufChainFrom', 'mbufChainBytes', 'mbufChainGather',
+  'mbufChainFrom', 'mbufChainBytes', 'mbufChainGather', 'aeDigestBatch',
 ] as const;
 
 /** Throws a clear error when the module lacks an export or disagrees on a constant. */
