@@ -33,6 +33,10 @@ const startLoad = loadavg()[0]!.toFixed(1);
 const log = (s: string): void => void process.stderr.write(`[chaos] ${s}\n`);
 const results: ScenarioResult[] = [];
 const c = await ChaosCluster.start();
+// Ctrl-C or a kill stops the cluster's processes too (Node runs no exit hooks on a signal).
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => void c.stop().finally(() => process.exit(130)));
+}
 try {
   for (const n of nemeses) {
     log(`scenario ${n.name}: ${n.what}`);
