@@ -9,7 +9,7 @@ import type { MemoryBackend } from '../src/store/memory-backend.js';
 import { nodeOptions } from './helpers/node.js';
 import { ScriptedDnodePeer } from './helpers/dnode-peer.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
-import { freePort, startRedis } from './helpers/servers.js';
+import { freePort, startMemcached, startRedis } from './helpers/servers.js';
 import { until } from './helpers/until.js';
 import { keyToken } from './helpers/cluster.js';
 
@@ -53,7 +53,7 @@ async function passOn(n: RunningNode): Promise<ReturnType<NonNullable<RunningNod
 }
 
 /** Three in-process nodes, one per rack, each over its own embedded store; rate in keys/s (0 = unpaced). */
-async function embeddedCluster(rate: number): Promise<RunningNode[]> {
+async function embeddedCluster(rate: number, logger0?: pino.Logger): Promise<RunningNode[]> {
   const dyn = [await freePort(), await freePort(), await freePort()];
   const racks = ['rack1', 'rack2', 'rack3'];
   const nodes: RunningNode[] = [];
@@ -63,7 +63,7 @@ async function embeddedCluster(rate: number): Promise<RunningNode[]> {
       dataStore: 'memory', rack: racks[i]!, datacenter: 'dc1', tokens: [TOKEN], timeoutMs: 2000,
       cluster: { dynListen: { host: '127.0.0.1', port: dyn[i]! }, seeds, localPeerConnections: 1, remotePeerConnections: 1,
         peerReadTimeoutMs: 2000, peerWriteTimeoutMs: 2000, antiEntropy: { intervalMs: 0, ratePerSecond: rate } },
-    }), { logger: pino({ level: 'silent' }) });
+    }), { logger: i === 0 && logger0 ? logger0 : pino({ level: 'silent' }) });
     nodes.push(n);
     cleanups.push(() => n.close('test done', 100));
   }
@@ -132,7 +132,8 @@ describe('anti-entropy, embedded datastore', () => {
 
   it('a client write that lands on the receiver during a pass is not overwritten by it', async () => {
     // Paced at 100 keys/s: the repairs of 60 lost keys take ~0.6 s, time to write one of them.
-    const nodes = await embeddedCluster(100);
+    const { logger, lines } = capturingLogger();
+    const nodes = await embeddedCluster(100, logger);
     const M = 60;
     const keys = Array.from({ length: M }, (_, k) => `w${k}`);
     for (const k of keys) for (const n of nodes) writeAt(n, k, `old-${k}`);
@@ -158,7 +159,34 @@ describe('anti-entropy, embedded datastore', () => {
     expect(nodes.map((n) => direct(n, 'GET', last).toString())).toEqual(nodes.map(() => '$12\r\nclient-write\r\n'));
     expect(p.keysRepaired).toBe(M - 1);
     expect(contents(nodes[1]!).length).toBe(M);
+    // Percent done in the log while it ran (the snapshot, then each of the two segments), and the end line.
+    const progress = lines.filter((l) => l.msg === 'anti-entropy: progress').map((l) => l.percentDone as number);
+    expect(progress.length).toBeGreaterThanOrEqual(3);
+    expect(progress).toEqual([...progress].sort((x, y) => x - y));
+    expect(progress[progress.length - 1]).toBeLessThan(100);
+    expect(lines.filter((l) => l.msg === 'anti-entropy: pass finished').map((l) => [l.percentDone, l.keysRepaired, l.repairsSkipped])).toEqual([[100, M - 1, 2]]);
   }, 60_000);
+
+  it('a memcached node says anti-entropy is unsupported, in its JSON and its log', async () => {
+    const mcs = [await startMemcached(), await startMemcached()];
+    for (const m of mcs) cleanups.push(() => m.stop());
+    const dyn = [await freePort(), await freePort()];
+    const { logger, lines } = capturingLogger();
+    const nodes: RunningNode[] = [];
+    for (let i = 0; i < 2; i++) {
+      const n = await startNode(nodeOptions({
+        dataStore: 'memcache', server: { host: '127.0.0.1', port: mcs[i]!.port }, rack: `rack${i + 1}`, datacenter: 'dc1', tokens: [TOKEN],
+        cluster: { dynListen: { host: '127.0.0.1', port: dyn[i]! }, seeds: [{ host: '127.0.0.1', port: dyn[1 - i]!, rack: `rack${2 - i}`, dc: 'dc1', tokens: [TOKEN] }],
+          localPeerConnections: 1, remotePeerConnections: 1, peerReadTimeoutMs: 2000, peerWriteTimeoutMs: 2000, antiEntropy: { intervalMs: 0, ratePerSecond: 0 } },
+      }), { logger: i === 0 ? logger : pino({ level: 'silent' }) });
+      nodes.push(n);
+      cleanups.push(() => n.close('test done', 100));
+    }
+    const s = await passOn(nodes[0]!);
+    const why = 'memcached datastores have no SCAN / DUMP / PTTL to snapshot and restore from: anti-entropy is unsupported for them';
+    expect(s.lastPass).toMatchObject({ unsupported: why, ranges: 0, keysCompared: 0, errors: [] });
+    expect(lines.filter((l) => l.msg === 'anti-entropy: pass skipped').map((l) => l.reason)).toEqual([why]);
+  }, 30_000);
 
   it("a peer that is not dynomite-ts is skipped with the reason logged, and never sees the carrier", async () => {
     const r = await startRedis();

@@ -141,7 +141,7 @@ export class AntiEntropy {
     const r = this.running;
     return {
       running: r !== undefined,
-      percentDone: r?.percentDone ?? (this.last ? 100 : 0),
+      percentDone: (r ?? this.last)?.percentDone ?? 0,
       intervalMs: this.o.intervalMs,
       ratePerSecond: Number.isFinite(this.o.ratePerSecond) ? this.o.ratePerSecond : null,
       passes: this.passes,
