@@ -367,7 +367,7 @@ describe('the key table', () => {
       server_connections redis_requirepass`.split(/\s+/);
     for (const k of netflix) expect(CONFIG_KEY_NAMES, k).toContain(k);
     const ours = CONFIG_KEY_NAMES.filter((k) => !CONFIG_KEYS[k].netflix);
-    expect(ours).toEqual(['phi_convict_threshold', 'phi_window_size', 'gos_removal_time', 'seeds_check_interval', 'redis_requirepass', 'client_protocol', 'max_message_bytes', 'search_definitions_file', 'hints_dir', 'hints_max_bytes', 'hints_ttl', 'anti_entropy_interval', 'anti_entropy_rate', 'pubsub_scope', 'client_output_buffer_limit_pubsub',
+    expect(ours).toEqual(['phi_convict_threshold', 'phi_window_size', 'gos_removal_time', 'seeds_check_interval', 'redis_requirepass', 'client_protocol', 'max_message_bytes', 'search_definitions_file', 'hints_dir', 'hints_max_bytes', 'hints_ttl', 'tombstone_grace', 'write_journal_max_keys', 'anti_entropy_interval', 'anti_entropy_rate', 'pubsub_scope', 'client_output_buffer_limit_pubsub',
       'requirepass', 'requirepass_file', 'requirepass_env', 'users', 'stats_admin_token', 'stats_admin_token_file', 'stats_admin_token_env', 'stats_admin_require_token',
       'tls_port', 'tls_cert_file', 'tls_key_file', 'tls_ca_cert_file', 'tls_auth_clients',
       'datastore_tls', 'datastore_tls_cert_file', 'datastore_tls_key_file', 'datastore_tls_ca_cert_file', 'datastore_tls_server_name',

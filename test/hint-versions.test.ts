@@ -76,6 +76,8 @@ describe('hints with versions', () => {
     a!.node.cluster!.peerAction('up', name(b!));
     await until('the hint delivered', () => expect(a!.node.cluster!.hints.pending).toBe(0), 10_000);
     expect(b!.node.cluster!.hintApply.counts).toEqual({ applied: 0, skippedNewer: 1, skippedFloor: 0 });
+    expect(b!.node.stats.ours.hints_skipped_newer).toBe(1);
+    expect(b!.node.stats.ours.write_journal_keys).toBe(1);
     expect(await call(rb, 'GET', 'k')).toBe('$3\r\nnew\r\n');
     expect(await call(ra, 'GET', 'k')).toBe('$3\r\nnew\r\n');
   }, 30_000);

@@ -1,13 +1,17 @@
 // Peer capabilities (src/cluster/peer-caps.ts): a node asks each peer on link up what it is, with a
-// request a Netflix node forwards to its datastore unchanged (ECHO). Our listener answers it
-// itself; a Netflix-like peer (it forwards every request to its redis) echoes the word back.
+// request a Netflix node forwards to its datastore (HMGET of a reserved key; Netflix closes the
+// link on ECHO). Our listener answers it itself; a Netflix node's redis answers a nil.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startNode, type RunningNode } from '../src/node.js';
 import { capsLine, CAPS_PROBE_WORD, parseCapsReply } from '../src/cluster/peer-caps.js';
 import { nodeOptions, silentLogger } from './helpers/node.js';
 import { ScriptedDnodePeer } from './helpers/dnode-peer.js';
 import { RawClient } from './helpers/resp-client.js';
-import { freePort, startRedis } from './helpers/servers.js';
+import { freePort, startRedis, waitForPort } from './helpers/servers.js';
 import { until } from './helpers/until.js';
 import { cmd } from './helpers/resp-client.js';
 
@@ -32,11 +36,11 @@ async function redisBacked(rack: string, dyn: number, seeds: { port: number; rac
   return n;
 }
 
-async function echoCalls(port: number): Promise<number> {
+async function hmgetCalls(port: number): Promise<number> {
   const c = await RawClient.connect(port);
   try {
     c.write(cmd('INFO', 'commandstats'));
-    const m = /cmdstat_echo:calls=(\d+)/.exec((await c.replies(1))[0]!.toString('latin1'));
+    const m = /cmdstat_hmget:calls=(\d+)/.exec((await c.replies(1))[0]!.toString('latin1'));
     return m ? Number(m[1]) : 0;
   } finally {
     c.close();
@@ -56,12 +60,12 @@ describe('peer caps', () => {
     expect(a.cluster!.peerCaps.of('127.0.0.1')).toBe('dynomite-ts');
     expect(a.cluster!.peerCaps.has(1, 'hint')).toBe(true);
     expect(a.cluster!.peerCaps.of('127.0.0.1:1')).toBe('unknown');
-    // Neither redis ran an ECHO: the listener answered the probe itself.
+    // Neither redis ran the HMGET: the listener answered the probe itself.
     const ports = [(a.options.server as { port: number }).port, (b.options.server as { port: number }).port];
-    expect(await Promise.all(ports.map(echoCalls))).toEqual([0, 0]);
+    expect(await Promise.all(ports.map(hmgetCalls))).toEqual([0, 0]);
   }, 30_000);
 
-  it('a peer that forwards ECHO to its redis (what a Netflix node does) is other; the link stays open', async () => {
+  it('a peer that forwards the probe to its redis (what a Netflix node does) is other; the link stays open', async () => {
     const r = await startRedis();
     cleanups.push(() => r.stop());
     const toRedis = await RawClient.connect(r.port);
@@ -76,8 +80,8 @@ describe('peer caps', () => {
     cleanups.push(() => fake.close());
     const a = await redisBacked('rack1', await freePort(), [{ port: fake.port, rack: 'rack2' }]);
     await until('the probe answered', () => expect(a.cluster!.peerCaps.of(1)).toBe('other'), 10_000);
-    expect(fake.requests.map((q) => q.payload.toString('latin1'))).toContain(`*2\r\n$4\r\nECHO\r\n$${CAPS_PROBE_WORD.length}\r\n${CAPS_PROBE_WORD}\r\n`);
-    expect(await echoCalls(r.port)).toBe(1);
+    expect(fake.requests.map((q) => q.payload.toString('latin1'))).toContain(`*3\r\n$5\r\nHMGET\r\n$${CAPS_PROBE_WORD.length}\r\n${CAPS_PROBE_WORD}\r\n$4\r\ncaps\r\n`);
+    expect(await hmgetCalls(r.port)).toBe(1);
     expect(fake.open).toBe(fake.accepted);
     // Forgotten when link 0 goes down, asked again when it is back.
     for (const s of fake.sockets) s.destroy();
@@ -85,11 +89,67 @@ describe('peer caps', () => {
     await until('asked again', () => expect(a.cluster!.peerCaps.of(1)).toBe('other'), 10_000);
   }, 30_000);
 
-  it('parses replies: ours, an echo, an error, memcached forms', () => {
-    expect(parseCapsReply('redis', Buffer.from(`$${capsLine().length}\r\n${capsLine()}\r\n`)).kind).toBe('dynomite-ts');
+  it('parses replies: ours, a nil, an error, memcached forms', () => {
+    expect(parseCapsReply('redis', Buffer.from(`*1\r\n$${capsLine().length}\r\n${capsLine()}\r\n`)).kind).toBe('dynomite-ts');
+    expect(parseCapsReply('redis', Buffer.from('*1\r\n$-1\r\n')).kind).toBe('other');
     expect(parseCapsReply('redis', Buffer.from(`$${CAPS_PROBE_WORD.length}\r\n${CAPS_PROBE_WORD}\r\n`)).kind).toBe('other');
     expect(parseCapsReply('redis', Buffer.from('-ERR unknown command\r\n')).kind).toBe('other');
     expect(parseCapsReply('memcache', Buffer.from('END\r\n')).kind).toBe('other');
     expect(parseCapsReply('memcache', Buffer.from(`VALUE k 0 ${capsLine().length}\r\n${capsLine()}\r\nEND\r\n`))).toEqual({ kind: 'dynomite-ts', protocol: 1, capabilities: ['hint', 'anti-entropy'] });
   });
+});
+
+const NETFLIX_BIN = process.env.DYNOMITE_NETFLIX_BIN;
+
+describe.skipIf(!NETFLIX_BIN)('peer caps against a real Netflix node (needs DYNOMITE_NETFLIX_BIN: skipped without it)', () => {
+  it('Netflix is other, keeps the link after the probe, and gets its hints unwrapped', async () => {
+    if (!existsSync(NETFLIX_BIN!)) throw new Error(`DYNOMITE_NETFLIX_BIN=${NETFLIX_BIN} does not exist`);
+    const nfRedis = await startRedis();
+    cleanups.push(() => nfRedis.stop());
+    const [nfDyn, ourDyn, nfPort, nfStats] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const dir = mkdtempSync(join(tmpdir(), 'caps-netflix-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'netflix.yml'), `dyn_o_mite:
+  datacenter: dc1
+  rack: nf
+  dyn_listen: 127.0.0.1:${nfDyn}
+  dyn_seeds:
+  - 127.0.0.1:${ourDyn}:ts:dc1:${TOKEN}
+  listen: 127.0.0.1:${nfPort}
+  servers:
+  - 127.0.0.1:${nfRedis.port}:1
+  tokens: '${TOKEN}'
+  data_store: 0
+  stats_listen: 127.0.0.1:${nfStats}
+  timeout: 5000
+`);
+    const proc = spawn(NETFLIX_BIN!, ['-c', join(dir, 'netflix.yml')], { cwd: dir, stdio: 'ignore' });
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    cleanups.push(async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    });
+    await waitForPort(nfPort, 10_000);
+    const a = await redisBacked('ts', ourDyn, [{ port: nfDyn, rack: 'nf' }]);
+    await until('the probe answered', () => expect(a.cluster!.peerCaps.of(1)).toBe('other'), 15_000);
+    const c = await RawClient.connect(a.port);
+    cleanups.push(() => c.close());
+    const nf = await RawClient.connect(nfRedis.port);
+    cleanups.push(() => nf.close());
+    const get = async (client: RawClient, ...args: string[]): Promise<string> => {
+      client.write(cmd(...args));
+      return (await client.replies(1))[0]!.toString('latin1');
+    };
+    // The link survived the probe: a write through our node lands in Netflix's redis.
+    expect(await get(c, 'SET', 'live', 'x')).toBe('+OK\r\n');
+    await until('replicated to Netflix', async () => expect(await get(nf, 'GET', 'live')).toBe('$1\r\nx\r\n'), 10_000);
+    expect(a.cluster!.peers[1]!.up).toBe(true);
+    // A hint for Netflix replays as the plain request (Netflix has no DYNO_HINT).
+    a.cluster!.peerAction('down', `127.0.0.1:${nfDyn}`);
+    expect(await get(c, 'SET', 'hinted', 'y')).toBe('+OK\r\n');
+    a.cluster!.peerAction('up', `127.0.0.1:${nfDyn}`);
+    await until('the hint delivered', () => expect(a.cluster!.hints.pending).toBe(0), 10_000);
+    expect(await get(nf, 'GET', 'hinted')).toBe('$1\r\ny\r\n');
+    expect(await get(nf, 'DBSIZE')).toBe(':2\r\n');
+  }, 40_000);
 });

@@ -36,6 +36,7 @@ import { linkSecured, loadPemKey, type DnodeKeys } from '../crypto/dnode-crypto.
 import { WriteJournal } from '../repair/write-journal.js';
 import { JournalBackend } from '../repair/journal-backend.js';
 import { HintApplier } from '../repair/hint-apply.js';
+import { JournalLog } from '../repair/journal-log.js';
 import { capsReply, isCapsProbe, PeerCaps } from './peer-caps.js';
 import { loadCommandTable } from '../wasm/commands.js';
 
@@ -126,7 +127,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     onKnown: (n) => hints.onPeerUp(n),
   });
   const links: PeerLinks = { peers, gossip: undefined, caps };
-  const journal = makeJournal(d);
+  const { journal, log: journalLog } = makeJournal(d);
   const hints = makeHints(d, current, start.nodes.length, peers, caps, journal);
   const members = new MemberLinks({
     membership, peers, hints, log: d.log, gossip: () => links.gossip,
@@ -147,6 +148,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
   dispatcher.fanout.divergence = readRepair;
   if (hints.enabled) dispatcher.fanout.hints = hints;
   registerRepairStats(d.stats, readRepair, hints);
+  registerVersionStats(d.stats, journal, applier);
   const antiEntropy = makeAntiEntropy(d, current, peers, journal, caps);
   dispatcher.antiEntropy = antiEntropy;
   registerAntiEntropyStats(d.stats, antiEntropy);
@@ -157,6 +159,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
     gossip?.stop();
     dispatcher.stop();
     hints.stop();
+    closeJournalLog(journalLog, d.log);
   });
   d.stats.registerGauge('dnode_client_connections', () => listener.connections());
   d.stats.registerPeerStates(() => members.peerStates());
@@ -196,6 +199,7 @@ export async function startCluster(d: ClusterDeps): Promise<RunningCluster> {
       await Promise.all([...peers, ...members.retiredLinks()].map((p) => p?.close()));
       // Last: writes failed by the closing links above are still hinted (and logged when durable).
       hints.stop();
+      closeJournalLog(journalLog, d.log);
     },
   };
 }
@@ -252,6 +256,14 @@ interface PeerLinks {
   readonly caps: PeerCaps;
 }
 
+function closeJournalLog(log: JournalLog | undefined, logger: Logger): void {
+  try {
+    log?.close();
+  } catch (err) {
+    logger.warn({ err, file: log?.path }, 'write journal: closing the journal file failed');
+  }
+}
+
 /** The node index of a peer named `host:port` (its dnode address), or by its host alone. */
 function indexOfPeer(t: Topology, name: string): number | undefined {
   for (let n = 1; n < t.nodes.length; n++) {
@@ -262,10 +274,19 @@ function indexOfPeer(t: Topology, name: string): number | undefined {
   return undefined;
 }
 
-/** The write journal: tombstones kept for tombstone_grace (hints_ttl's default). */
-function makeJournal(d: ClusterDeps): WriteJournal {
+/**
+ * The write journal: tombstones kept for tombstone_grace, clocks up to write_journal_max_keys;
+ * durable in hints_dir when one is set (src/repair/journal-log.ts).
+ */
+function makeJournal(d: ClusterDeps): { journal: WriteJournal; log: JournalLog | undefined } {
   const h = d.cluster.hints;
-  return new WriteJournal({ graceMs: h?.ttlMs ?? DEFAULT_HINTS.ttlMs });
+  const journal = new WriteJournal({
+    graceMs: d.cluster.tombstoneGraceMs ?? h?.ttlMs ?? DEFAULT_HINTS.ttlMs,
+    maxKeys: d.cluster.writeJournalMaxKeys,
+    maxTombstones: d.cluster.writeJournalMaxKeys,
+  });
+  const log = h?.dir === undefined ? undefined : new JournalLog(journal, { dir: h.dir, logger: d.log });
+  return { journal, log };
 }
 
 type PeerKeys = ReturnType<typeof loadPeerKeys>;
@@ -457,9 +478,20 @@ function registerRepairStats(stats: Stats, readRepair: ReadRepair, hints: HintSt
   stats.sourceOurs('hints_pending_bytes', () => hints.pendingBytes);
 }
 
+/** The write journal's and the conditional hint replays' counts in the pool's stats. */
+function registerVersionStats(stats: Stats, journal: WriteJournal, applier: HintApplier): void {
+  const a = applier.counts;
+  stats.sourceOurs('hints_applied_versioned', () => a.applied);
+  stats.sourceOurs('hints_skipped_newer', () => a.skippedNewer);
+  stats.sourceOurs('hints_skipped_floor', () => a.skippedFloor);
+  stats.sourceOurs('write_journal_keys', () => journal.size);
+  stats.sourceOurs('write_journal_tombstones', () => journal.tombstones);
+  stats.sourceOurs('write_journal_evicted', () => journal.counts.clocksEvicted + journal.counts.tombstonesEvicted);
+}
+
 /** The dnode listener for requests and gossip from peers; when it cannot start, `unwind` stops what runs. */
 async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, applier: HintApplier, gossip: Gossip | undefined, keys: DnodeKeys | undefined, unwind: () => void): Promise<DnodeListener> {
-  const echo = d.protocol === 'redis' ? loadCommandTable(d.core).byName('ECHO')?.id ?? -1 : -1;
+  const hmget = d.protocol === 'redis' ? loadCommandTable(d.core).byName('HMGET')?.id ?? -1 : -1;
   try {
     return await startDnodeListener({
       core: d.core,
@@ -473,8 +505,8 @@ async function startListener(d: ClusterDeps, dispatcher: ClusterDispatcher, appl
       mbufSize: d.options.mbufSize,
       handler: {
         onPeerRequest: (conn, seq, type, req) => {
-          // The peer-caps probe is answered here, never by the datastore (src/cluster/peer-caps.ts).
-          if (type === ABI.DN_TYPE_REQ && isCapsProbe(d.core, req, d.protocol, echo)) return conn.completeBuffer(seq, capsReply(d.protocol));
+          // The peer-caps probe (HMGET of a reserved key) is answered here, never by the datastore (src/cluster/peer-caps.ts).
+          if (type === ABI.DN_TYPE_REQ && isCapsProbe(d.core, req, d.protocol, hmget)) return conn.completeBuffer(seq, capsReply(d.protocol));
           // A conditional hint replay (src/repair/hint-apply.ts): applied or skipped by the journal.
           if (type === ABI.DN_TYPE_REQ && applier.take(conn, seq, req, conn.id)) return;
           dispatcher.onPeerRequest(conn, seq, type, req, conn.id);

@@ -1,27 +1,28 @@
 // Which peers are dynomite-ts nodes, and what they understand beyond Netflix's dnode protocol.
 //
 //   link 0 of peer n up ─► probe(n): one ordinary dnode request (type 3, a read)
-//        redis:     ECHO __dynomite_ts_caps__
+//        redis:     HMGET __dynomite_ts_caps__ caps
 //        memcached: get __dynomite_ts_caps__
 //     our dnode listener answers it itself (capsReply): "dynomite-ts <protocol> <cap,cap,...>"
-//        as a bulk string (redis) or as the item's value (memcached)            ─► 'dynomite-ts'
-//     a Netflix node forwards it to its datastore: ECHO comes back unchanged, the get misses
-//        (END)                                                                  ─► 'other'
+//        as the one element of the array (redis) or as the item's value (memcached) ─► 'dynomite-ts'
+//     a Netflix node forwards it to its datastore: a read of a key nobody writes, answered
+//        `*1 $-1` (nil) / END                                                    ─► 'other'
 //     the probe fails (timeout, link cut) ─► 'unknown', asked again in 1 s while the link is up
 //   link 0 down ─► 'unknown' (forgotten: the next node behind that address may be another kind)
 //
-// Why these requests: a Netflix node closes the dnode link on a command its parser does not know,
+// Why these requests: a Netflix node closes the dnode link on a command its parser does not take,
 // failing every request in flight on it, so the probe must be a command Netflix forwards as is.
-// ECHO and get are; neither touches any key's data.
+// ECHO is not one (test/fixtures/reference/netflix-behaviour.md: `ECHO hi` closes the connection,
+// seen against a real Netflix node by test/peer-caps.test.ts); HMGET and get are, and a read of a
+// reserved key touches no data (the pub/sub relay uses the same trick, src/dispatch/publish.ts).
 import { ABI } from '../wasm/abi.js';
 import type { Core } from '../wasm/core.js';
 import { stagingScratch } from '../wasm/framer.js';
 import { MC_CMD } from '../wasm/memcache.js';
 import type { DynErrorCode } from '../errors.js';
-import { decodeMultibulk } from '../protocol/args.js';
 import type { FramedRequest, Peer, ReplyTarget } from '../dispatch/request.js';
 
-/** The probe's argument (ECHO) or key (memcached get). */
+/** The probe's key (HMGET, memcached get). */
 export const CAPS_PROBE_WORD = '__dynomite_ts_caps__';
 /** The protocol version our listener announces. Raised when a capability changes meaning. */
 export const CAPS_PROTOCOL = 1;
@@ -47,7 +48,7 @@ const OTHER: PeerCapsEntry = Object.freeze({ kind: 'other', protocol: 0, capabil
 const PROBE_RETRY_MS = 1000;
 
 const PROBE_BYTES = {
-  redis: Buffer.from(`*2\r\n$4\r\nECHO\r\n$${CAPS_PROBE_WORD.length}\r\n${CAPS_PROBE_WORD}\r\n`, 'latin1'),
+  redis: Buffer.from(`*3\r\n$5\r\nHMGET\r\n$${CAPS_PROBE_WORD.length}\r\n${CAPS_PROBE_WORD}\r\n$4\r\ncaps\r\n`, 'latin1'),
   memcache: Buffer.from(`get ${CAPS_PROBE_WORD}\r\n`, 'latin1'),
 } as const;
 
@@ -60,24 +61,19 @@ export function capsLine(): string {
 export function capsReply(protocol: 'redis' | 'memcache'): Buffer {
   const line = capsLine();
   return Buffer.from(protocol === 'redis'
-    ? `$${line.length}\r\n${line}\r\n`
+    ? `*1\r\n$${line.length}\r\n${line}\r\n`
     : `VALUE ${CAPS_PROBE_WORD} 0 ${line.length}\r\n${line}\r\nEND\r\n`, 'latin1');
 }
 
 /**
- * True when a request framed by the dnode listener is the caps probe. `echo` is the command id of
- * ECHO (redis); memcached requests are checked for `get __dynomite_ts_caps__`. Costs one compare
- * for every other request.
+ * True when a request framed by the dnode listener is the caps probe: `HMGET
+ * __dynomite_ts_caps__ ...` (redis; `hmget` is HMGET's command id) or `get __dynomite_ts_caps__`
+ * (memcached). Costs one compare for every other request.
  */
-export function isCapsProbe(core: Core, req: FramedRequest, protocol: 'redis' | 'memcache', echo: number): boolean {
+export function isCapsProbe(core: Core, req: FramedRequest, protocol: 'redis' | 'memcache', hmget: number): boolean {
   const i32 = core.i32;
   const cmd = i32[req.rec + ABI.REC_CMD];
-  if (protocol === 'redis') {
-    if (cmd !== echo) return false;
-    const args = decodeMultibulk(core.u8, req.off, req.len);
-    return args.length === 2 && args[1]!.toString('latin1') === CAPS_PROBE_WORD;
-  }
-  if (cmd !== MC_CMD.GET || i32[req.rec + ABI.REC_NKEYS] !== 1) return false;
+  if (protocol === 'redis' ? cmd !== hmget : cmd !== MC_CMD.GET || i32[req.rec + ABI.REC_NKEYS] !== 1) return false;
   const k = (core.keyPtr >> 2) + i32[req.rec + ABI.REC_KEY_FIRST] * ABI.KEY_WORDS;
   if (i32[k + ABI.KEY_LEN] !== CAPS_PROBE_WORD.length) return false;
   const off = req.base + i32[k + ABI.KEY_OFF];
@@ -89,7 +85,7 @@ export function parseCapsReply(protocol: 'redis' | 'memcache', reply: Buffer): P
   const text = reply.toString('latin1');
   let line: string | undefined;
   if (protocol === 'redis') {
-    const m = /^\$(\d+)\r\n/.exec(text);
+    const m = /^\*1\r\n\$(\d+)\r\n/.exec(text);
     if (m) line = text.slice(m[0].length, m[0].length + Number(m[1]));
   } else {
     const m = /^VALUE \S+ \d+ (\d+)\r\n/.exec(text);

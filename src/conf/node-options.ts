@@ -72,6 +72,8 @@ export function nodeOptionsFromConfig(c: NodeConfig): NodeOptions {
       gossip: { enabled: c.enableGossip, intervalMs: c.gosInterval, phiThreshold: c.phiConvictThreshold, phiWindow: c.phiWindowSize, removalMs: c.gosRemovalTime },
       seedsCheckIntervalMs: c.seedsCheckInterval,
       hints: { dir: c.hintsDir ?? undefined, maxBytes: c.hintsMaxBytes, ttlMs: c.hintsTtl },
+      tombstoneGraceMs: c.tombstoneGrace ?? undefined,
+      writeJournalMaxKeys: c.writeJournalMaxKeys,
       antiEntropy: { intervalMs: c.antiEntropyInterval, ratePerSecond: c.antiEntropyRate },
     },
   };

@@ -145,6 +145,10 @@ export interface ClusterOptions {
   pemKeyFile?: string;
   /** Hinted handoff (hints_dir, hints_max_bytes, hints_ttl). @default in memory, 64 MiB, 3 hours */
   hints?: { dir?: string; maxBytes?: number; ttlMs?: number };
+  /** tombstone_grace: the write journal keeps a tombstone this long, ms. @default hints.ttlMs */
+  tombstoneGraceMs?: number;
+  /** write_journal_max_keys: clocks (and, separately, tombstones) kept at most. @default 100000 */
+  writeJournalMaxKeys?: number;
   /** anti_entropy_interval (ms, 0 = by hand only) / anti_entropy_rate (keys/s, 0 = unpaced). @default 3600000, 20000 */
   antiEntropy?: { intervalMs?: number; ratePerSecond?: number };
   /** enable_gossip / gos_interval / phi_convict_threshold / phi_window_size (src/cluster/gossip.ts). @default off */

@@ -264,6 +264,14 @@ export const CONFIG_KEYS = {
     field: 'hintsTtl', type: integer({ min: 1 }), default: 10800000, netflix: false, defaultDoc: '`10800000` (3 hours)',
     doc: 'Hints older than this are dropped instead of replayed, in ms.',
   }),
+  tombstone_grace: key({
+    field: 'tombstoneGrace', type: integer({ min: 1 }), default: null, netflix: false, defaultDoc: '`hints_ttl` (3 hours)',
+    doc: `How long the write journal remembers that a key was deleted, ${MS} (docs/consistency.md). Within it, neither a hint replay nor anti-entropy brings a deleted key back from a replica that missed the DEL; after it, a replica that still holds the key may restore it. Keep it at least \`hints_ttl\` (a hint older than the grace is dropped anyway) and above the longest time a replica may be away before anti-entropy runs.`,
+  }),
+  write_journal_max_keys: key({
+    field: 'writeJournalMaxKeys', type: integer({ min: 1 }), default: 100000, netflix: false, defaultDoc: '`100000` (about 14 MB of heap, plus the keys\' length)',
+    doc: 'Most keys the write journal keeps a last-write clock for (the least recently written are forgotten first), and separately most tombstones. Measured at 118-157 heap bytes per entry with 16-byte keys. A forgotten key\'s time still bounds its hash bucket\'s floor: a hint older than that floor is skipped (counted; anti-entropy converges the key), so a larger journal lets hints outlive a busier write load. See docs/consistency.md.',
+  }),
   anti_entropy_interval: key({
     field: 'antiEntropyInterval', type: integer({ min: 0 }), default: 3600000, netflix: false, defaultDoc: '`3600000` (1 hour)',
     doc: `Anti-entropy, ${MS} between passes (0 = only when started by hand with \`GET /anti_entropy/run\` on the stats port). A pass compares this node's token ranges with the replica of every other rack (a digest tree per range, descending only into ranges that differ) and repairs the keys that differ (RESTORE with TTL, or DEL), never over a newer client write. Each pass reads the whole local datastore (SCAN + DUMP), so the default is hourly: hinted handoff and read repair fix most divergence within seconds, anti-entropy catches what they cannot (a datastore restarted empty, hints dropped). See docs/anti-entropy.md.`,

@@ -158,6 +158,10 @@ export interface ConfigValues {
   readonly hintsMaxBytes: number;
   /** Ours: hint time to live, ms. */
   readonly hintsTtl: number;
+  /** Ours: how long the write journal keeps a tombstone, ms; null = hintsTtl. */
+  readonly tombstoneGrace: number | null;
+  /** Ours: overwrite clocks (and, separately, tombstones) the write journal keeps at most. */
+  readonly writeJournalMaxKeys: number;
   /** Ours: ms between anti-entropy passes; 0 = only by hand. */
   readonly antiEntropyInterval: number;
   /** Ours: keys/s an anti-entropy pass reads or repairs; 0 = unpaced. */

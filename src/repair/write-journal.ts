@@ -19,7 +19,9 @@
 //   - Keys are held as latin1 strings (one byte per char: any binary key round-trips) so the
 //     maps hash them natively; one string and one small object per written key.
 //   - The durable form (src/repair/journal-log.ts) is written by the owner of the journal; the
-//     class itself does no I/O.
+//     class itself does no I/O but reading the floors file that log wrote.
+
+import { readFileSync } from 'node:fs';
 
 /** A key's version: when it was last written here, and whether that write removed it. */
 export interface KeyClock {
@@ -236,6 +238,40 @@ export class WriteJournal {
   *entries(): Iterable<[key: string, clock: KeyClock]> {
     yield* this.tombs;
     yield* this.clocks;
+  }
+
+  /** Removes key's entry without raising any floor (a reverted write, replayed from the durable log). */
+  forgetName(k: string): void {
+    this.tombs.delete(k);
+    this.clocks.delete(k);
+  }
+
+  /** A copy of the per-key floors (the durable log writes it). */
+  floorsSnapshot(): Float64Array {
+    return this.floors.slice();
+  }
+
+  /** Restores per-key floors written by floorsSnapshot; false (nothing changed) for a missing or short file. */
+  loadFloors(path: string): boolean {
+    let b: Buffer;
+    try {
+      b = readFileSync(path);
+    } catch {
+      return false;
+    }
+    if (b.length !== FLOOR_BUCKETS * 8) return false;
+    for (let i = 0; i < FLOOR_BUCKETS; i++) {
+      const f = b.readDoubleLE(i * 8);
+      if (f > this.floors[i]!) this.floors[i] = f;
+      if (f > this.floor) this.floor = f;
+    }
+    return true;
+  }
+
+  /** Raises floorMs alone (the per-key floors were restored and already bound every key). */
+  raiseGlobalFloor(ts: number): void {
+    if (ts > this.floor) this.floor = ts;
+    if (ts > this.clock) this.clock = ts;
   }
 
   /** Raises floorMs and every key's floor (a restored journal whose newest entries may be missing). */
