@@ -24,10 +24,9 @@ import type { Backend, FramedRequest, Peer, ReplyTarget } from '../dispatch/requ
 import type { Topology } from '../route/topology.js';
 import { integerReply, bulkReply, REPLY_OK } from '../protocol/replies.js';
 import { respErrorText } from '../errors.js';
-import { stagingScratch } from '../wasm/framer.js';
 import { EXPIRE_TOLERANCE_MS } from './version-rule.js';
 import { call, type CallContext } from './ae-calls.js';
-import { emptySnapshot, preview, takeSnapshot, type Snapshot } from './ae-snapshot.js';
+import { digestBatch, emptySnapshot, preview, takeSnapshot, type Snapshot } from './ae-snapshot.js';
 import { children, decodeLevel, encodeLevel, slice, valueHash, childRange } from './ae-tree.js';
 import { segmentsToStart, type Segment } from './ae-ranges.js';
 import { bulk, bulkArray, carried, carrier, decodeKeys, encodeKeyEntry, readBulk, readBulks, type RemoteKey } from './ae-wire.js';
@@ -387,7 +386,7 @@ export class AntiEntropy {
     const [r] = await call(this.ctx, 0, [cmd], `${del ? 'DEL' : 'RESTORE'} on the local datastore`, undefined, true);
     if (r![0] === 45) throw new Error(`${del ? 'DEL' : 'RESTORE'} ${preview(key)} answered ${preview(r!)}`);
     // Recorded with the winner's clock when it had one, so the replicas now agree on the version too.
-    this.o.journal?.record(key, clock?.ts ?? this.o.journal.stamp(), del, clock?.token ?? keyTokenOf(this.o.core, key));
+    this.o.journal?.record(key, clock?.ts ?? this.o.journal.stamp(), del, clock?.token ?? keyTokenOf(this.o.core, this.o.algo, key));
     return undefined;
   }
 
@@ -510,13 +509,12 @@ export function equalStates(a: AeKeyState, b: AeKeyState): boolean {
   return Math.abs(a.expireAtMs - b.expireAtMs) <= TTL_TOLERANCE_MS;
 }
 
-/** The ring token of a key under the node's hash and hash_tag, for a journal entry. */
-function keyTokenOf(core: Core, key: Buffer): number {
-  const at = stagingScratch(core, key.length);
-  if (at < 0) return 0;
-  core.u8.set(key, at);
-  return core.exports.routingToken(at, key.length) >>> 0;
+/** The ring token of a key under the node's hash and hash_tag, for a journal entry (one batch call). */
+function keyTokenOf(core: Core, algo: number, key: Buffer): number {
+  return digestBatch(core, algo, [{ key, value: EMPTY, exp: 0 }]).tokens[0]!;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function nodeName(t: Topology, n: number): string {
   const node = t.nodes[n];
