@@ -3,7 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  encodeGossip, gossipAddress, parseAddress, GOSSIP_STATE, GossipTable, parseGossip, gossipStateName, gossipStateOf, hostId,
+  addressFor, encodeGossip, gossipAddress, splitAddress, parseAddress, GOSSIP_STATE, GossipTable, parseGossip, gossipStateName, gossipStateOf, hostId,
   type GossipMember, type GossipRecord,
 } from '../src/cluster/gossip.js';
 import type { RunningNode } from '../src/node.js';
@@ -54,9 +54,16 @@ describe('payload codec (Netflix dmsg_parse format)', () => {
     }
   });
 
-  it('addresses: the host alone on Netflix\'s port 8101, host:port elsewhere; no port = the receiver\'s own', () => {
-    expect(gossipAddress('10.0.0.1', 8101)).toBe('10.0.0.1');
+  it('addresses: the host alone when the node listens on the receiver\'s port (Netflix\'s form), host:port otherwise; no port = the receiver\'s own', () => {
+    expect(gossipAddress('10.0.0.1', 8101, 8101)).toBe('10.0.0.1');
+    expect(gossipAddress('10.0.0.1', 9101, 9101)).toBe('10.0.0.1');
+    expect(gossipAddress('10.0.0.1', 8101, 9101)).toBe('10.0.0.1:8101');
+    expect(gossipAddress('10.0.0.1', 8101)).toBe('10.0.0.1:8101');
     expect(gossipAddress('10.0.0.1', 9101)).toBe('10.0.0.1:9101');
+    expect(addressFor('10.0.0.1:9101', 9101)).toBe('10.0.0.1');
+    expect(addressFor('[::1]:9101', 9101)).toBe('::1');
+    expect(addressFor('[::1]:9101', 7000)).toBe('[::1]:9101');
+    expect(splitAddress('10.0.0.1')).toEqual({ host: '10.0.0.1', port: undefined });
     expect(gossipAddress('::1', 9101)).toBe('[::1]:9101');
     expect(parseAddress('10.0.0.1', 7000)).toEqual({ host: '10.0.0.1', port: 7000 });
     expect(parseAddress('10.0.0.1:9101', 7000)).toEqual({ host: '10.0.0.1', port: 9101 });

@@ -15,7 +15,7 @@ const start = (): Topology => buildTopology(
     { host: '127.0.0.1', port: 7002, dc: 'dc1', rack: 'r2', tokens: [0] },
   ]);
 
-function rec(rack: string, token: string, ts: number, port: number, state = NORMAL, host = '127.0.0.1'): MemberRecord {
+function rec(rack: string, token: string, ts: number, port: number | undefined, state = NORMAL, host = '127.0.0.1'): MemberRecord {
   return { dc: 'dc1', rack, token, ts, state, host, port };
 }
 
@@ -88,6 +88,17 @@ describe('replacement (same token, new address)', () => {
     const c = m.observe(rec('r2', '99', 10, 7002));
     expect(c).toMatchObject({ kind: 'join', node: 3, replaces: 2 });
     expect(m.topology.racks.find((r) => r.name === 'r2')!.nodes).toEqual([3]);
+  });
+
+  it('a bare host (Netflix\'s address form) is a known member at its own port; a new node at this node\'s port', () => {
+    const m = new Membership(start(), { removalMs: 0 });
+    // Netflix writes b as '127.0.0.1': b stays where it is (not "replaced" at this node's port 7000)
+    expect(m.observe(rec('r1', '2147483648', 500, undefined))).toBeUndefined();
+    expect(owner(m, 'r1', 1000)).toBe('127.0.0.1:7001');
+    // a bare host of another machine for a known host id, newer: replaced there, on the same port
+    expect(m.observe(rec('r1', '2147483648', 501, undefined, NORMAL, '10.0.0.9'))).toMatchObject({ kind: 'join', replaces: 1, spec: { host: '10.0.0.9', port: 7001 } });
+    // an unknown node with a bare host: Netflix's meaning, the receiver's own dnode port
+    expect(m.observe(rec('r2', '77', 10, undefined, NORMAL, '10.0.0.8'))).toMatchObject({ kind: 'join', spec: { host: '10.0.0.8', port: 7000, tokens: [77] } });
   });
 
   it('a replacement that announces DOWN (its own clean exit) is not taken', () => {

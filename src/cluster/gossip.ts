@@ -23,10 +23,13 @@
 //
 // The address: Netflix sends the host alone and takes the receiver's own dyn_listen port for it
 // (dyn_dnode_msg.c: rnode->port = sp->dnode_proxy_endpoint.port), i.e. every node on one port, 8101 in
-// practice. Nodes here may listen on any port (several on one host), and a node learned from gossip
-// must be reachable, so the address is `host:port`, except on Netflix's port 8101, where it is the
-// host alone as Netflix sends it (a Netflix node would read `host:port` as a host name). An address
-// without a port means the receiver's own dyn_listen port, as on Netflix (gossipAddress / parseAddress).
+// practice; a Netflix node that reads `host:port` takes it for a new host name and "replaces" the node
+// with an address it cannot resolve (dyn_gossip.c gossip_add_node_if_absent: nodes are matched by
+// name within their rack). Nodes here may listen on any port (several on one host), and a node learned
+// from gossip must be reachable. So the address is written per receiver: the host alone when the node
+// listens on the receiver's own dnode port (what Netflix means by a bare host), `host:port` otherwise.
+// A cluster that mixes in Netflix nodes therefore runs every node on one port, as Netflix requires.
+// Read back, a bare host means the member's known port, or for a new node the receiver's own port.
 //
 // Rules here (a node refreshes only its own timestamp):
 // - merge: a record whose ts is newer than ours replaces ts and the state the node announced, and is
@@ -65,19 +68,35 @@ export function gossipStateOf(name: string): number {
 /** Netflix's dnode port (dyn_gossip.c PEER_PORT): the one port an address may leave out. */
 export const NETFLIX_PEER_PORT = 8101;
 
-/** The address field for a node at host:port (the host alone on port 8101, as Netflix sends it). */
-export function gossipAddress(host: string, port: number): string {
-  if (port === NETFLIX_PEER_PORT) return host;
+/**
+ * The address field for a node at host:port as a receiver whose dnode port is `receiverPort` reads it:
+ * the host alone when the node listens on that port (what Netflix sends and understands), else host:port.
+ */
+export function gossipAddress(host: string, port: number, receiverPort?: number): string {
+  if (port === receiverPort) return host;
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** An address field (as stored: host:port) rewritten for a receiver listening on `receiverPort`. */
+export function addressFor(address: string, receiverPort: number | undefined): string {
+  if (receiverPort === undefined) return address;
+  const a = parseAddress(address, NETFLIX_PEER_PORT);
+  return gossipAddress(a.host, a.port, receiverPort);
 }
 
 /** Host and port of an address field; `defaultPort` (this node's dyn_listen port) when it has none. */
 export function parseAddress(address: string, defaultPort: number): { host: string; port: number } {
+  const a = splitAddress(address);
+  return { host: a.host, port: a.port ?? defaultPort };
+}
+
+/** Host and port of an address field; port undefined when the field is a bare host (Netflix's form). */
+export function splitAddress(address: string): { host: string; port: number | undefined } {
   const v6 = /^\[([^\]]*)\](?::(\d{1,5}))?$/.exec(address);
-  if (v6) return { host: v6[1]!, port: v6[2] !== undefined ? Number(v6[2]) : defaultPort };
+  if (v6) return { host: v6[1]!, port: v6[2] !== undefined ? Number(v6[2]) : undefined };
   const m = /^([^:]*):(\d{1,5})$/.exec(address);
   if (m && Number(m[2]) >= 1 && Number(m[2]) <= 65535) return { host: m[1]!, port: Number(m[2]) };
-  return { host: address, port: defaultPort };
+  return { host: address, port: undefined };
 }
 
 export const GOSSIP_SYN = 7;
@@ -300,9 +319,15 @@ export class GossipTable {
     return this.detector.heartbeatAge(node, this.o.now());
   }
 
-  /** Every record this node knows, itself first (what a GOSSIP_SYN carries). */
-  records(): GossipRecord[] {
-    return [this.self, ...this.byId.values()].map(recordOf);
+  /** Every record this node knows, itself first (what a GOSSIP_SYN carries), addressed for `receiverPort`. */
+  records(receiverPort?: number): GossipRecord[] {
+    return [this.self, ...this.byId.values()].map((e) => recordOf(e, receiverPort));
+  }
+
+  /** The dnode port of peer `node` (from its stored host:port address). */
+  portOf(node: number): number | undefined {
+    const e = this.byNode[node];
+    return e === undefined ? undefined : parseAddress(e.address, NETFLIX_PEER_PORT).port;
   }
 
   /**
@@ -361,8 +386,8 @@ function entry(m: GossipMember): Entry {
   return { ...m, id: hostId(m), ts: 0, announced: GOSSIP_STATE.UNKNOWN };
 }
 
-function recordOf(e: Entry): GossipRecord {
-  return { dc: e.dc, rack: e.rack, token: e.token, ts: e.ts, state: e.announced, address: e.address };
+function recordOf(e: Entry, receiverPort?: number): GossipRecord {
+  return { dc: e.dc, rack: e.rack, token: e.token, ts: e.ts, state: e.announced, address: addressFor(e.address, receiverPort) };
 }
 
 export interface GossipOptions extends Omit<GossipTableOptions, 'now' | 'wallSeconds' | 'onTransition'> {
@@ -418,15 +443,22 @@ export class Gossip {
   /** Clean exit: stops, and sends every peer a GOSSIP_SYN whose own record says DOWN. */
   shutdown(): void {
     this.stop();
-    const payload = encodeGossip([this.table.shutdownRecord()]);
-    for (const n of this.table.peerNodes()) this.o.send(n, GOSSIP_SYN, payload);
+    const last = this.table.shutdownRecord();
+    for (const n of this.table.peerNodes()) {
+      this.o.send(n, GOSSIP_SYN, encodeGossip([{ ...last, address: addressFor(last.address, this.table.portOf(n)) }]));
+    }
   }
 
-  /** One round: own timestamp, GOSSIP_SYN to every peer. */
+  /** One round: own timestamp, GOSSIP_SYN to every peer (one payload per receiver port). */
   round(): void {
     this.table.refreshSelf();
-    const payload = encodeGossip(this.table.records());
-    for (const n of this.table.peerNodes()) this.o.send(n, GOSSIP_SYN, payload);
+    const byPort = new Map<number | undefined, Buffer>();
+    for (const n of this.table.peerNodes()) {
+      const port = this.table.portOf(n);
+      let payload = byPort.get(port);
+      if (payload === undefined) byPort.set(port, payload = encodeGossip(this.table.records(port)));
+      this.o.send(n, GOSSIP_SYN, payload);
+    }
   }
 
   /** A dnode message of a type other than REQ / RES arrived (inbound or on an outbound link). */

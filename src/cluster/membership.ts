@@ -36,7 +36,11 @@ export interface MemberRecord {
   readonly ts: number;
   readonly state: number;
   readonly host: string;
-  readonly port: number;
+  /**
+   * undefined when the address was a bare host (Netflix's form): the member's own port for a known
+   * host id (Netflix: "port is supposed to be the same"), this node's dnode port for a new one.
+   */
+  readonly port: number | undefined;
 }
 
 export type MembershipChange =
@@ -107,19 +111,21 @@ export class Membership {
     if (at === 0) return undefined; // about this node
     if (at !== undefined) {
       const m = this.specs[at - 1]!;
-      if (m.host === r.host && m.port === r.port) return undefined;
+      const port = r.port ?? m.port;
+      if (m.host === r.host && m.port === port) return undefined;
       if (!newer || FAREWELL_STATES.has(r.state)) return undefined;
-      return this.join(id, { host: r.host, port: r.port, dc: r.dc, rack: r.rack, tokens: m.tokens }, at,
-        `${id} announced at ${r.host}:${r.port} with a newer timestamp (${r.ts} > ${String(seen)}): replaces ${m.host}:${m.port}`);
+      return this.join(id, { host: r.host, port, dc: r.dc, rack: r.rack, tokens: m.tokens }, at,
+        `${id} announced at ${r.host}:${port} with a newer timestamp (${r.ts} > ${String(seen)}): replaces ${m.host}:${m.port}`);
     }
     if (!newer || FAREWELL_STATES.has(r.state)) return undefined;
     const token = tokenOf(r.token);
     if (token === undefined) return undefined;
-    const spec: PeerSpec = { host: r.host, port: r.port, dc: r.dc, rack: r.rack, tokens: [token] };
-    const same = this.memberAt(r.host, r.port);
+    const port = r.port ?? this.self.port;
+    const spec: PeerSpec = { host: r.host, port, dc: r.dc, rack: r.rack, tokens: [token] };
+    const same = this.memberAt(r.host, port);
     if (same === 0) return undefined; // someone else's name for this node's address: ignore it
     return this.join(id, spec, same, same === undefined
-      ? `announced by gossip (${id} at ${r.host}:${r.port}, ts ${r.ts})`
+      ? `announced by gossip (${id} at ${r.host}:${port}, ts ${r.ts})`
       : `announced by gossip at the address of ${this.idOf(same)} with new tokens (${id}, ts ${r.ts})`);
   }
 

@@ -25,7 +25,7 @@ import { decide } from '../repair/version-rule.js';
 import { HASH_NAMES } from '../wasm/abi.js';
 import { DEFAULT_HINTS, HintStore } from '../repair/hints.js';
 import { PeerConn } from './peer-conn.js';
-import { Gossip, gossipStateOf, parseAddress, type GossipMember } from './gossip.js';
+import { Gossip, gossipStateOf, splitAddress, type GossipMember } from './gossip.js';
 import { Membership } from './membership.js';
 import { MemberLinks, type MembershipEvent } from './member-links.js';
 import { resolveSeeds, startupSeeds } from './seeds.js';
@@ -525,7 +525,6 @@ function makeGossip(t: Topology, g: NonNullable<ClusterOptions['gossip']>, membe
   const others: GossipMember[] = [];
   for (let n = 1; n < t.nodes.length; n++) others.push(members.gossipMember(n));
   d.log.info({ intervalMs: g.intervalMs, peers: others.length, phiThreshold: g.phiThreshold, phiWindow: g.phiWindow, removalMs: g.removalMs ?? DEFAULT_REMOVAL_MS }, 'gossip enabled');
-  const ownPort = d.cluster.dynListen.port;
   return new Gossip({
     self: members.gossipMember(0),
     peers: others,
@@ -538,7 +537,7 @@ function makeGossip(t: Topology, g: NonNullable<ClusterOptions['gossip']>, membe
     // Joins and replacements first, so the records' heartbeats then land on the new entries.
     beforeMerge: (records) => {
       for (const r of records) {
-        const at = parseAddress(r.address, ownPort);
+        const at = splitAddress(r.address);
         if (WILDCARD_HOSTS.has(at.host)) continue; // not an address anyone can connect to
         const c = members.membership.observe({ ...r, ...at });
         if (c !== undefined) members.apply(c);
