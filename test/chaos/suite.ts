@@ -301,7 +301,15 @@ export async function runScenario(c: ChaosCluster, n: Nemesis, o: ScenarioOption
   log(`${n.name}: healed at ${healAt} ms`);
   const postUntil = Date.now() + o.maxPostMs;
   const postMin = Date.now() + o.postMs;
-  while (Date.now() < postMin || (history.acknowledged() < o.minAcked && Date.now() < postUntil)) await sleep(100);
+  // Hints are timed from the heal while the writers still run: the first poll that sees none pending
+  // (new writes rarely need a hint once every link is back).
+  let hintsReplayedMs: number | null = null;
+  while (Date.now() < postMin || (history.acknowledged() < o.minAcked && Date.now() < postUntil)) {
+    const pending = await c.hintsPending();
+    hintsPeak = Math.max(hintsPeak, pending);
+    if (hintsReplayedMs === null && pending === 0) hintsReplayedMs = history.now() - healAt;
+    await sleep(100);
+  }
   await work.stop();
   const stoppedAt = history.now();
   log(`${n.name}: writers stopped at ${stoppedAt} ms, ${history.acknowledged()} acknowledged of ${history.ops.length}`);
@@ -309,7 +317,6 @@ export async function runScenario(c: ChaosCluster, n: Nemesis, o: ScenarioOption
   // Poll the replicas and every node's hints_pending together until both settle (or time out):
   // convergence and replay are each timed from the heal, at the first poll that sees them.
   const keys = history.keys();
-  let hintsReplayedMs: number | null = null;
   let convergedMs: number | null = null;
   let first: Judgement | undefined;
   let final!: Judgement;
