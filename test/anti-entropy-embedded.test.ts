@@ -9,7 +9,7 @@ import type { MemoryBackend } from '../src/store/memory-backend.js';
 import { nodeOptions } from './helpers/node.js';
 import { ScriptedDnodePeer } from './helpers/dnode-peer.js';
 import { cmd, RawClient } from './helpers/resp-client.js';
-import { freePort, startRedis } from './helpers/servers.js';
+import { freePort, startMemcached, startRedis } from './helpers/servers.js';
 import { until } from './helpers/until.js';
 import { keyToken } from './helpers/cluster.js';
 
@@ -53,7 +53,7 @@ async function passOn(n: RunningNode): Promise<ReturnType<NonNullable<RunningNod
 }
 
 /** Three in-process nodes, one per rack, each over its own embedded store; rate in keys/s (0 = unpaced). */
-async function embeddedCluster(rate: number): Promise<RunningNode[]> {
+async function embeddedCluster(rate: number, logger0?: pino.Logger): Promise<RunningNode[]> {
   const dyn = [await freePort(), await freePort(), await freePort()];
   const racks = ['rack1', 'rack2', 'rack3'];
   const nodes: RunningNode[] = [];
@@ -63,7 +63,7 @@ async function embeddedCluster(rate: number): Promise<RunningNode[]> {
       dataStore: 'memory', rack: racks[i]!, datacenter: 'dc1', tokens: [TOKEN], timeoutMs: 2000,
       cluster: { dynListen: { host: '127.0.0.1', port: dyn[i]! }, seeds, localPeerConnections: 1, remotePeerConnections: 1,
         peerReadTimeoutMs: 2000, peerWriteTimeoutMs: 2000, antiEntropy: { intervalMs: 0, ratePerSecond: rate } },
-    }), { logger: pino({ level: 'silent' }) });
+    }), { logger: i === 0 && logger0 ? logger0 : pino({ level: 'silent' }) });
     nodes.push(n);
     cleanups.push(() => n.close('test done', 100));
   }
@@ -107,6 +107,13 @@ describe('anti-entropy, embedded datastore', () => {
     // Converged: a further pass repairs nothing.
     const again = await passOn(nodes[0]!);
     expect(again.lastPass).toMatchObject({ keysRepaired: 0, keysCompared: 2 * M, errors: [] });
+    // A peer in STANDBY refuses the exchange with Netflix's state error; a node in STANDBY starts none.
+    nodes[2]!.control.setState('STANDBY');
+    const refused = await passOn(nodes[0]!);
+    expect(refused.lastPass!.rangesCompared).toBe(1);
+    expect(refused.lastPass!.errors).toEqual([expect.stringMatching(/^range \[0, 4294967295\] with 127\.0\.0\.1:\d+: peer answered -ERR Dynomite: Dynomite's current state does not allow this request$/)]);
+    const own = await passOn(nodes[2]!);
+    expect(own.lastPass!.errors).toEqual(["this node's state does not allow anti-entropy (it reads and writes the datastore)"]);
   }, 60_000);
 
   it('a key deleted while a replica was away is deleted there, not resurrected; a newer client write is never overwritten', async () => {
@@ -131,8 +138,9 @@ describe('anti-entropy, embedded datastore', () => {
   }, 60_000);
 
   it('a client write that lands on the receiver during a pass is not overwritten by it', async () => {
-    // Paced at 100 keys/s: the repairs of 60 lost keys take ~0.6 s, time to write one of them.
-    const nodes = await embeddedCluster(100);
+    // Paced at 20 keys/s: the repairs of 60 lost keys take ~3 s, time to write the last one first.
+    const { logger, lines } = capturingLogger();
+    const nodes = await embeddedCluster(20, logger);
     const M = 60;
     const keys = Array.from({ length: M }, (_, k) => `w${k}`);
     for (const k of keys) for (const n of nodes) writeAt(n, k, `old-${k}`);
@@ -152,13 +160,40 @@ describe('anti-entropy, embedded datastore', () => {
     expect(p.errors).toEqual([]);
     expect(direct(nodes[1]!, 'GET', last).toString()).toBe('$12\r\nclient-write\r\n');
     // Every other lost key reached r2; the one written meanwhile was skipped there, not overwritten.
-    // Against r3 (compared after the write) r3's newer clock wins for that key, and the pull into
-    // r1 is skipped too: r1's journal has the same client write after r1's snapshot read the key.
-    expect(p.repairsSkipped).toBe(2);
+    // Against r3 (compared after the write) the key is skipped too: r1's journal shows the client
+    // write after r1's snapshot read the key, so r1's snapshot value is stale.
+    expect({ skipped: p.repairsSkipped, repaired: p.keysRepaired, differing: p.keysDiffering }).toEqual({ skipped: 2, repaired: M - 1, differing: M + 1 });
     expect(nodes.map((n) => direct(n, 'GET', last).toString())).toEqual(nodes.map(() => '$12\r\nclient-write\r\n'));
     expect(p.keysRepaired).toBe(M - 1);
     expect(contents(nodes[1]!).length).toBe(M);
+    // Percent done in the log while it ran (the snapshot, then each of the two segments), and the end line.
+    const progress = lines.filter((l) => l.msg === 'anti-entropy: progress').map((l) => l.percentDone as number);
+    expect(progress.length).toBeGreaterThanOrEqual(3);
+    expect(progress).toEqual([...progress].sort((x, y) => x - y));
+    expect(progress[progress.length - 1]).toBeLessThan(100);
+    expect(lines.filter((l) => l.msg === 'anti-entropy: pass finished').map((l) => [l.percentDone, l.keysRepaired, l.repairsSkipped])).toEqual([[100, M - 1, 2]]);
   }, 60_000);
+
+  it('a memcached node says anti-entropy is unsupported, in its JSON and its log', async () => {
+    const mcs = [await startMemcached(), await startMemcached()];
+    for (const m of mcs) cleanups.push(() => m.stop());
+    const dyn = [await freePort(), await freePort()];
+    const { logger, lines } = capturingLogger();
+    const nodes: RunningNode[] = [];
+    for (let i = 0; i < 2; i++) {
+      const n = await startNode(nodeOptions({
+        dataStore: 'memcache', server: { host: '127.0.0.1', port: mcs[i]!.port }, rack: `rack${i + 1}`, datacenter: 'dc1', tokens: [TOKEN],
+        cluster: { dynListen: { host: '127.0.0.1', port: dyn[i]! }, seeds: [{ host: '127.0.0.1', port: dyn[1 - i]!, rack: `rack${2 - i}`, dc: 'dc1', tokens: [TOKEN] }],
+          localPeerConnections: 1, remotePeerConnections: 1, peerReadTimeoutMs: 2000, peerWriteTimeoutMs: 2000, antiEntropy: { intervalMs: 0, ratePerSecond: 0 } },
+      }), { logger: i === 0 ? logger : pino({ level: 'silent' }) });
+      nodes.push(n);
+      cleanups.push(() => n.close('test done', 100));
+    }
+    const s = await passOn(nodes[0]!);
+    const why = 'memcached datastores have no SCAN / DUMP / PTTL to snapshot and restore from: anti-entropy is unsupported for them';
+    expect(s.lastPass).toMatchObject({ unsupported: why, ranges: 0, keysCompared: 0, errors: [] });
+    expect(lines.filter((l) => l.msg === 'anti-entropy: pass skipped').map((l) => l.reason)).toEqual([why]);
+  }, 30_000);
 
   it("a peer that is not dynomite-ts is skipped with the reason logged, and never sees the carrier", async () => {
     const r = await startRedis();

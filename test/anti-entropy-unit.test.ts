@@ -101,3 +101,12 @@ describe('segments', () => {
     expect(ownedRanges(t, t.nodes[0]!.rack, 1)).toEqual([[0, 1000], [3001, 0xFFFFFFFF]]);
   });
 });
+
+describe('segments across datacenters', () => {
+  it('2 DCs of one rack each: the node of the DC that sorts first starts the pair; the other starts none', () => {
+    const a = { host: '127.0.0.1', port: 1, dc: 'dc-east', rack: 'r1', tokens: [5] };
+    const b = { host: '127.0.0.1', port: 2, dc: 'dc-west', rack: 'r1', tokens: [5] };
+    expect(segmentsToStart(buildTopology(a, [b]))).toEqual([{ lo: 0, hi: 0xFFFFFFFF, peer: 1 }]);
+    expect(segmentsToStart(buildTopology(b, [a]))).toEqual([]);
+  });
+});

@@ -448,6 +448,7 @@ function makeAntiEntropy(d: ClusterDeps, topology: () => Topology, peers: readon
     intervalMs: ae?.intervalMs ?? DEFAULT_AE_INTERVAL_MS, ratePerSecond: rate === 0 ? Infinity : rate,
     name: `${d.cluster.dynListen.host}:${d.cluster.dynListen.port}`,
     onPass: d.events?.antiEntropyPass,
+    admits: (isWrite) => d.control.allows(isWrite),
   });
 }
 

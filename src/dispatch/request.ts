@@ -51,6 +51,11 @@
 //                        ─► onPeerUp / tick ─► pump ─► Peer.send (replayed in order on link 0)
 //   repair/read-repair   Fanout.decide ─► DivergenceSink.onDivergence ─► ReadRepair.repair
 //                        ─► RepairTask: PTTL + GET|DUMP on a winner, SET|RESTORE|DEL on the others
+//   repair/anti-entropy  AntiEntropy.run (anti_entropy_interval | GET /anti_entropy/run): takeSnapshot
+//                        (SCAN + PTTL/DUMP on Backend.forward, aeDigestBatch per batch) ─► per segment
+//                        Peer.send of `HMGET __dynomite_ts_ae__ BEGIN|TREE|KEYS|FETCH|APPLY|END ...`
+//                        ─► their ClusterDispatcher.onPeerRequest ─► AntiEntropy.onPeerRequest;
+//                        differing keys ─► version-rule decide ─► RESTORE | DEL (journal-checked)
 //   net/pubsub           PUBLISH: ClientConn ─► PubSubHub.deliver (this node's subscribers)
 //                        ─► PublishRelay.publish (dispatch/publish.ts): a dnode REQ carrying the message
 //                        to every peer in scope ─► their ClusterDispatcher.onPeerRequest ─► peerPublish

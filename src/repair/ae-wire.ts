@@ -7,8 +7,9 @@
 //   BEGIN <pass>                   -> [state, keys read]   state: reading | ready | error: <why>
 //   TREE  <pass> <lo> <hi> <fanout> -> bulk: per child count, digest lo, hi (u32 LE, 12 B each)
 //   KEYS  <pass> <lo> <hi>          -> flat array, 7 per key: key, digest (16 hex, '' = absent),
-//                                      expire-at ms (0 none), clock ts ('' = none), deleted 0|1, clock token,
-//                                      the journal's floor for the key
+//                                      expire-at ms (0 none), clock ts ('' = none), flags (1 = the clock
+//                                      is a delete, 2 = written since the snapshot read it: skip), clock
+//                                      token, the journal's floor for the key
 //   FETCH <key>                     -> [pttl, dump | nil]   (read now, PTTL first)
 //   APPLY <pass> <key> <pttl> <dump | ''> <del 0|1> <clock ts | ''> <clock token>
 //                                   -> +OK | +SKIPPED <why>   (conditional on the receiver's journal)
@@ -85,15 +86,18 @@ export interface RemoteKey {
   readonly expireAtMs: number;
   readonly clock: AeClock | undefined;
   readonly floorMs: number;
+  /** The peer's journal saw a write to the key after its snapshot read it. */
+  readonly writtenSinceRead: boolean;
 }
 
-export function encodeKeyEntry(key: Buffer, hash: bigint | undefined, expireAt: number, clock: AeClock | undefined, floorMs: number): Buffer[] {
+export function encodeKeyEntry(key: Buffer, hash: bigint | undefined, expireAt: number, clock: AeClock | undefined, floorMs: number,
+  writtenSinceRead: boolean): Buffer[] {
   return [
     key,
     Buffer.from(hash === undefined ? '' : hash.toString(16).padStart(16, '0')),
     Buffer.from(String(expireAt)),
     Buffer.from(clock === undefined ? '' : String(clock.ts)),
-    Buffer.from(clock?.deleted ? '1' : '0'),
+    Buffer.from(String((clock?.deleted ? 1 : 0) | (writtenSinceRead ? 2 : 0))),
     Buffer.from(String(clock?.token ?? 0)),
     Buffer.from(String(floorMs)),
   ];
@@ -111,8 +115,9 @@ export function decodeKeys(items: readonly (Buffer | null)[]): RemoteKey[] {
       present: hash !== '',
       valueHash: hash === '' ? 0n : BigInt(`0x${hash}`),
       expireAtMs: Number(f(2)),
-      clock: ts === '' ? undefined : { ts: Number(ts), deleted: f(4) === '1', token: Number(f(5)) },
+      clock: ts === '' ? undefined : { ts: Number(ts), deleted: (Number(f(4)) & 1) !== 0, token: Number(f(5)) },
       floorMs: Number(f(6)),
+      writtenSinceRead: (Number(f(4)) & 2) !== 0,
     });
   }
   return out;

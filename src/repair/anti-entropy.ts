@@ -24,10 +24,9 @@ import type { Backend, FramedRequest, Peer, ReplyTarget } from '../dispatch/requ
 import type { Topology } from '../route/topology.js';
 import { integerReply, bulkReply, REPLY_OK } from '../protocol/replies.js';
 import { respErrorText } from '../errors.js';
-import { stagingScratch } from '../wasm/framer.js';
 import { EXPIRE_TOLERANCE_MS } from './version-rule.js';
 import { call, type CallContext } from './ae-calls.js';
-import { emptySnapshot, preview, takeSnapshot, type Snapshot } from './ae-snapshot.js';
+import { digestBatch, emptySnapshot, preview, takeSnapshot, type Snapshot } from './ae-snapshot.js';
 import { children, decodeLevel, encodeLevel, slice, valueHash, childRange } from './ae-tree.js';
 import { segmentsToStart, type Segment } from './ae-ranges.js';
 import { bulk, bulkArray, carried, carrier, decodeKeys, encodeKeyEntry, readBulk, readBulks, type RemoteKey } from './ae-wire.js';
@@ -65,8 +64,13 @@ export interface AntiEntropyOptions {
   readonly ratePerSecond: number;
   /** This node's name in logs and pass ids. */
   readonly name: string;
-  /** A pass finished (the embedding API's 'repair' event). */
+  /** A pass finished (the embedding API's 'antiEntropy' event). */
   readonly onPass?: (s: PassReport) => void;
+  /**
+   * Whether the node state lets a read (false) or a write (true) reach the datastore: a node in
+   * STANDBY neither starts passes nor serves them; WRITES_ONLY / RESUMING serve no snapshots.
+   */
+  readonly admits?: (isWrite: boolean) => boolean;
 }
 
 export interface PassReport {
@@ -141,7 +145,7 @@ export class AntiEntropy {
     const r = this.running;
     return {
       running: r !== undefined,
-      percentDone: r?.percentDone ?? (this.last ? 100 : 0),
+      percentDone: (r ?? this.last)?.percentDone ?? 0,
       intervalMs: this.o.intervalMs,
       ratePerSecond: Number.isFinite(this.o.ratePerSecond) ? this.o.ratePerSecond : null,
       passes: this.passes,
@@ -186,6 +190,9 @@ export class AntiEntropy {
   }
 
   private async pass(pass: PassReport): Promise<void> {
+    if (this.o.admits !== undefined && !(this.o.admits(false) && this.o.admits(true))) {
+      throw new Error("this node's state does not allow anti-entropy (it reads and writes the datastore)");
+    }
     if (this.o.protocol === 'memcache') {
       pass.unsupported = 'memcached datastores have no SCAN / DUMP / PTTL to snapshot and restore from: anti-entropy is unsupported for them';
       this.o.log.warn({ reason: pass.unsupported }, 'anti-entropy: pass skipped');
@@ -327,6 +334,12 @@ export class AntiEntropy {
       const b: AeKeyState = r ?? { present: false, valueHash: 0n, expireAtMs: 0 };
       if (equalStates(a, b)) continue;
       pass.keysDiffering++;
+      // Written on either side since its snapshot read it: the snapshot's value is stale and the
+      // write itself is on its way to the replicas; this pass leaves the key alone.
+      if ((a.clock !== undefined && a.clock.ts > (a.readAt ?? mine.startedAt)) || r?.writtenSinceRead === true) {
+        pass.repairsSkipped++;
+        continue;
+      }
       const winner = this.o.decide(a, b);
       if (winner === 'same') continue;
       await this.pace(1);
@@ -373,7 +386,7 @@ export class AntiEntropy {
     const [r] = await call(this.ctx, 0, [cmd], `${del ? 'DEL' : 'RESTORE'} on the local datastore`, undefined, true);
     if (r![0] === 45) throw new Error(`${del ? 'DEL' : 'RESTORE'} ${preview(key)} answered ${preview(r!)}`);
     // Recorded with the winner's clock when it had one, so the replicas now agree on the version too.
-    this.o.journal?.record(key, clock?.ts ?? this.o.journal.stamp(), del, clock?.token ?? keyTokenOf(this.o.core, key));
+    this.o.journal?.record(key, clock?.ts ?? this.o.journal.stamp(), del, clock?.token ?? keyTokenOf(this.o.core, this.o.algo, key));
     return undefined;
   }
 
@@ -383,6 +396,11 @@ export class AntiEntropy {
   onPeerRequest(target: ReplyTarget, seq: number, req: FramedRequest): boolean {
     const c = carried(this.o.core, req);
     if (c === undefined) return false;
+    // As for any request from a peer: what the node state refuses is answered with Netflix's error.
+    if (this.o.admits !== undefined && !this.o.admits(c.op === 'APPLY')) {
+      target.fail(seq, 'DYN_ERR_STATE');
+      return true;
+    }
     this.answer(c.op, c.args).then((b) => target.completeBuffer(seq, b), (err: Error) =>
       target.completeBuffer(seq, respErrorText(`anti-entropy ${c.op} on ${this.o.name}: ${err.message}`)));
     return true;
@@ -420,11 +438,13 @@ export class AntiEntropy {
         for (let i = from; i < to; i++) {
           seen.add(snap.keys[i]!.toString('latin1'));
           const k = snap.keys[i]!;
-          items.push(...encodeKeyEntry(k, valueHash(snap, i), snap.expireAt[i]!, this.o.journal?.lookup(k), this.o.journal?.floorFor(k) ?? 0));
+          const clock = this.o.journal?.lookup(k);
+          items.push(...encodeKeyEntry(k, valueHash(snap, i), snap.expireAt[i]!, clock, this.o.journal?.floorFor(k) ?? 0,
+            clock !== undefined && clock.ts > snap.readAt[i]!));
         }
         if (this.o.journal) {
           for (const [k, clock] of this.o.journal.tombstonesIn((lo - 1) >>> 0, hi)) {
-            if (!seen.has(k.toString('latin1'))) items.push(...encodeKeyEntry(k, undefined, 0, clock, this.o.journal.floorFor(k)));
+            if (!seen.has(k.toString('latin1'))) items.push(...encodeKeyEntry(k, undefined, 0, clock, this.o.journal.floorFor(k), clock.ts > snap.startedAt));
           }
         }
         return bulkArray(items);
@@ -489,13 +509,12 @@ export function equalStates(a: AeKeyState, b: AeKeyState): boolean {
   return Math.abs(a.expireAtMs - b.expireAtMs) <= TTL_TOLERANCE_MS;
 }
 
-/** The ring token of a key under the node's hash and hash_tag, for a journal entry. */
-function keyTokenOf(core: Core, key: Buffer): number {
-  const at = stagingScratch(core, key.length);
-  if (at < 0) return 0;
-  core.u8.set(key, at);
-  return core.exports.routingToken(at, key.length) >>> 0;
+/** The ring token of a key under the node's hash and hash_tag, for a journal entry (one batch call). */
+function keyTokenOf(core: Core, algo: number, key: Buffer): number {
+  return digestBatch(core, algo, [{ key, value: EMPTY, exp: 0 }]).tokens[0]!;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function nodeName(t: Topology, n: number): string {
   const node = t.nodes[n];
