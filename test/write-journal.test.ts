@@ -49,19 +49,22 @@ describe('WriteJournal', () => {
     expect(Math.max(...seen)).toBeLessThan(now + 1);
   });
 
-  it('bounds the overwrite clocks: the least recently written go first and raise floorMs', () => {
+  it('bounds the overwrite clocks: the first written go first and raise floorMs to their last ts', () => {
     const j = new WriteJournal({ maxKeys: 3, now: () => 0 });
     for (let i = 0; i < 3; i++) j.record(k(`k${i}`), 10 + i, false, i);
-    j.record(k('k0'), 20, false, 0); // k0 written again: k1 is now the oldest
+    j.record(k('k1'), 20, false, 1); // k1 written again: it keeps its place, k0 is still first
     expect(j.floorMs).toBe(0);
     j.record(k('k3'), 21, false, 3);
     expect(j.size).toBe(3);
+    expect(j.lookup(k('k0'))).toBeUndefined();
+    expect(j.floorMs).toBe(10);
+    expect(j.lookup(k('k1'))?.ts).toBe(20);
+    j.record(k('k4'), 22, false, 4); // k1 goes next, with its newest ts
     expect(j.lookup(k('k1'))).toBeUndefined();
-    expect(j.floorMs).toBe(11);
-    expect(j.lookup(k('k0'))?.ts).toBe(20);
-    expect(j.counts.clocksEvicted).toBe(1);
-    // Per key: only k1's bucket remembers the forgotten write.
-    expect(j.floorFor(k('k1'))).toBe(11);
+    expect(j.floorMs).toBe(20);
+    expect(j.counts.clocksEvicted).toBe(2);
+    // Per key: only the forgotten keys' buckets remember them.
+    expect(j.floorFor(k('k0'))).toBe(10);
     expect(j.floorFor(k('k2'))).toBe(0);
   });
 

