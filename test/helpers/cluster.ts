@@ -30,6 +30,15 @@ export interface ClusterSpec {
   datastore?: 'redis' | 'memcached';
   /** `timeout`, ms. @default 1500 */
   timeoutMs?: number;
+  /** Each node's dyn_listen port, chosen by the caller (free ports are picked otherwise). */
+  dynPorts?: readonly number[];
+  /**
+   * The port node `from` names for node `to` in its dyn_seeds (the chaos suite's fault relays);
+   * node `to`'s own dyn_listen port otherwise.
+   */
+  seedPort?: (from: number, to: number) => number;
+  /** Extra config keys for node i only (after `conf`), e.g. its own hints_dir. */
+  nodeConf?: (i: number) => Record<string, string>;
 }
 
 export interface ClusterMember {
@@ -63,7 +72,7 @@ export class TestCluster {
       const mc = this.spec.datastore === 'memcached';
       const redis = await Promise.all(specs.map(() => (mc ? startMemcached() : startRedis())));
       this.redises.push(...redis);
-      for (let i = 0; i < specs.length; i++) this.dyn.push(await freePort());
+      for (let i = 0; i < specs.length; i++) this.dyn.push(this.spec.dynPorts?.[i] ?? (await freePort()));
       // Members are recorded as each process starts, so a failed start still stops the others.
       await Promise.all(specs.map(async (_, i) => {
         this.members[i] = this.member(i, redis[i]!, await this.spawn(i, redis[i]!));
@@ -87,7 +96,8 @@ export class TestCluster {
     const specs = this.spec.nodes;
     const s = specs[i]!;
     const t = String(this.timeoutMs);
-    const seeds = specs.map((o, j) => (j === i ? '' : `\n  - 127.0.0.1:${this.dyn[j]}:${o.rack}:${o.dc}:${o.tokens.join(',')}`)).join('');
+    const seedPort = this.spec.seedPort ?? ((_: number, to: number) => this.dyn[to]!);
+    const seeds = specs.map((o, j) => (j === i ? '' : `\n  - 127.0.0.1:${seedPort(i, j)}:${o.rack}:${o.dc}:${o.tokens.join(',')}`)).join('');
     return spawnNode({
       dataStore: { redisPort: redis.port },
       conf: {
@@ -101,6 +111,7 @@ export class TestCluster {
         timeout: t,
         ...(this.spec.datastore === 'memcached' ? { data_store: '1' } : {}),
         ...this.spec.conf,
+        ...this.spec.nodeConf?.(i),
       },
     });
   }
@@ -170,6 +181,18 @@ export class TestCluster {
 
   resume(i: number): void {
     this.members[i]!.node.proc.kill('SIGCONT');
+  }
+
+  /**
+   * SIGKILLs node i's redis-server and starts an empty one on the same port (no persistence: every
+   * key it held is gone); the node's datastore connections reconnect to it.
+   */
+  async restartRedisEmpty(i: number): Promise<void> {
+    const old = this.members[i]!;
+    await old.redis.stop();
+    const fresh = await startRedis([], old.redis.port);
+    this.redises.push(fresh);
+    this.members[i] = { ...old, redis: fresh };
   }
 
   /** SIGKILLs node i's redis-server. */
