@@ -5,20 +5,24 @@
 //
 //   npm run build && npx tsx bench/gossip.ts [-- --trials 5 --interval 1000 --requests 50000 --rounds 3]
 //   --skip-load   only the membership figures; --load-only   only gossip on vs off
+//   --soak <minutes>   only the no-false-DOWN run: a 3-rack cluster (one node per rack) with gossip on and
+//                      gos_interval / the detector at their defaults, under redis-benchmark load through
+//                      every node in turn for that long; counts the DOWN transitions each node logged and
+//                      the non-NORMAL states /cluster_describe showed (polled every second). Expected: 0.
 //
 // Detection is measured from the signal to the moment each other node's /cluster_describe says DOWN
 // (polled every 10 ms); convergence from the joiner's client port accepting to every node showing it
 // NORMAL. Progress on stderr, the tables on stdout.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import { TestCluster, type ClusterMember } from '../test/helpers/cluster.js';
 import { spawnNode, type NodeProcess } from '../test/helpers/node-process.js';
 import { freePort, startRedis, type RunningServer } from '../test/helpers/servers.js';
 
-interface Args { trials: number; interval: number; requests: number; rounds: number; skipLoad: boolean; loadOnly: boolean }
+interface Args { trials: number; interval: number; requests: number; rounds: number; skipLoad: boolean; loadOnly: boolean; soakMinutes: number }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { trials: 5, interval: 1000, requests: 50000, rounds: 3, skipLoad: false, loadOnly: false };
+  const a: Args = { trials: 5, interval: 1000, requests: 50000, rounds: 3, skipLoad: false, loadOnly: false, soakMinutes: 0 };
   for (let i = 0; i < argv.length; i++) {
     const v = Number(argv[i + 1]);
     if (argv[i] === '--trials') a.trials = v, i++;
@@ -27,6 +31,7 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--rounds') a.rounds = v, i++;
     else if (argv[i] === '--skip-load') a.skipLoad = true;
     else if (argv[i] === '--load-only') a.loadOnly = true;
+    else if (argv[i] === '--soak') a.soakMinutes = v, i++;
   }
   return a;
 }
@@ -183,6 +188,69 @@ async function loadFigures(a: Args): Promise<string[][]> {
   });
 }
 
+/** redis-benchmark in a child process (the event loop keeps polling meanwhile); its last req/s figure. */
+function benchAsync(port: number, requests: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '-c', '50', '-n', String(requests), '-r', '100000', '-d', '64', '-t', 'set,get', '-P', '16', '--csv'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.once('error', reject);
+    p.once('exit', () => {
+      const rows = out.trim().split('\n').filter((l) => l.includes(',') && !l.startsWith('"test"'));
+      resolve(rows.length ? Number(rows[rows.length - 1]!.split(',')[1]!.replace(/"/g, '')) : 0);
+    });
+  });
+}
+
+/** The no-false-DOWN run: defaults, load through every node in turn for `minutes`. */
+async function soak(minutes: number): Promise<string[][]> {
+  const c = new TestCluster({
+    nodes: [{ dc: 'dc1', rack: 'r1', tokens: [0] }, { dc: 'dc1', rack: 'r2', tokens: [0] }, { dc: 'dc1', rack: 'r3', tokens: [0] }],
+    conf: { enable_gossip: 'true' }, // gos_interval, phi_convict_threshold, phi_window_size: defaults
+  });
+  const seen = new Map<string, number>(); // "observer->peer STATE" -> polls
+  let polls = 0;
+  let benches = 0;
+  let requests = 0;
+  try {
+    await c.start();
+    for (const m of c.members) await seenBy(c.members, m.dynPort, 'NORMAL', Date.now(), 120_000);
+    const end = Date.now() + minutes * 60_000;
+    let stop = false;
+    const poller = (async () => {
+      while (!stop) {
+        polls++;
+        for (const o of c.members) {
+          for (const p of c.members) {
+            if (p === o) continue;
+            const st = await stateOf(o.statsPort, p.dynPort);
+            if (st !== 'NORMAL') seen.set(`${o.index}->${p.index} ${st}`, (seen.get(`${o.index}->${p.index} ${st}`) ?? 0) + 1);
+          }
+        }
+        await sleep(1000);
+      }
+    })();
+    for (let i = 0; Date.now() < end; i++) {
+      const rps = await benchAsync(c.members[i % 3]!.port, 200_000);
+      benches++;
+      requests += 400_000;
+      if (i % 10 === 0) log(`soak: ${Math.round((end - Date.now()) / 1000)} s left, node ${i % 3}: ${rps.toFixed(0)} req/s (GET)`);
+    }
+    stop = true;
+    await poller;
+    const downs = c.members.map((m) => [...m.node.log().matchAll(/"to":"DOWN"/g)].length);
+    const rows = [
+      ['DOWN transitions logged (per node)', downs.join(' ')],
+      ['non-NORMAL states seen in /cluster_describe (observer->peer STATE: polls)', seen.size === 0 ? 'none' : [...seen].map(([k, n]) => `${k}: ${n}`).join(', ')],
+      ['/cluster_describe polls (each: every node about every peer)', String(polls)],
+      ['redis-benchmark runs (SET+GET, -P 16 -c 50), requests', `${benches}, ${requests}`],
+    ];
+    return rows;
+  } finally {
+    await c.stop();
+  }
+}
+
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -191,12 +259,16 @@ function table(header: string[], rows: string[][]): string {
 
 const a = parseArgs(process.argv.slice(2));
 const load0 = os.loadavg();
-if (!a.loadOnly) {
+if (a.soakMinutes > 0) {
+  const r = await soak(a.soakMinutes);
+  process.stdout.write(`\nno-false-DOWN run: 3 racks, gossip and the detector at their defaults, ${a.soakMinutes} min under load (expected: 0 DOWN)\n`);
+  process.stdout.write(`${table(['figure', 'value'], r)}\n`);
+} else if (!a.loadOnly) {
   const m = await membershipFigures(a);
   process.stdout.write(`\nmembership, 5 nodes / 3 racks, gos_interval ${a.interval} ms, ${a.trials} trials (ms)\n`);
   process.stdout.write(`${table(['figure', 'n', 'median', 'min', 'max'], m)}\n`);
 }
-if (!a.skipLoad) {
+if (!a.skipLoad && a.soakMinutes === 0) {
   const l = await loadFigures(a);
   process.stdout.write(`\nrequest path, 3 racks, through node 0, redis-benchmark -c 50 -n ${a.requests}, median of ${a.rounds} interleaved rounds\n`);
   process.stdout.write(`${table(['workload', 'gossip on req/s', 'gossip off req/s', 'on/off'], l)}\n`);

@@ -82,6 +82,13 @@ describe('hints with versions', () => {
     expect(await call(ra, 'GET', 'k')).toBe('$3\r\nnew\r\n');
   }, 30_000);
 
+  it('DYNO_HINT is refused from clients (only the dnode listener takes it)', async () => {
+    const [a] = await startMembers(2);
+    const ca = await client(a!.node.port);
+    expect(await call(ca, 'DYNO_HINT', '0', cmd('SET', 'k', 'v').toString('latin1'))).toMatch(/^-ERR unknown command 'DYNO_HINT'/);
+    expect(await call(await client(a!.redis.port), 'EXISTS', 'k')).toBe(':0\r\n');
+  }, 30_000);
+
   it('hints of one key in the same millisecond are all applied, in order (no newer write)', async () => {
     const [a, b] = await startMembers(2);
     const ca = await client(a!.node.port);

@@ -71,6 +71,25 @@ async function startNetflix(bin: string, conf: string, stats: number, client: nu
   };
 }
 
+/** A Netflix node of rack nf at host:port with `token`, over the redis at `redisPort`, gossip every second. */
+function netflixConf(host: string, port: number, token: number, seeds: string[], redisPort: number, client: number, stats: number): string {
+  return `dyn_o_mite:
+  datacenter: dc1
+  rack: nf
+  dyn_listen: ${host}:${port}
+  dyn_seeds:
+${seeds.map((x) => `  - ${x}\n`).join('')}  listen: 127.0.0.1:${client}
+  servers:
+  - 127.0.0.1:${redisPort}:1
+  tokens: '${token}'
+  data_store: 0
+  stats_listen: 127.0.0.1:${stats}
+  enable_gossip: true
+  gos_interval: 1000
+  timeout: 3000
+`;
+}
+
 type Server = { name: string; host: string; port: number; token: number | string; state?: string };
 
 /** GET over a raw socket: Netflix's stats replies carry header bytes fetch() refuses. */
@@ -198,23 +217,7 @@ for (const shared of [8101, 0] as const) {
       watcher = await startWatcher(IP.watcher, PORT);
       const nfClient = await freePort();
       const nfStats = await freePort();
-      netflix = await startNetflix(NETFLIX_BIN!, `dyn_o_mite:
-    datacenter: dc1
-    rack: nf
-    dyn_listen: ${IP.netflix}:${PORT}
-    dyn_seeds:
-    - ${IP.ours}:${PORT}:ts:dc1:0
-    - ${IP.watcher}:${PORT}:watch:dc2:0
-    listen: 127.0.0.1:${nfClient}
-    servers:
-    - 127.0.0.1:${redis[0]!.port}:1
-    tokens: '0'
-    data_store: 0
-    stats_listen: 127.0.0.1:${nfStats}
-    enable_gossip: true
-    gos_interval: 1000
-    timeout: 3000
-  `, nfStats, nfClient);
+      netflix = await startNetflix(NETFLIX_BIN!, netflixConf(IP.netflix, PORT, 0, [`${IP.ours}:${PORT}:ts:dc1:0`, `${IP.watcher}:${PORT}:watch:dc2:0`], redis[0]!.port, nfClient, nfStats), nfStats, nfClient);
       ours = await spawnNode({ dataStore: { redisPort: redis[1]!.port }, conf: ourConf(IP.ours, 'ts', 0, `\n  - ${IP.netflix}:${PORT}:nf:dc1:0`) });
       await waitForPort(nfClient, 10_000);
     }, 60_000);
