@@ -22,13 +22,22 @@ export interface Summary {
   readonly hintsPeak: number;
   readonly invariants: ReturnType<typeof invariants>;
   readonly held: boolean;
+  /** Every operation on the keys a failed invariant names as examples: what to debug from. */
+  readonly exampleOps: Record<string, { kind: string; seq?: number; node: number; t0: number; t1: number; outcome: string; reply: string }[]>;
 }
 
 export function summarize(r: ScenarioResult, o: ScenarioOptions): Summary {
   const ops: Record<string, number> = {};
   for (const op of r.history.ops) ops[`${op.kind} ${op.outcome}`] = (ops[`${op.kind} ${op.outcome}`] ?? 0) + 1;
   const inv = invariants(r, o);
+  const exampleKeys = new Set(inv.filter((i) => !i.held).flatMap((i) => i.examples.map((e) => e.slice(0, e.indexOf(': ')))));
+  const exampleOps: Summary['exampleOps'] = {};
+  for (const op of r.history.ops) {
+    if (!exampleKeys.has(op.key)) continue;
+    (exampleOps[op.key] ??= []).push({ kind: op.kind, seq: op.seq, node: op.node, t0: op.t0, t1: op.t1, outcome: op.outcome, reply: op.reply });
+  }
   return {
+    exampleOps,
     name: r.name, what: r.what, ops, acknowledged: r.history.acknowledged(), faultAt: r.faultAt, healAt: r.healAt,
     stoppedAt: r.stoppedAt, convergedMs: r.convergedMs, hintsReplayedMs: r.hintsReplayedMs, hintsPeak: r.hintsPeak,
     invariants: inv, held: inv.every((i) => i.held),
