@@ -5,12 +5,24 @@
 //
 // and the receiving node (its dnode listener, before the dispatcher) decides with its journal:
 //
-//   any key with a journal ts >= origin ─► skipped: a newer write of it was applied here, or this
-//                                          very write was (it timed out at the sender but landed:
-//                                          an INCR replayed once more would count twice)
-//   a key without a clock whose floor (WriteJournal.floorFor) is above origin ─► skipped: the
-//                                          journal forgot writes that may be newer (counted;
-//                                          anti-entropy converges the key)
+//   this very hint was applied here before (a key's entry is the one this hint recorded: same
+//   origin, recorded by a hint) ─► skipped: a redelivered hint has the effect of one
+//
+//   a write that replaces or deletes its keys' whole values (SET, MSET, DEL, RESTORE ..., the
+//   OVERWRITES list below):
+//     any key with a journal ts >= origin ─► skipped: a newer write of it was applied here, or this
+//                                            very write was (it timed out at the sender but landed)
+//     a key without a clock whose floor (WriteJournal.floorFor) is above origin ─► skipped: the
+//                                            journal forgot writes that may be newer (counted;
+//                                            anti-entropy converges the key: the other replicas hold it)
+//   any other write (INCR, APPEND, LPUSH, HSET, SADD, EXPIRE, ...) ─► applied, whatever the clocks:
+//     it changes a value instead of replacing it, so a newer write of the key does not make it
+//     obsolete, and skipping it would drop it on this replica for good (anti-entropy cannot merge
+//     two histories of a counter; it keeps one). Found by the chaos suite: a node restarted after
+//     kill -9 took new INCRs before its hints arrived, skipped the older hinted INCRs as "older",
+//     and anti-entropy then spread its lower count: acknowledged increments lost everywhere. The
+//     price: such a write that timed out at the sender but was applied here is applied once more
+//     (at-least-once, as without versions); docs/consistency.md.
 //   otherwise ─► applied to the local datastore, its keys recorded with ts = origin
 //
 // A skipped hint is answered `+OK` like an applied one: for the sender it is delivered.
@@ -61,6 +73,20 @@ function newerOrSame(c: KeyClock, origMs: number): boolean {
   return recordedByHint(c) ? c.ts >= origMs : c.ts >= Math.floor(origMs);
 }
 
+/**
+ * Writes that set or delete the whole value of every key they name: a newer write of the key makes
+ * an older one of these obsolete. Any other write modifies the value it finds.
+ */
+const OVERWRITES: ReadonlySet<string> = new Set([
+  'SET', 'SETEX', 'PSETEX', 'SETNX', 'MSET', 'MSETNX', 'GETSET', 'GETDEL', 'DEL', 'UNLINK', 'RESTORE',
+]);
+
+/** True when the RESP request's command is in OVERWRITES (its name is its first argument). */
+function overwrites(request: Buffer): boolean {
+  const name = decodeMultibulk(request, 0, request.length)[0];
+  return name !== undefined && OVERWRITES.has(name.toString('latin1').toUpperCase());
+}
+
 export class HintApplier {
   readonly counts: HintApplyCounts = { applied: 0, skippedNewer: 0, skippedFloor: 0 };
   private readonly sub: FramedRequest = { off: 0, len: 0, rec: 0, base: 0, expectReply: true, inline: false, src: 'built' };
@@ -97,9 +123,13 @@ export class HintApplier {
     core.u8.set(inner, at);
     const { keys } = this.local.keysOf(inner, 0, inner.length);
     const j = this.local.journal;
+    const replaces = overwrites(inner);
     for (const k of keys) {
       const c = j.lookupName(k);
-      if (c !== undefined ? newerOrSame(c, origMs) : j.floorForName(k) > origMs) {
+      const skip = c !== undefined
+        ? (replaces ? newerOrSame(c, origMs) : recordedByHint(c) && c.ts === origMs)
+        : replaces && j.floorForName(k) > origMs;
+      if (skip) {
         if (c !== undefined) this.counts.skippedNewer++;
         else this.counts.skippedFloor++;
         target.completeBuffer(seq, REPLY_OK);
