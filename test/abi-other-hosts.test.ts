@@ -13,7 +13,7 @@ import { Ring } from '../src/route/ring.js';
 import { encodeDnodeHeaderTS } from './oracles/dnode.js';
 import { Prng } from './helpers/prng.js';
 
-const OTHER_HOSTS = ['cmdLookup', 'mcCmdFlags', 'routingToken', 'hashKeys', 'ringLookup', 'ringLookupBatch', 'digest64', 'memEqual', 'dnodeEncode'];
+const OTHER_HOSTS = ['cmdLookup', 'mcCmdFlags', 'hashKeys', 'ringLookup', 'ringLookupBatch', 'digest64', 'memEqual', 'dnodeEncode'];
 
 const core = createCore({ stagingBytes: 1 << 20, records: 16, keys: 4096, connections: 4, mbufCount: 0 });
 const ex = core.exports;
