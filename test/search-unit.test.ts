@@ -8,6 +8,8 @@ import { snowballStem, stemWord } from '../src/search/stemmer.js';
 import { parseQuery } from '../src/search/query-parser.js';
 import { idf, logb, slop } from '../src/search/scorer.js';
 import { levenshteinWithin } from '../src/search/query-exec.js';
+import { topK } from '../src/search/top-k.js';
+import { Prng } from './helpers/prng.js';
 import { SearchEngine } from '../src/search/engine.js';
 import { encode, ReplyErr, type Reply } from '../src/search/reply.js';
 
@@ -136,5 +138,18 @@ describe('engine', () => {
     expect((c[0] as Reply[]).length).toBe(3);
     const next = (await run(e, 'FT.CURSOR', 'READ', 'a', String(c[1]))) as Reply[];
     expect((next[0] as Reply[]).length).toBe(3);
+  });
+});
+
+describe('topK (the result selection of FT.SEARCH)', () => {
+  it('equals a full sort then slice, ties included, for every k', () => {
+    const p = new Prng(7);
+    // Scores from a small range so ties are common; the id breaks them (a total order).
+    const items = Array.from({ length: 500 }, (_, id) => ({ id, score: p.int(20) }));
+    const cmp = (a: { id: number; score: number }, b: { id: number; score: number }): number => b.score - a.score || b.id - a.id;
+    const sorted = [...items].sort(cmp);
+    for (const k of [0, 1, 2, 10, 499, 500, 600]) {
+      expect(topK(items, k, cmp).map((x) => x.id)).toEqual(sorted.slice(0, k).map((x) => x.id));
+    }
   });
 });

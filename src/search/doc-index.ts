@@ -16,10 +16,28 @@ import { evalFilter } from './expr.js';
 /** Share of the field weight a stem occurrence counts for. */
 export const STEM_TOKEN_FACTOR = 0.2;
 
-export interface Posting {
-  freq: number;
-  fieldMask: number;
-  positions: number[];
+/**
+ * One term's documents, in indexing order (doc ids only grow, and Map keeps insertion order).
+ * `idf` is set by each query before it reads the list (it depends on the live document count),
+ * so a posting can serve as that query's term hit as it is, with no per-document copy.
+ */
+export class PostingList extends Map<number, Posting> {
+  idf = 0;
+}
+
+/** A term in one document; also its TermHit (scorer.ts) under the list's current idf. */
+export class Posting {
+  readonly k = 'term' as const;
+  readonly weight = 1;
+  freq = 0;
+  fieldMask = 0;
+  readonly positions: number[] = [];
+  /** The list this posting belongs to, set when the document is added. */
+  list: PostingList | undefined;
+
+  get idf(): number {
+    return this.list!.idf;
+  }
 }
 
 export interface DocRecord {
@@ -37,7 +55,7 @@ export interface DocRecord {
 export class SearchIndex {
   readonly docs = new Map<number, DocRecord>();
   readonly byKey = new Map<string, DocRecord>();
-  readonly terms = new Map<string, Map<number, Posting>>();
+  readonly terms = new Map<string, PostingList>();
   readonly tags = new Map<string, Map<string, Set<number>>>();
   readonly numeric = new Map<string, Map<number, number>>();
   readonly vectors = new Map<string, Map<number, Float64Array>>();
@@ -173,7 +191,7 @@ export class SearchIndex {
         pos = t.pos;
         for (const term of t.stem === undefined ? [t.term] : [t.term, t.stem]) {
           let h = forward.get(term);
-          if (h === undefined) forward.set(term, (h = { freq: 0, fieldMask: 0, positions: [] }));
+          if (h === undefined) forward.set(term, (h = new Posting()));
           h.freq += term === t.term ? inc : stemInc;
           h.fieldMask |= bit;
           h.positions.push(t.pos);
@@ -186,7 +204,8 @@ export class SearchIndex {
     const d: DocRecord = { id, key, score, maxFreq: Math.max(maxFreq, 1), len: Math.max(len, 1), fields, terms: [...forward.keys()] };
     for (const [term, h] of forward) {
       let p = this.terms.get(term);
-      if (p === undefined) this.terms.set(term, (p = new Map()));
+      if (p === undefined) this.terms.set(term, (p = new PostingList()));
+      h.list = p;
       p.set(id, h);
     }
     for (const [name, n] of nums) this.numeric.get(name)!.set(id, n);

@@ -5,7 +5,8 @@ import type { SearchIndex, DocRecord } from './doc-index.js';
 import { parseQuery } from './query-parser.js';
 import type { QNode } from './query-ast.js';
 import { QueryExec } from './query-exec.js';
-import { type ScorerName, SCORERS, score } from './scorer.js';
+import { type ScorerName, type Hit, SCORERS, score } from './scorer.js';
+import { TopK, topK } from './top-k.js';
 import { err } from './errors.js';
 import { parseDialect, readParams } from './common-args.js';
 import { Double, type Reply } from './reply.js';
@@ -244,10 +245,12 @@ export function runSearch(ix: SearchIndex, req: SearchRequest, tieByKey: boolean
     root = root.t === 'and' ? { t: 'and', children: [num, ...root.children] } : { t: 'and', children: [num, root] };
   }
   const exec = new QueryExec(ix, allowed, req.inFields ?? null);
-  const matches = exec.run(root);
+  let matches = exec.run(root);
   if (allowed) {
     // INKEYS intersects the query with a list of ids (position-less hits), which scores as such.
-    for (const [id, h] of matches) matches.set(id, { k: 'agg', weight: 1, children: [h, { k: 'virt', freq: 0, weight: 1 }] });
+    const inKeys = new Map<number, Hit>();
+    for (const [id, h] of matches) inKeys.set(id, { k: 'agg', weight: 1, children: [h, { k: 'virt', freq: 0, weight: 1 }] });
+    matches = inKeys;
   }
   if (req.sortBy && !ix.field(req.sortBy.field) && !(parsed.knn && req.sortBy.field === knnName(parsed.knn))) {
     throw err(`Property \`${req.sortBy.field}\` not loaded nor in schema`);
@@ -257,7 +260,6 @@ export function runSearch(ix: SearchIndex, req: SearchRequest, tieByKey: boolean
     for (const d of ix.docs.values()) avgLen += d.len;
     avgLen /= Math.max(1, ix.numDocs);
   }
-  const hits: SearchHit[] = [];
   if (parsed.knn) {
     const knn = parsed.knn;
     const f = ix.field(knn.field);
@@ -269,30 +271,59 @@ export function runSearch(ix: SearchIndex, req: SearchRequest, tieByKey: boolean
       const v = vecs.get(id);
       if (v !== undefined) cand.push({ id, dist: vectorDistance(f.vector!.metric, q, v), key: ix.docs.get(id)!.key });
     }
-    cand.sort((a, b) => a.dist - b.dist || (tieByKey ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : b.id - a.id));
+    const nearest = topK(cand, knn.k, (a, b) => a.dist - b.dist || (tieByKey ? (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : b.id - a.id));
     const name = knnName(knn);
-    for (const c of cand.slice(0, knn.k)) {
-      const d = ix.docs.get(c.id)!;
-      hits.push({ doc: d, score: c.dist, sortKey: c.dist, distance: c.dist, extra: [[name, formatNumber(c.dist)]] });
-    }
-  } else {
+    const hits: SearchHit[] = nearest.map((c) => ({ doc: ix.docs.get(c.id)!, score: c.dist, sortKey: c.dist, distance: c.dist, extra: [[name, formatNumber(c.dist)]] }));
+    if (req.sortBy) {
+      const { field, asc } = req.sortBy;
+      for (const h of hits) h.sortKey = sortValue(ix, h.doc, field, h.extra);
+      hits.sort((a, b) => compareKeys(a.sortKey, b.sortKey, asc) || (tieByKey ? tie(a, b, true) : a.doc.id - b.doc.id));
+    } else hits.sort((a, b) => a.distance! - b.distance! || tie(a, b, tieByKey));
+    return { total: hits.length, hits: hits.slice(0, keep) };
+  }
+  // Only the first `keep` rows are rendered: select them (topK) rather than sort every match.
+  const scored = function* (): Generator<SearchHit> {
     for (const [id, h] of matches) {
       const d = ix.docs.get(id)!;
-      hits.push({ doc: d, score: score(req.scorer, h, d, avgLen), sortKey: null, distance: undefined, extra: [] });
+      yield { doc: d, score: score(req.scorer, h, d, avgLen), sortKey: null, distance: undefined, extra: [] };
     }
-  }
-  const total = hits.length;
+  };
+  const total = matches.size;
   if (req.sortBy) {
     const { field, asc } = req.sortBy;
-    for (const h of hits) h.sortKey = sortValue(ix, h.doc, field, h.extra);
+    const keyOf = sortKeyReader(ix, field);
+    const keyed = function* (): Generator<SearchHit> {
+      for (const h of scored()) {
+        h.sortKey = keyOf(h.doc);
+        yield h;
+      }
+    };
     // Equal sort keys: earlier-indexed first (RediSearch's sorter), or by key across shards.
-    hits.sort((a, b) => compareKeys(a.sortKey, b.sortKey, asc) || (tieByKey ? tie(a, b, true) : a.doc.id - b.doc.id));
-  } else if (parsed.knn) {
-    hits.sort((a, b) => a.distance! - b.distance! || tie(a, b, tieByKey));
-  } else {
-    hits.sort((a, b) => b.score - a.score || tie(a, b, tieByKey));
+    return { total, hits: topK(keyed(), keep, (a, b) => compareKeys(a.sortKey, b.sortKey, asc) || (tieByKey ? tie(a, b, true) : a.doc.id - b.doc.id)) };
   }
-  return { total, hits: hits.slice(0, keep) };
+  // By score: a hit object is built only for a document that enters the top `keep`.
+  const top = new TopK<SearchHit>(keep, (a, b) => b.score - a.score || tie(a, b, tieByKey));
+  for (const [id, h] of matches) {
+    const d = ix.docs.get(id)!;
+    const s = score(req.scorer, h, d, avgLen);
+    const w = top.worst();
+    if (w !== undefined && !(s > w.score || (s === w.score && tieDocs(d, w.doc, tieByKey) < 0))) continue;
+    top.offer({ doc: d, score: s, sortKey: null, distance: undefined, extra: [] });
+  }
+  return { total, hits: top.sorted() };
+}
+
+/**
+ * sortValue for every hit of one query: a NUMERIC field's value comes from the index's numeric
+ * table (parsed once at indexing, the same strtod result) instead of re-parsing the hash value.
+ */
+function sortKeyReader(ix: SearchIndex, field: string): (d: DocRecord) => number | string | null {
+  const f = ix.field(field);
+  if (f?.type === 'NUMERIC') {
+    const values = ix.numeric.get(f.name)!;
+    return (d) => values.get(d.id) ?? null;
+  }
+  return (d) => sortValue(ix, d, field);
 }
 
 export function knnName(k: { field: string; as: string | undefined }): string {
@@ -300,9 +331,13 @@ export function knnName(k: { field: string; as: string | undefined }): string {
 }
 
 function tie(a: SearchHit, b: SearchHit, byKey: boolean): number {
-  if (byKey) return a.doc.key < b.doc.key ? -1 : a.doc.key > b.doc.key ? 1 : 0;
+  return tieDocs(a.doc, b.doc, byKey);
+}
+
+function tieDocs(a: DocRecord, b: DocRecord, byKey: boolean): number {
+  if (byKey) return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   // RediSearch ranks the later-indexed document first among equals.
-  return b.doc.id - a.doc.id;
+  return b.id - a.id;
 }
 
 /** The fields a hit returns: every hash field, or RETURN's list (alias or hash field names). */
