@@ -95,6 +95,9 @@ async function setup(o: {
   }), { logger });
   cleanups.push(() => node.close('test done', 100));
   await until('the link to the fake peer', () => node.cluster!.peers[1]?.up === true, 5000);
+  // The peer-caps probe (one HMGET on link 0 up) is answered before the test's own requests, so
+  // the scripted requests and replies below are the test's only traffic on the link.
+  await until('the fake peer\'s caps probe answered', () => node.cluster!.peerCaps.of(1) !== 'unknown', 5000);
   const client = new IORedis(node.port, '127.0.0.1');
   cleanups.push(() => client.disconnect());
   Object.assign(s, {
