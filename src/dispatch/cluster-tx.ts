@@ -25,25 +25,23 @@ import { decodeMultibulk, encodeMultibulk } from '../protocol/args.js';
 import { groupKeysByOwner } from '../route/planner.js';
 import type { Topology } from '../route/topology.js';
 import type { Backend, BlockBackend, FramedRequest, ReplyTarget } from './request.js';
+import { BackendDecorator } from './backend-decorator.js';
 import type { TxDispatch, TxRoute } from './dispatcher.js';
 
 export const DYNO_TX = Buffer.from('DYNO_TX', 'latin1');
 
 /** The local datastore as the cluster sees it: DYNO_TX requests run as one block. */
-export class BlockUnwrap implements Backend {
+export class BlockUnwrap extends BackendDecorator {
   readonly blocks: BlockBackend | undefined;
 
   constructor(
-    private readonly inner: Backend,
+    inner: Backend,
     private readonly core: Core,
     /** Command id of DYNO_TX. */
     private readonly txCommand: number,
   ) {
+    super(inner);
     this.blocks = inner.blocks;
-  }
-
-  get name(): string {
-    return this.inner.name;
   }
 
   forward(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void {
@@ -57,18 +55,6 @@ export class BlockUnwrap implements Backend {
       return;
     }
     this.inner.forward(target, seq, req, affinity);
-  }
-
-  start(): Promise<void> {
-    return this.inner.start();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-
-  inflight(): number {
-    return this.inner.inflight();
   }
 }
 

@@ -27,6 +27,7 @@ import { MC_CMD } from '../wasm/memcache.js';
 import { decodeMultibulk } from '../protocol/args.js';
 import type { DynErrorCode } from '../errors.js';
 import type { Backend, BlockBackend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
+import { BackendDecorator } from '../dispatch/backend-decorator.js';
 import type { KeyClock, WriteJournal } from './write-journal.js';
 
 /** How a write changes its keys: 0 = overwrite, 1 = deletes every key, 2 = deletes its first key. */
@@ -83,18 +84,19 @@ class Pending implements ReplyTarget {
   }
 }
 
-export class JournalBackend implements Backend {
+export class JournalBackend extends BackendDecorator {
   readonly blocks: BlockBackend | undefined;
   private readonly pool: Pending[] = [];
   private readonly table: CommandTable | undefined;
   private readonly deleting = new Map<number, DeleteKind>();
 
   constructor(
-    private readonly inner: Backend,
+    inner: Backend,
     private readonly core: Core,
     readonly journal: WriteJournal,
     private readonly protocol: 'redis' | 'memcache',
   ) {
+    super(inner);
     if (protocol === 'redis') {
       this.table = loadCommandTable(core);
       for (const [name, kind] of [['DEL', 1], ['UNLINK', 1], ['GETDEL', 1], ['RENAME', 2], ['RENAMENX', 2]] as const) {
@@ -111,22 +113,6 @@ export class JournalBackend implements Backend {
       unpin: (a) => b.unpin(a),
       pinned: () => b.pinned(),
     };
-  }
-
-  get name(): string {
-    return this.inner.name;
-  }
-
-  start(): Promise<void> {
-    return this.inner.start();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-
-  inflight(): number {
-    return this.inner.inflight();
   }
 
   forward(target: ReplyTarget, seq: number, req: FramedRequest, affinity: number): void {

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Core } from '../wasm/core.js';
 import { ABI } from '../wasm/abi.js';
 import type { Backend, BlockBackend, FramedRequest, ReplyTarget } from '../dispatch/request.js';
+import { BackendDecorator } from '../dispatch/backend-decorator.js';
 import { decodeInline, decodeMultibulk } from '../protocol/args.js';
 import { SearchEngine, profiledCommand, profileReply, type BackfillEvent, type DocSource } from './engine.js';
 import { encode, ReplyErr, type Reply } from './reply.js';
@@ -166,15 +167,13 @@ export class NodeSearch {
 }
 
 /** The datastore as peers reach it: FT.* requests go to this node's search engine. */
-export class SearchBackend implements Backend {
-  constructor(private readonly inner: Backend & { available?: boolean }, private readonly search: NodeSearch, private readonly core: Core) {}
-
-  get name(): string {
-    return this.inner.name;
+export class SearchBackend extends BackendDecorator {
+  constructor(private readonly store: Backend & { available?: boolean }, private readonly search: NodeSearch, private readonly core: Core) {
+    super(store);
   }
 
   get available(): boolean | undefined {
-    return this.inner.available;
+    return this.store.available;
   }
 
   /** Transactions go to the datastore untouched (FT.* commands cannot be queued). */
@@ -188,17 +187,5 @@ export class SearchBackend implements Backend {
       return;
     }
     this.inner.forward(target, seq, req, affinity);
-  }
-
-  start(): Promise<void> {
-    return this.inner.start();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-
-  inflight(): number {
-    return this.inner.inflight();
   }
 }
